@@ -1,0 +1,1 @@
+"""Operator tooling for Noa Server: the Python behind `invoke` tasks."""

@@ -1,0 +1,84 @@
+"""The seven Noa Server services, described once.
+
+Compose files and Kubernetes manifests are hand-written; tests prove they agree
+with this description (names, ports, build targets, health paths, dependencies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    """The three health tiers of the health contract (docs/HEALTH_CHECKS.md)."""
+
+    LIVE = "live"
+    READY = "ready"
+    STARTUP = "startup"
+
+
+@dataclass(frozen=True)
+class HealthPaths:
+    live: str = "/health"
+    ready: str = "/health/ready"
+    startup: str = "/health/startup"
+
+    def path(self, tier: Tier) -> str:
+        return {Tier.LIVE: self.live, Tier.READY: self.ready, Tier.STARTUP: self.startup}[tier]
+
+
+STANDARD_PATHS = HealthPaths()
+# llama.cpp's server has one tiered endpoint: 503 while loading, 200 when ready.
+LLAMA_PATHS = HealthPaths(live="/health", ready="/health", startup="/health")
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    target: str  # Dockerfile build target
+    description: str
+    depends_on: tuple[str, ...] = ()
+    health: HealthPaths | None = STANDARD_PATHS  # None: not an HTTP service
+    published: bool = True  # compose publishes it on 127.0.0.1
+    stack: bool = True  # part of the compose stack today
+
+    @property
+    def is_http(self) -> bool:
+        return self.health is not None
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("postgres", 5432, "postgres", "PostgreSQL 15: schemas noa_core, noa_agents, noa_memory",
+            health=None, published=False),
+    Service("redis", 6379, "redis", "Redis 7 with AOF persistence and a password",
+            health=None, published=False),
+    Service("mcp", 8001, "mcp", "Model Context Protocol server (streamable HTTP) over the memory schema",
+            depends_on=("postgres", "redis")),
+    Service("claude-flow", 9100, "claude-flow",
+            "Workflow orchestration: steps queued in Redis, run through mcp",
+            depends_on=("postgres", "redis", "mcp")),
+    Service("agenticos", 9400, "agenticos", "Agent registry, heartbeats and task assignment",
+            depends_on=("postgres", "redis", "mcp")),
+    Service("llama", 9300, "llama", "llama.cpp inference server (CPU; CUDA variant)",
+            health=LLAMA_PATHS, stack=False),
+    Service("ui", 9200, "ui", "Dashboard of live health, nginx proxying /api/<service>/",
+            depends_on=("mcp", "claude-flow", "agenticos")),
+)
+
+
+def names() -> list[str]:
+    return [service.name for service in SERVICES]
+
+
+def get(name: str) -> Service:
+    for service in SERVICES:
+        if service.name == name:
+            return service
+    raise KeyError(f"unknown service {name!r}; valid: {', '.join(names())}")
+
+
+def stack_services() -> list[Service]:
+    """Services the compose stack runs today, in dependency order."""
+    return [service for service in SERVICES if service.stack]

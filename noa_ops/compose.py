@@ -1,0 +1,60 @@
+"""The docker compose command lines, built in one place.
+
+Every compose call names the project, the file(s) and the env file explicitly, so
+nothing depends on the working directory's .env or on COMPOSE_* variables.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+
+from .environments import Environment
+
+COMPOSE_FILE = "docker/docker-compose.yml"
+# Mounts the service source into the containers and reloads on change.
+HOT_RELOAD_FILE = "docker/docker-compose.dev.yml"
+LOG_TAIL = 40
+
+
+def base(env: Environment, *, hot_reload: bool = False) -> str:
+    """`docker compose -p <project> -f <file> [-f <dev file>] --env-file <file>`."""
+    files = [COMPOSE_FILE, HOT_RELOAD_FILE] if hot_reload else [COMPOSE_FILE]
+    words = ["docker", "compose", "-p", env.project]
+    for file in files:
+        words += ["-f", file]
+    words += ["--env-file", str(env.env_file)]
+    return shlex.join(words)
+
+
+def image_variables(env: Environment, tag: str) -> dict[str, str]:
+    """What the compose file reads to name images: ${NOA_IMAGE_PREFIX}/<service>:${NOA_IMAGE_TAG}."""
+    return {"NOA_IMAGE_PREFIX": env.image_prefix, "NOA_IMAGE_TAG": tag}
+
+
+def _with_services(command: str, services: Iterable[str]) -> str:
+    names = list(services)
+    return f"{command} {shlex.join(names)}" if names else command
+
+
+def build(env: Environment, services: Iterable[str]) -> str:
+    return _with_services(f"{base(env)} build", services)
+
+
+def up(env: Environment, *, timeout: int, hot_reload: bool = False) -> str:
+    # Images are built (or found) before this runs: compose must neither build nor try
+    # a registry, which this machine cannot reach.
+    return f"{base(env, hot_reload=hot_reload)} up -d --wait --wait-timeout {timeout} --no-build --pull never"
+
+
+def down(env: Environment) -> str:
+    # Without -v: the named volumes (postgres-data, redis-data) and their data are kept.
+    return f"{base(env)} down --remove-orphans"
+
+
+def ps(env: Environment) -> str:
+    return f"{base(env)} ps --all --format json"
+
+
+def logs(env: Environment, services: Iterable[str], tail: int = LOG_TAIL) -> str:
+    return _with_services(f"{base(env)} logs --no-color --tail {tail}", services)

@@ -1,0 +1,91 @@
+"""Deployment environments (dev, staging, prod): their defaults live in invoke.yaml.
+
+An unknown name is refused before anything runs: the earlier deploy.sh silently
+deployed production for any value it did not recognise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invoke.context import Context
+from invoke.exceptions import Exit
+
+TARGETS = ("compose", "kubernetes")
+# What each target can do today; kubernetes arrives in a later issue.
+AVAILABLE_TARGETS = ("compose",)
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    target: str  # "compose" or "kubernetes"
+    project: str  # compose project name (docker compose -p)
+    env_file: Path  # git-ignored file holding the environment's secrets
+    image_prefix: str  # images are <image_prefix>/<service>:<tag>
+    deploy_timeout: int  # seconds `docker compose up --wait` may take
+    health_timeout: int  # seconds deploy then waits for every health tier
+
+
+def plain(value: Any) -> Any:
+    """Turn invoke's DataProxy config tree into plain dicts (it is no Mapping, so check for keys)."""
+    if hasattr(value, "keys") and not isinstance(value, str | bytes):
+        return {key: plain(value[key]) for key in value}
+    return value
+
+
+def parse_environment(name: str, raw: Any) -> Environment:
+    """Validate one environment's settings; a mistake in invoke.yaml is one line, not a traceback."""
+    where = f"invoke.yaml noa.environments.{name}"
+    if not isinstance(raw, dict):
+        raise Exit(f"{where} must be a mapping of settings")
+    required = ("target", "project", "env_file", "image_prefix", "deploy_timeout", "health_timeout")
+    missing = [key for key in required if key not in raw]
+    if missing:
+        raise Exit(f"{where} lacks {', '.join(missing)}")
+    if raw["target"] not in TARGETS:
+        raise Exit(f"{where}.target is {raw['target']!r}; valid: {', '.join(TARGETS)}")
+    for key in ("deploy_timeout", "health_timeout"):
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise Exit(f"{where}.{key} must be a positive number of seconds, not {value!r}")
+    for key in ("project", "env_file", "image_prefix"):
+        if not isinstance(raw[key], str) or not raw[key]:
+            raise Exit(f"{where}.{key} must be a non-empty string")
+    return Environment(
+        name=name,
+        target=raw["target"],
+        project=raw["project"],
+        env_file=Path(raw["env_file"]),
+        image_prefix=raw["image_prefix"],
+        deploy_timeout=raw["deploy_timeout"],
+        health_timeout=raw["health_timeout"],
+    )
+
+
+def configured(c: Context) -> dict[str, Any]:
+    """The raw `noa.environments` table of the invoke configuration."""
+    tree = plain(c.config.get("noa", {})) or {}
+    environments = tree.get("environments") if isinstance(tree, dict) else None
+    if not isinstance(environments, dict) or not environments:
+        raise Exit("no environments configured: invoke.yaml at the repo root must define noa.environments")
+    return environments
+
+
+def select(c: Context, name: str) -> Environment:
+    """The environment called `name`, or a one-line error naming the valid ones."""
+    environments = configured(c)
+    if name not in environments:
+        raise Exit(f"unknown environment {name!r}; valid: {', '.join(environments)}")
+    return parse_environment(name, environments[name])
+
+
+def require_available(env: Environment, verb: str) -> None:
+    """Refuse verbs on targets that are not built yet, before anything runs."""
+    if env.target not in AVAILABLE_TARGETS:
+        raise Exit(
+            f"{verb}: target {env.target} (environment {env.name}) is not available yet; "
+            f"only compose environments can be used today"
+        )

@@ -1,0 +1,42 @@
+"""The Redis client of a service (redis.asyncio), authenticated and self-healing.
+
+redis-py opens a new connection for the next command after a failure, so a Redis restart costs
+only the commands that ran during it; retries are few and short so a health check answers within
+its timeout instead of hanging in backoff.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from noa_common.settings import Settings
+
+# Blocking pops (the claude-flow queue) wait at most this long per call, below the socket timeout.
+BLOCKING_POP_SECONDS = 1
+SOCKET_TIMEOUT_SECONDS = 5.0
+
+
+def create_redis(settings: Settings) -> Redis:
+    return Redis(
+        host=settings.text("REDIS_HOST"),
+        port=settings.integer("REDIS_PORT"),
+        password=settings.text("REDIS_PASSWORD") or None,
+        db=settings.integer("REDIS_DB"),
+        decode_responses=True,
+        socket_connect_timeout=min(settings.number("HEALTH_CHECK_TIMEOUT"), SOCKET_TIMEOUT_SECONDS),
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        client_name=f"noa-{settings.service}",
+    )
+
+
+async def ping(client: Redis) -> None:
+    """An authenticated PING: without the password Redis answers NOAUTH, which raises here."""
+    if not await client.ping():
+        raise RuntimeError("redis did not answer PONG")

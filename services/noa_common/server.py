@@ -1,0 +1,69 @@
+"""Run a service under uvicorn: JSON logs, graceful SIGTERM, exit status 0.
+
+``python -m noa_mcp`` calls ``serve("mcp", "noa_mcp.app:create_app")``. The same factory path works
+with the uvicorn CLI for development: ``uvicorn --factory noa_mcp.app:create_app --reload``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Mapping
+from types import FrameType
+
+import uvicorn
+
+from noa_common.env_catalogue import variable
+from noa_common.settings import listen_port, parse_value
+
+# All interfaces: in a container, peers reach the service on its network address, not loopback.
+LISTEN_HOST = "0.0.0.0"
+
+
+def shutdown_grace(environ: Mapping[str, str] | None = None) -> int:
+    """SHUTDOWN_GRACE_SECONDS if it parses, else its default: a bad value must not break shutdown."""
+    env = os.environ if environ is None else environ
+    declared = variable("SHUTDOWN_GRACE_SECONDS")
+    try:
+        value = parse_value(declared, env.get(declared.name) or str(declared.default))
+    except ValueError:
+        value = parse_value(declared, str(declared.default))
+    assert isinstance(value, int)
+    return max(1, value)
+
+
+def drain_timeout(grace: int) -> int:
+    """Seconds uvicorn waits for in-flight requests; the rest of the grace period is for the lifespan
+    shutdown (workers, pools), so the whole exit fits into SHUTDOWN_GRACE_SECONDS."""
+    return max(1, grace // 2)
+
+
+def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
+    """uvicorn re-raises the signal that stopped it after its graceful shutdown. With the default
+    disposition that kills the process with status 143 (or a KeyboardInterrupt for SIGINT); a
+    graceful stop is a success, so the re-raised signal is ignored and the process exits 0."""
+
+
+def build_config(service: str, factory: str, environ: Mapping[str, str] | None = None) -> uvicorn.Config:
+    return uvicorn.Config(
+        factory,
+        factory=True,
+        host=LISTEN_HOST,
+        port=listen_port(service, environ),
+        log_config=None,  # the app factory installs JSON logging for uvicorn's loggers too
+        access_log=True,
+        lifespan="on",
+        loop="asyncio",
+        http="h11",
+        server_header=False,
+        timeout_graceful_shutdown=drain_timeout(shutdown_grace(environ)),
+    )
+
+
+def serve(service: str, factory: str) -> None:
+    server = uvicorn.Server(build_config(service, factory))
+    signal.signal(signal.SIGTERM, _ignore_signal)
+    signal.signal(signal.SIGINT, _ignore_signal)
+    server.run()
+    logging.getLogger("noa.service").info("stopped")

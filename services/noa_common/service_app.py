@@ -1,0 +1,195 @@
+"""Assemble a service: settings, logging, metrics, health routes, clients, startup and shutdown.
+
+Each service describes itself with a ServiceSpec (its tables, whether it needs mcp, and an
+``attach`` that adds its routes, workers and lifetime context); ``build_app`` turns that into a
+Starlette app. Nothing connects
+at build time, so the app factory is cheap and never fails because a dependency is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from noa_common.dependency_checks import http_health_check, postgres_check, redis_check
+from noa_common.errors import exception_handlers
+from noa_common.health import Check
+from noa_common.health_routes import HealthContext, health_routes
+from noa_common.json_logging import configure_logging
+from noa_common.metrics import Metrics, RequestMetricsMiddleware
+from noa_common.postgres import PostgresPool
+from noa_common.redis_store import create_redis
+from noa_common.settings import Settings, load_settings
+from noa_common.startup import StartupState, initialise
+
+logger = logging.getLogger("noa.service")
+
+CLOSE_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    """What a service adds to the common runtime, built once per app from its ServiceRuntime."""
+
+    routes: Sequence[BaseRoute] = ()
+    # Runs once after startup succeeded (e.g. spawn workers with runtime.spawn).
+    on_started: Callable[[], Awaitable[None]] | None = None
+    # Entered for the app's lifetime (e.g. the MCP session manager).
+    context: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+
+
+def _nothing(_runtime: ServiceRuntime) -> ServiceParts:
+    return ServiceParts()
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    # schema.table names that must exist before the service counts as started.
+    tables: tuple[str, ...]
+    needs_mcp: bool = False
+    attach: Callable[[ServiceRuntime], ServiceParts] = _nothing
+
+
+class ServiceRuntime:
+    """What a running service holds: its settings and its clients, shared by routes and workers."""
+
+    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.metrics = Metrics(spec.name)
+        self.startup = StartupState()
+        self.postgres = PostgresPool(settings)
+        self.redis = create_redis(settings)
+        timeout = settings.number("HEALTH_CHECK_TIMEOUT")
+        # trust_env=False: in-cluster calls never go through a proxy from the environment.
+        self.http = httpx2.AsyncClient(timeout=timeout, trust_env=False)
+        self.stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def mcp_url(self) -> str:
+        return self.settings.text("MCP_URL").rstrip("/")
+
+    def checks(self) -> list[Check]:
+        checks = [postgres_check(self.postgres), redis_check(self.redis)]
+        if self.spec.needs_mcp:
+            checks.append(http_health_check("mcp", self.mcp_url, self.http))
+        return checks
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def stop_tasks(self, grace: float) -> None:
+        """Ask tasks to finish (stopping is set), wait up to ``grace``, then cancel the rest."""
+        self.stopping.set()
+        tasks = list(self._tasks)
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_SECONDS)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.http.aclose(), CLOSE_TIMEOUT_SECONDS)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.redis.aclose(), CLOSE_TIMEOUT_SECONDS)
+        await self.postgres.close(CLOSE_TIMEOUT_SECONDS)
+
+
+async def _initialise_service(runtime: ServiceRuntime, parts: ServiceParts) -> None:
+    spec = runtime.spec
+
+    async def schema_present() -> None:
+        missing = await runtime.postgres.missing_tables(spec.tables)
+        if missing:
+            tables = ", ".join(missing)
+            raise RuntimeError(f"schema not present, missing tables: {tables} (run docker/init-db.sql)")
+
+    await initialise(runtime.startup, schema_present)
+    if parts.on_started is not None:
+        try:
+            await parts.on_started()
+        except Exception:
+            # A background task's exception is otherwise only seen at shutdown: say it now.
+            logger.exception("starting the service's workers failed")
+            runtime.startup.waiting("workers failed to start (see log)")
+            return
+    runtime.metrics.started.set(1)
+
+
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+def _lifespan(runtime: ServiceRuntime, parts: ServiceParts) -> Lifespan:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        settings = runtime.settings
+        # Half the grace period went to draining connections (serve()); workers get most of the rest.
+        worker_grace = max(0.5, settings.integer("SHUTDOWN_GRACE_SECONDS") / 2 - CLOSE_TIMEOUT_SECONDS)
+        async with AsyncExitStack() as stack:
+            if parts.context is not None:
+                await stack.enter_async_context(parts.context())
+            init_task: asyncio.Task[None] | None = None
+            if settings.valid:
+                init_task = asyncio.create_task(_initialise_service(runtime, parts), name="startup")
+            else:
+                names = ", ".join(problem.variable for problem in settings.problems)
+                runtime.startup.waiting(f"invalid settings: {names}")
+            try:
+                yield
+            finally:
+                logger.info("shutting down", extra={"grace_s": settings.integer("SHUTDOWN_GRACE_SECONDS")})
+                if init_task is not None:
+                    init_task.cancel()
+                    await asyncio.gather(init_task, return_exceptions=True)
+                await runtime.stop_tasks(worker_grace)
+                await runtime.close()
+
+    return lifespan
+
+
+def log_setting_problems(settings: Settings) -> None:
+    for problem in settings.problems:
+        logger.error(problem.message, extra={"variable": problem.variable, "reason": problem.reason})
+
+
+def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> Starlette:
+    settings = load_settings(spec.name, environ)
+    configure_logging(spec.name, settings.text("LOG_LEVEL"), settings.secret_values)
+    log_setting_problems(settings)
+    runtime = ServiceRuntime(spec, settings)
+    parts = spec.attach(runtime)
+    health = HealthContext(
+        service=spec.name,
+        checks=runtime.checks(),
+        timeout=settings.number("HEALTH_CHECK_TIMEOUT"),
+        startup=runtime.startup,
+        metrics=runtime.metrics,
+        problems=settings.problems,
+        metrics_enabled=settings.flag("METRICS_ENABLED"),
+    )
+    app = Starlette(
+        routes=[*health_routes(health), *parts.routes],
+        middleware=[Middleware(RequestMetricsMiddleware, metrics=runtime.metrics)],
+        exception_handlers=exception_handlers(),
+        lifespan=_lifespan(runtime, parts),
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,1 @@
+"""claude-flow: workflows whose steps call mcp tools, queued in Redis, state in Postgres."""

@@ -1,0 +1,29 @@
+"""The claude-flow app factory: ``uvicorn --factory noa_flow.app:create_app``."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from noa_common.env_catalogue import CLAUDE_FLOW
+from noa_common.service_app import ServiceParts, ServiceRuntime, ServiceSpec, build_app
+from noa_flow.api import workflow_routes
+from noa_flow.mcp_caller import McpToolCaller
+from noa_flow.store import WorkflowStore
+from noa_flow.worker import FlowWorkers
+
+TABLES = ("noa_agents.workflows", "noa_agents.workflow_steps")
+
+
+def attach(runtime: ServiceRuntime) -> ServiceParts:
+    store = WorkflowStore(runtime.postgres)
+    caller = McpToolCaller(runtime.mcp_url, runtime.settings.number("CLAUDE_FLOW_EXECUTION_TIMEOUT"))
+    workers = FlowWorkers(runtime, store, caller.call)
+    # Workers start only after startup: a worker without its tables would fail every job.
+    return ServiceParts(routes=workflow_routes(runtime, store), on_started=workers.start)
+
+
+SPEC = ServiceSpec(name=CLAUDE_FLOW, tables=TABLES, needs_mcp=True, attach=attach)
+
+
+def create_app() -> Starlette:
+    return build_app(SPEC)

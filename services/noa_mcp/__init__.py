@@ -1,0 +1,1 @@
+"""mcp: a Model Context Protocol server (streamable HTTP at /mcp) over the noa_memory schema."""

@@ -1,0 +1,134 @@
+"""Each service does its real job: memory over MCP, workflows, agents, the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from html.parser import HTMLParser
+from typing import Any
+
+from mcp import Client
+
+from noa_ops import catalogue
+
+from .conftest import base_url, get, http, wait_for
+
+MCP_URL = f"{base_url('mcp')}/mcp"
+
+
+def tool_payload(result: Any) -> Any:
+    """The JSON a tool returned: structured content when given, else its text."""
+    assert not result.is_error, result
+    if result.structured_content is not None:
+        content = result.structured_content
+        return content.get("result", content) if isinstance(content, dict) else content
+    return json.loads(result.content[0].text)
+
+
+async def call_tool(name: str, arguments: dict[str, Any]) -> Any:
+    async with Client(MCP_URL) as client:
+        return tool_payload(await client.call_tool(name, arguments))
+
+
+def search_memories(query: str, namespace: str) -> list[dict[str, Any]]:
+    found = asyncio.run(call_tool("memory_search", {"query": query, "namespace": namespace}))
+    return list(found)
+
+
+def test_mcp_client_stores_a_memory_and_finds_it(stack: None) -> None:
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    content = f"the launch code word is heliotrope {uuid.uuid4().hex[:6]}"
+    stored = asyncio.run(call_tool("memory_store", {"content": content, "namespace": namespace}))
+    assert stored["id"]
+    found = search_memories("heliotrope", namespace)
+    assert [m["content"] for m in found] == [content]
+
+
+def test_mcp_lists_its_tools(stack: None) -> None:
+    async def names() -> set[str]:
+        async with Client(MCP_URL) as client:
+            return {tool.name for tool in (await client.list_tools()).tools}
+
+    assert {"memory_store", "memory_search", "agents_list"} <= asyncio.run(names())
+
+
+def test_workflow_runs_to_completion_through_mcp(stack: None) -> None:
+    namespace = f"flow-{uuid.uuid4().hex[:8]}"
+    steps = [
+        {"tool": "memory_store", "arguments": {"content": f"step {i} of the flow", "namespace": namespace}}
+        for i in (1, 2)
+    ]
+    workflows = f"{base_url('claude-flow')}/workflows"
+    created = http("POST", workflows, {"name": "two-steps", "steps": steps})
+    assert created.status == 202, created.body
+    workflow_url = f"{workflows}/{created.json()['id']}"
+
+    def finished() -> bool:
+        return get(workflow_url).json()["status"] in ("completed", "failed")
+
+    wait_for(finished, 60, "the workflow to finish")
+    workflow = get(workflow_url).json()
+    assert workflow["status"] == "completed", workflow
+    assert [step["status"] for step in workflow["steps"]] == ["completed", "completed"]
+    assert len(search_memories("of the flow", namespace)) == 2
+
+
+def test_agent_registers_and_its_heartbeat_expires(stack: None) -> None:
+    agents = f"{base_url('agenticos')}/agents"
+    created = http("POST", agents, {"name": f"agent-{uuid.uuid4().hex[:8]}", "type": "worker",
+                                    "capabilities": ["search"], "heartbeat_ttl": 2})
+    assert created.status == 201, created.body
+    agent_id = created.json()["id"]
+    assert get(f"{agents}/{agent_id}").json()["online"] is True
+    assert http("POST", f"{agents}/{agent_id}/heartbeat").status == 200
+
+    wait_for(lambda: get(f"{agents}/{agent_id}").json()["online"] is False, 10, "the heartbeat to expire")
+    assert get(f"{agents}/{agent_id}").json()["status"] == "offline"
+
+
+class StatusRows(HTMLParser):
+    """Collects data-service -> data-status from the rendered dashboard."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("data-service") and values.get("data-status"):
+            self.rows[str(values["data-service"])] = str(values["data-status"])
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Debian's chromium is needed for the dashboard test (scripts/bootstrap installs it)"
+    return found
+
+
+def render_dashboard() -> str:
+    with tempfile.TemporaryDirectory() as profile:
+        result = subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom",
+             f"{base_url('ui')}/"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_dashboard_shows_every_service_healthy_in_a_browser(stack: None) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        parser = StatusRows()
+        parser.feed(render_dashboard())
+        expected = {s.name: "ok" for s in catalogue.stack_services()}
+        if parser.rows == expected or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert parser.rows == expected

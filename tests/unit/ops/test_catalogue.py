@@ -1,0 +1,37 @@
+"""The catalogue is consistent with itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from noa_ops import catalogue
+
+
+def test_names_and_ports_are_unique() -> None:
+    assert len(set(catalogue.names())) == len(catalogue.SERVICES)
+    assert len({service.port for service in catalogue.SERVICES}) == len(catalogue.SERVICES)
+
+
+def test_dependencies_are_known_and_come_first() -> None:
+    seen: set[str] = set()
+    for service in catalogue.stack_services():
+        assert set(service.depends_on) <= seen, f"{service.name} depends on a later or unknown service"
+        seen.add(service.name)
+
+
+def test_only_http_services_are_published() -> None:
+    for service in catalogue.SERVICES:
+        assert service.published == service.is_http, service.name
+
+
+def test_health_paths_are_distinct_for_the_standard_contract() -> None:
+    for service in catalogue.stack_services():
+        if service.is_http:
+            assert service.health is not None
+            paths = {service.health.path(tier) for tier in catalogue.Tier}
+            assert paths == {"/health", "/health/ready", "/health/startup"}, service.name
+
+
+def test_get_unknown_service_lists_valid_ones() -> None:
+    with pytest.raises(KeyError, match="valid: postgres"):
+        catalogue.get("nope")

@@ -1,0 +1,50 @@
+"""The exact docker compose command lines."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from noa_ops import compose
+from noa_ops.environments import Environment
+
+BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
+
+
+def test_base_names_project_file_and_env_file(dev: Environment) -> None:
+    assert compose.base(dev) == BASE
+
+
+def test_hot_reload_adds_the_dev_file_after_the_main_one(dev: Environment) -> None:
+    assert compose.base(dev, hot_reload=True) == (
+        "docker compose -p noa-dev -f docker/docker-compose.yml -f docker/docker-compose.dev.yml "
+        "--env-file .noa/dev.env"
+    )
+
+
+def test_paths_are_shell_quoted(dev: Environment) -> None:
+    spaced = replace(dev, env_file=Path("my secrets/dev.env"))
+    assert compose.base(spaced).endswith("--env-file 'my secrets/dev.env'")
+
+
+def test_up_waits_and_never_builds_or_pulls(dev: Environment) -> None:
+    assert compose.up(dev, timeout=600) == (
+        f"{BASE} up -d --wait --wait-timeout 600 --no-build --pull never"
+    )
+
+
+def test_down_keeps_volumes(dev: Environment) -> None:
+    assert compose.down(dev) == f"{BASE} down --remove-orphans"
+    assert "-v" not in compose.down(dev).split()
+
+
+def test_build_ps_and_logs(dev: Environment) -> None:
+    assert compose.build(dev, ["mcp", "ui"]) == f"{BASE} build mcp ui"
+    assert compose.build(dev, []) == f"{BASE} build"
+    assert compose.ps(dev) == f"{BASE} ps --all --format json"
+    assert compose.logs(dev, ["mcp"]) == f"{BASE} logs --no-color --tail 40 mcp"
+
+
+def test_image_variables(dev: Environment) -> None:
+    expected = {"NOA_IMAGE_PREFIX": "noa", "NOA_IMAGE_TAG": "abc-dirty"}
+    assert compose.image_variables(dev, "abc-dirty") == expected

@@ -1,0 +1,184 @@
+"""docker/docker-compose.yml (hand-written) agrees with the catalogue and the hardening rules.
+
+No skips: until the compose file exists, these tests fail.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from noa_ops import catalogue
+
+from .conftest import REPO
+
+COMPOSE = REPO / "docker" / "docker-compose.yml"
+DOCKERFILE = REPO / "docker" / "Dockerfile"
+HOT_RELOAD = REPO / "docker" / "docker-compose.dev.yml"
+STACK = catalogue.stack_services()
+STACK_NAMES = [service.name for service in STACK]
+
+
+def load(path: Path) -> dict[str, Any]:
+    assert path.is_file(), f"{path.relative_to(REPO)} does not exist"
+    loaded = yaml.safe_load(path.read_text())
+    assert isinstance(loaded, dict), f"{path.name} is not a mapping"
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    found: dict[str, Any] = load(COMPOSE)["services"]
+    return found
+
+
+def by_name(services: dict[str, Any]) -> list[tuple[catalogue.Service, dict[str, Any]]]:
+    return [(service, services.get(service.name) or {}) for service in STACK]
+
+
+def with_defaults(value: str) -> str:
+    """Interpolate `${VAR:-default}` as compose does when VAR is unset (the tasks never set these)."""
+    return re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}", r"\1", value)
+
+
+def published_ports(definition: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(host ip, published port, container port) for short and long port syntax."""
+    found = []
+    for entry in definition.get("ports", []):
+        if isinstance(entry, dict):
+            host_ip = with_defaults(str(entry.get("host_ip", "")))
+            found.append((host_ip, int(entry["published"]), int(entry["target"])))
+            continue
+        parts = with_defaults(str(entry)).split("/")[0].split(":")
+        if len(parts) == 3:
+            found.append((parts[0], int(parts[1]), int(parts[2])))
+        else:  # "8001" or "8001:8001": bound to every interface
+            found.append(("", int(parts[0]), int(parts[-1])))
+    return found
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(item) for item in value]
+
+
+def labels(definition: dict[str, Any]) -> dict[str, str]:
+    raw = definition.get("labels") or {}
+    if isinstance(raw, dict):
+        return {str(key): str(value) for key, value in raw.items()}
+    return dict(str(item).split("=", 1) for item in raw)
+
+
+def test_services_are_the_catalogue_stack(services: dict[str, Any]) -> None:
+    assert sorted(services) == sorted(STACK_NAMES)
+
+
+def test_only_published_services_publish_and_only_on_loopback(services: dict[str, Any]) -> None:
+    for service, definition in by_name(services):
+        ports = published_ports(definition)
+        if service.published:
+            assert ports == [("127.0.0.1", service.port, service.port)], service.name
+        else:
+            assert ports == [], f"{service.name} must not be published"
+
+
+def test_images_and_build_targets(services: dict[str, Any]) -> None:
+    for service, definition in by_name(services):
+        assert definition.get("image") == f"${{NOA_IMAGE_PREFIX:-noa}}/{service.name}:${{NOA_IMAGE_TAG:-dev}}"
+        build = definition.get("build") or {}
+        assert build.get("context") == "..", service.name
+        assert build.get("dockerfile") == "docker/Dockerfile", service.name
+        assert build.get("target") == service.target, service.name
+
+
+def image_healthchecks() -> dict[str, bool]:
+    """Dockerfile stage -> whether its image has a HEALTHCHECK (inherited from a parent stage too)."""
+    parents: dict[str, str] = {}
+    own: dict[str, bool | None] = {}
+    stage = ""
+    for line in DOCKERFILE.read_text().splitlines():
+        words = line.split()
+        if len(words) >= 4 and words[0].upper() == "FROM" and words[-2].upper() == "AS":
+            stage = words[-1]
+            parents[stage] = words[-3]
+            own[stage] = None
+        elif words and words[0].upper() == "HEALTHCHECK" and stage:
+            own[stage] = len(words) < 2 or words[1].upper() != "NONE"
+
+    def resolved(name: str) -> bool:
+        if own.get(name) is not None:
+            return bool(own[name])
+        return resolved(parents[name]) if parents.get(name) in own else False
+
+    return {name: resolved(name) for name in own}
+
+
+def test_every_service_has_a_healthcheck(services: dict[str, Any]) -> None:
+    """Compose sets the timing; the command is either there or in the image (Dockerfile HEALTHCHECK)."""
+    in_image = image_healthchecks()
+    for service, definition in by_name(services):
+        check = definition.get("healthcheck")
+        assert isinstance(check, dict) and not check.get("disable"), f"{service.name} has no healthcheck"
+        command = as_list(check.get("test"))
+        assert command != ["NONE"], f"{service.name} disables its healthcheck"
+        assert command or in_image.get(service.target), (
+            f"{service.name}: no test in compose nor HEALTHCHECK in Dockerfile target {service.target}"
+        )
+
+
+def test_no_fixed_container_names(services: dict[str, Any]) -> None:
+    for service, definition in by_name(services):
+        assert "container_name" not in definition, f"{service.name} sets container_name"
+
+
+def test_hardening(services: dict[str, Any]) -> None:
+    for service, definition in by_name(services):
+        assert definition.get("read_only") is True, service.name
+        assert "ALL" in as_list(definition.get("cap_drop")), service.name
+        options = as_list(definition.get("security_opt"))
+        assert {"no-new-privileges:true", "no-new-privileges=true", "no-new-privileges"} & set(options), (
+            service.name
+        )
+        assert str(definition.get("user")) == "10001:10001", service.name
+        tmpfs = as_list(definition.get("tmpfs"))
+        assert any(entry.split(":")[0] == "/tmp" for entry in tmpfs), f"{service.name} has no tmpfs /tmp"
+        assert definition.get("restart") == "unless-stopped", service.name
+
+
+def test_dependencies_wait_for_healthy(services: dict[str, Any]) -> None:
+    for service, definition in by_name(services):
+        depends = definition.get("depends_on") or {}
+        assert isinstance(depends, dict), f"{service.name}: depends_on needs conditions (long form)"
+        assert sorted(depends) == sorted(service.depends_on), service.name
+        for dependency, spec in depends.items():
+            assert (spec or {}).get("condition") == "service_healthy", f"{service.name} -> {dependency}"
+
+
+def test_kubernetes_style_name_label(services: dict[str, Any]) -> None:
+    for service, definition in by_name(services):
+        assert labels(definition).get("app.kubernetes.io/name") == service.name, service.name
+
+
+def test_backend_network_is_internal() -> None:
+    networks = load(COMPOSE).get("networks") or {}
+    assert (networks.get("backend") or {}).get("internal") is True
+
+
+def test_secrets_have_no_defaults() -> None:
+    text = COMPOSE.read_text()
+    for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD"):
+        assert f"${{{name}:?" in text, f"{name} must be required (${{{name}:?...}})"
+        assert f"${{{name}:-" not in text and f"${{{name}-" not in text, f"{name} has a default"
+
+
+def test_hot_reload_file_stays_within_the_stack_and_loopback() -> None:
+    overrides = load(HOT_RELOAD).get("services") or {}
+    assert set(overrides) <= set(STACK_NAMES)
+    for name, definition in overrides.items():
+        for host_ip, _, _ in published_ports(definition or {}):
+            assert host_ip == "127.0.0.1", f"{name} publishes beyond loopback in the dev file"

@@ -1,0 +1,100 @@
+"""The secrets file: random, private, never overwritten by accident, never printed."""
+
+from __future__ import annotations
+
+import stat
+import string
+from pathlib import Path
+
+import pytest
+from invoke.exceptions import Exit
+
+from noa_ops import cli, envfile
+
+from .conftest import mock_context, runs
+
+
+def values(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_written_file_has_both_random_secrets_and_mode_0600(tmp_path: Path) -> None:
+    path = tmp_path / ".noa" / "dev.env"
+    envfile.write(path, "dev")
+    written = values(path)
+    assert set(written) == {"POSTGRES_PASSWORD", "REDIS_PASSWORD"}
+    assert written["POSTGRES_PASSWORD"] != written["REDIS_PASSWORD"]
+    assert mode(path) == 0o600
+    assert mode(path.parent) == 0o700
+
+
+def test_secrets_are_long_mixed_and_safe_to_interpolate() -> None:
+    seen = {envfile.generate_secret() for _ in range(50)}
+    assert len(seen) == 50
+    for secret in seen:
+        assert len(secret) >= 24
+        assert any(ch in string.ascii_lowercase for ch in secret)
+        assert any(ch in string.ascii_uppercase for ch in secret)
+        assert any(ch in string.digits for ch in secret)
+        assert set(secret) <= set(string.ascii_letters + string.digits + "-_")
+
+
+def test_too_short_a_secret_is_refused() -> None:
+    with pytest.raises(ValueError):
+        envfile.generate_secret(3)
+
+
+def test_two_files_differ(tmp_path: Path) -> None:
+    envfile.write(tmp_path / "a.env", "dev")
+    envfile.write(tmp_path / "b.env", "dev")
+    assert values(tmp_path / "a.env") != values(tmp_path / "b.env")
+
+
+def test_ensure_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "dev.env"
+    assert envfile.ensure(path, "dev") is True
+    before = path.read_text()
+    assert envfile.ensure(path, "dev") is False
+    assert path.read_text() == before
+
+
+def test_write_refuses_an_existing_file_unless_forced(tmp_path: Path) -> None:
+    path = tmp_path / "dev.env"
+    envfile.write(path, "dev")
+    before = path.read_text()
+    with pytest.raises(FileExistsError):
+        envfile.write(path, "dev")
+    envfile.write(path, "dev", force=True)
+    assert path.read_text() != before
+    assert mode(path) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev.env"]
+
+
+def test_missing_secrets_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "dev.env"
+    path.write_text("# comment\nPOSTGRES_PASSWORD=x\n")
+    assert envfile.missing_secrets(path) == ["REDIS_PASSWORD"]
+
+
+def test_env_init_task_refuses_to_overwrite_and_prints_no_secret(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    c = mock_context()
+    cli.env_init(c, env="dev")
+    path = in_tmp / ".noa" / "dev.env"
+    first = values(path)
+    with pytest.raises(Exit, match="exists; pass --force"):
+        cli.env_init(c, env="dev")
+    assert values(path) == first
+    cli.env_init(c, env="dev", force=True)
+    second = values(path)
+    assert second != first
+    printed = capsys.readouterr()
+    for secret in [*first.values(), *second.values()]:
+        assert secret not in printed.out + printed.err
+    runs(c).assert_not_called()

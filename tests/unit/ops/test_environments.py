@@ -1,0 +1,112 @@
+"""Environment selection: unknown names are refused before anything runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from invoke.exceptions import Exit
+
+from noa_ops import cli, environments
+
+from .conftest import REPO, mock_context, project_config, runs
+
+VERBS: dict[str, Callable[..., Any]] = {
+    "build": cli.build,
+    "deploy": cli.deploy,
+    "health": cli.health,
+    "stop": cli.stop,
+    "env-init": cli.env_init,
+}
+
+
+def test_invoke_yaml_defines_dev_staging_prod() -> None:
+    assert list(project_config()["noa"]["environments"]) == ["dev", "staging", "prod"]
+
+
+def test_dev_is_the_local_compose_stack() -> None:
+    dev = environments.select(mock_context(), "dev")
+    assert dev.target == "compose"
+    assert dev.project == "noa-dev"
+    assert dev.env_file == Path(".noa/dev.env")
+    assert dev.image_prefix == "noa"
+    assert dev.deploy_timeout == 600
+    assert dev.health_timeout > 0
+
+
+@pytest.mark.parametrize("name", ["staging", "prod"])
+def test_staging_and_prod_target_kubernetes(name: str) -> None:
+    assert environments.select(mock_context(), name).target == "kubernetes"
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_unknown_environment_is_one_line_listing_valid_ones_and_runs_nothing(verb: str) -> None:
+    c = mock_context()
+    with pytest.raises(Exit) as raised:
+        VERBS[verb](c, env="nope")
+    message = raised.value.message or ""
+    assert message == "unknown environment 'nope'; valid: dev, staging, prod"
+    assert raised.value.code != 0
+    runs(c).assert_not_called()
+
+
+@pytest.mark.parametrize("verb", ["deploy", "health", "stop"])
+@pytest.mark.parametrize("name", ["staging", "prod"])
+def test_kubernetes_target_is_refused_cleanly_until_it_exists(verb: str, name: str) -> None:
+    c = mock_context()
+    with pytest.raises(Exit) as raised:
+        VERBS[verb](c, env=name)
+    message = raised.value.message or ""
+    assert "\n" not in message
+    assert "kubernetes" in message and "not available yet" in message
+    runs(c).assert_not_called()
+
+
+def valid_settings() -> dict[str, Any]:
+    return dict(project_config()["noa"]["environments"]["dev"])
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("target", "swarm", "valid: compose, kubernetes"),
+        ("deploy_timeout", -1, "positive number of seconds"),
+        ("health_timeout", "soon", "positive number of seconds"),
+        ("deploy_timeout", True, "positive number of seconds"),
+        ("project", "", "non-empty string"),
+    ],
+)
+def test_bad_settings_are_one_line(key: str, value: Any, expected: str) -> None:
+    settings = valid_settings() | {key: value}
+    with pytest.raises(Exit, match=expected):
+        environments.parse_environment("dev", settings)
+
+
+def test_missing_settings_are_named() -> None:
+    settings = valid_settings()
+    del settings["project"]
+    with pytest.raises(Exit, match="lacks project"):
+        environments.parse_environment("dev", settings)
+
+
+def test_no_environments_configured_is_one_line() -> None:
+    from invoke.config import Config
+    from invoke.context import MockContext
+
+    with pytest.raises(Exit, match=r"noa\.environments"):
+        environments.select(MockContext(config=Config()), "dev")
+
+
+def test_the_real_cli_refuses_an_unknown_environment_without_a_traceback() -> None:
+    """Through invoke itself: tasks.py, invoke.yaml and the exit code, as an operator sees it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "deploy", "--env", "nope"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "unknown environment 'nope'; valid: dev, staging, prod"
+    assert result.stdout == ""

@@ -1,0 +1,110 @@
+"""Image tags, service selection and the build commands."""
+
+from __future__ import annotations
+
+import sys
+from unittest.mock import call
+
+import pytest
+from invoke.exceptions import Exit
+from invoke.runners import Result
+
+from noa_ops import catalogue, cli, images
+from noa_ops.environments import Environment
+
+from .conftest import mock_context, runs
+
+REVISION = "git rev-parse --short=12 HEAD"
+STATUS = "git status --porcelain"
+INSIDE = "git rev-parse --is-inside-work-tree"
+BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
+
+
+def test_tag_is_the_revision_with_dirty_suffix() -> None:
+    assert images.image_tag("1a2b3c4d5e6f", dirty=False) == "1a2b3c4d5e6f"
+    assert images.image_tag("1a2b3c4d5e6f", dirty=True) == "1a2b3c4d5e6f-dirty"
+
+
+def test_dirty_tags_are_recognised() -> None:
+    assert images.is_dirty("abc-dirty")
+    assert not images.is_dirty("abc")
+
+
+def test_current_tag_of_a_clean_tree() -> None:
+    c = mock_context({REVISION: Result("1a2b3c4d5e6f\n"), STATUS: Result("")})
+    assert images.current_tag(c) == "1a2b3c4d5e6f"
+
+
+def test_current_tag_of_a_dirty_tree() -> None:
+    c = mock_context({REVISION: Result("1a2b3c4d5e6f\n"), STATUS: Result(" M tasks.py\n?? new.py\n")})
+    assert images.current_tag(c) == "1a2b3c4d5e6f-dirty"
+
+
+def test_a_repository_without_commits_still_tags() -> None:
+    c = mock_context({REVISION: Result(exited=128), INSIDE: Result("true\n"), STATUS: Result("A  x\n")})
+    assert images.current_tag(c) == "0000000-dirty"
+
+
+def test_outside_git_is_a_one_line_error() -> None:
+    c = mock_context({REVISION: Result(exited=128), INSIDE: Result(exited=128)})
+    with pytest.raises(Exit, match="not a git checkout"):
+        images.current_tag(c)
+
+
+def test_no_service_means_the_whole_stack_in_dependency_order() -> None:
+    assert images.select_services([]) == ["postgres", "redis", "mcp", "claude-flow", "agenticos", "ui"]
+
+
+def test_services_are_deduplicated_and_ordered() -> None:
+    assert images.select_services(["ui", "mcp", "ui"]) == ["mcp", "ui"]
+
+
+def test_unknown_service_lists_valid_ones() -> None:
+    with pytest.raises(Exit) as raised:
+        images.select_services(["mcp", "nginx"])
+    assert raised.value.message == (
+        "unknown service nginx; valid: postgres, redis, mcp, claude-flow, agenticos, ui"
+    )
+
+
+def test_a_service_outside_the_stack_is_refused() -> None:
+    assert not catalogue.get("llama").stack
+    with pytest.raises(Exit, match="llama is not part of the compose stack yet"):
+        images.select_services(["llama"])
+
+
+def test_build_task_validates_services_before_running_anything() -> None:
+    c = mock_context()
+    with pytest.raises(Exit, match="unknown service"):
+        cli.build(c, env="dev", service=["nope"])
+    runs(c).assert_not_called()
+
+
+def test_build_fills_the_wheelhouse_then_builds_with_the_tag(dev: Environment) -> None:
+    c = mock_context(Result(""))
+    images.build(c, dev, ["mcp", "ui"], "abc")
+    assert runs(c).call_args_list == [
+        call("scripts/build-wheelhouse", warn=True, env={"PYTHON": sys.executable}, echo=True),
+        call(
+            f"{BASE} build mcp ui",
+            warn=True,
+            env={"NOA_IMAGE_PREFIX": "noa", "NOA_IMAGE_TAG": "abc", "COMPOSE_BAKE": "false"},
+            echo=True,
+        ),
+    ]
+
+
+def test_a_failed_build_is_one_line(dev: Environment) -> None:
+    c = mock_context({"scripts/build-wheelhouse": Result(""), f"{BASE} build mcp": Result(exited=17)})
+    with pytest.raises(Exit) as raised:
+        images.build(c, dev, ["mcp"], "abc")
+    assert raised.value.message == f"docker compose build failed (exit 17): {BASE} build mcp"
+
+
+def test_missing_images_are_found_by_name(dev: Environment) -> None:
+    inspect = "docker image inspect --format '{{.Id}}' "
+    c = mock_context({
+        f"{inspect}noa/mcp:abc": Result("sha256:1\n"),
+        f"{inspect}noa/ui:abc": Result(exited=1),
+    })
+    assert images.missing_images(c, dev, ["mcp", "ui"], "abc") == ["ui"]

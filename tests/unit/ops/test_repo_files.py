@@ -1,0 +1,47 @@
+"""The operator tooling's own files: pins, the task collection, the scripts."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .conftest import REPO
+
+PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z0-9,]+\])?==[0-9][^ ;]*$")
+
+
+def requirement_lines(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def test_requirements_are_pinned_exactly() -> None:
+    for name in ("requirements.txt", "requirements-test.txt"):
+        for line in requirement_lines(REPO / name):
+            assert line.startswith("-r ") or PIN.match(line), f"{name}: {line!r} is not pinned with =="
+
+
+def test_operator_cli_needs_only_invoke_rich_and_pyyaml() -> None:
+    names = {line.split("==")[0].lower() for line in requirement_lines(REPO / "requirements.txt")}
+    assert names == {"invoke", "rich", "pyyaml"}
+
+
+def test_test_requirements_include_the_cli_and_the_services() -> None:
+    lines = requirement_lines(REPO / "requirements-test.txt")
+    assert "-r requirements.txt" in lines
+    assert "-r services/requirements.in" in lines
+    assert any(line.startswith("nox==") for line in lines)
+
+
+def test_task_collection() -> None:
+    import tasks
+
+    assert sorted(tasks.ns.task_names) == ["build", "deploy", "env-init", "health", "stop"]
+
+
+def test_scripts_are_executable() -> None:
+    for name in ("scripts/bootstrap", "scripts/start-engine", "scripts/make-base-image",
+                 "scripts/install-compose-plugin", ".ci/run"):
+        path = REPO / name
+        assert path.is_file() and os.access(path, os.X_OK), f"{name} is missing or not executable"

@@ -1,0 +1,169 @@
+"""Settings catalogue and loading: validation, defaults, and that secrets never reach a message."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from noa_common.env_catalogue import (
+    APP_SERVICES,
+    PORT_VARIABLES,
+    VARIABLES,
+    Kind,
+    Variable,
+    variable,
+    variables_for,
+)
+from noa_common.settings import (
+    check_value,
+    listen_port,
+    load_settings,
+    parse_value,
+    port_from_environment,
+)
+
+SECRETS = {"POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678"}
+
+
+def problems_by_variable(service: str, env: dict[str, str]) -> dict[str, str]:
+    return {problem.variable: problem.reason for problem in load_settings(service, env).problems}
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_defaults_plus_secrets_are_valid(service: str) -> None:
+    settings = load_settings(service, SECRETS)
+    assert settings.valid, settings.problems
+    assert settings.integer(PORT_VARIABLES[service]) == int(variable(PORT_VARIABLES[service]).default or 0)
+
+
+@pytest.mark.parametrize("item", VARIABLES, ids=lambda item: item.name)
+def test_every_default_passes_its_own_rules(item: Variable) -> None:
+    assert item.description.endswith(".")
+    assert item.services and item.services <= set(APP_SERVICES)
+    if item.default is not None:
+        assert check_value(item, parse_value(item, item.default), "production") is None
+    else:
+        assert item.secret and item.example, "a required variable needs an example for .env.example"
+
+
+def test_catalogue_names_are_unique_and_upper_case() -> None:
+    names = [item.name for item in VARIABLES]
+    assert len(names) == len(set(names))
+    assert all(name.isupper() for name in names)
+
+
+def test_secrets_are_required() -> None:
+    problems = problems_by_variable("mcp", {})
+    assert problems == {
+        "POSTGRES_PASSWORD": "is required and not set",
+        "REDIS_PASSWORD": "is required and not set",
+    }
+
+
+def test_empty_value_counts_as_unset() -> None:
+    settings = load_settings("mcp", {**SECRETS, "MCP_PORT": "", "LOG_LEVEL": ""})
+    assert settings.valid
+    assert settings.integer("MCP_PORT") == 8001
+    assert settings.text("LOG_LEVEL") == "info"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        ("MCP_PORT", "abc", "'abc' is not an integer"),
+        ("MCP_PORT", "70000", "must be at most 65535"),
+        ("DB_POOL_MAX", "0", "must be at least 1"),
+        ("HEALTH_CHECK_TIMEOUT", "0", "must be greater than 0"),
+        ("HEALTH_CHECK_TIMEOUT", "nan", "'nan' is not a finite number"),
+        ("LOG_LEVEL", "verbose", "must be one of debug, info, warn, error"),
+        ("POSTGRES_SSL_MODE", "allow", "must be one of disable, prefer, require, verify-full"),
+        ("METRICS_ENABLED", "maybe", "'maybe' is not a boolean (true/false)"),
+        ("POSTGRES_HOST", "http://db", "must be a host name or IP address (no scheme or port)"),
+        ("REDIS_DB", "16", "must be at most 15"),
+        ("NOA_ENV", "prod", "must be one of development, staging, production"),
+    ],
+)
+def test_invalid_values_name_the_variable_and_reason(name: str, raw: str, reason: str) -> None:
+    settings = load_settings("mcp", {**SECRETS, name: raw})
+    assert not settings.valid
+    [problem] = settings.problems
+    assert problem.variable == name
+    assert problem.reason == reason
+    assert problem.message == f"invalid setting {name}: {reason}"
+
+
+def test_invalid_value_falls_back_to_default() -> None:
+    settings = load_settings("mcp", {**SECRETS, "MCP_PORT": "abc", "DB_POOL_MAX": "0"})
+    assert settings.integer("MCP_PORT") == 8001
+    assert settings.integer("DB_POOL_MAX") == 10
+
+
+def test_mcp_url_rules() -> None:
+    assert "MCP_URL" in problems_by_variable("claude-flow", {**SECRETS, "MCP_URL": "mcp:8001"})
+    assert "MCP_URL" in problems_by_variable("agenticos", {**SECRETS, "MCP_URL": "http://mcp:8001/mcp"})
+    assert problems_by_variable("claude-flow", {**SECRETS, "MCP_URL": "https://mcp.internal:8443/"}) == {}
+
+
+def test_pool_bounds_constraint() -> None:
+    problems = problems_by_variable("mcp", {**SECRETS, "DB_POOL_MIN": "5", "DB_POOL_MAX": "2"})
+    assert problems == {"DB_POOL_MIN": "DB_POOL_MIN must not exceed DB_POOL_MAX"}
+
+
+def test_constraint_skipped_when_a_member_is_already_invalid() -> None:
+    problems = problems_by_variable("mcp", {**SECRETS, "DB_POOL_MIN": "5", "DB_POOL_MAX": "x"})
+    assert set(problems) == {"DB_POOL_MAX"}
+
+
+def test_production_requires_long_secrets_without_showing_them() -> None:
+    env = {"NOA_ENV": "production", "POSTGRES_PASSWORD": "short-pw", "REDIS_PASSWORD": "x" * 16}
+    settings = load_settings("mcp", env)
+    assert [problem.variable for problem in settings.problems] == ["POSTGRES_PASSWORD"]
+    assert settings.problems[0].reason == "must be at least 16 characters in production"
+    assert all("short-pw" not in problem.message for problem in settings.problems)
+
+
+def test_secret_parse_errors_never_quote_the_value() -> None:
+    numeric_secret = dataclasses.replace(variable("POSTGRES_PASSWORD"), kind=Kind.INTEGER)
+    with pytest.raises(ValueError) as error:
+        parse_value(numeric_secret, "hunter2-secret")
+    assert "hunter2-secret" not in str(error.value)
+    assert "the value" in str(error.value)
+
+
+def test_secret_values_are_collected_for_redaction_and_kept_verbatim() -> None:
+    settings = load_settings("mcp", {"POSTGRES_PASSWORD": " padded secret ", "REDIS_PASSWORD": "r" * 20})
+    assert settings.text("POSTGRES_PASSWORD") == " padded secret "
+    assert set(settings.secret_values) == {" padded secret ", "r" * 20}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("1", True), ("ON", True), ("no", False), ("0", False)]
+)
+def test_booleans(raw: str, expected: bool) -> None:
+    assert load_settings("mcp", {**SECRETS, "METRICS_ENABLED": raw}).flag("METRICS_ENABLED") is expected
+
+
+def test_typed_getters_fail_loudly() -> None:
+    settings = load_settings("mcp", SECRETS)
+    with pytest.raises(TypeError):
+        settings.text("MCP_PORT")
+    with pytest.raises(KeyError):
+        settings.text("MCP_URL")  # claude-flow and agenticos read it, mcp does not
+    with pytest.raises(KeyError):
+        settings.text("NOT_A_SETTING")
+
+
+def test_variables_per_service() -> None:
+    assert "MCP_URL" not in {item.name for item in variables_for("mcp")}
+    assert {"MCP_URL", "WORKER_CONCURRENCY"} <= {item.name for item in variables_for("claude-flow")}
+    agenticos = {item.name for item in variables_for("agenticos")}
+    assert {"AGENTICOS_HEARTBEAT_TTL", "AGENTICOS_MAX_AGENTS"} <= agenticos
+    with pytest.raises(KeyError):
+        variables_for("ui")
+
+
+def test_listen_port_uses_default_when_invalid() -> None:
+    assert listen_port("mcp", {"MCP_PORT": "abc"}) == 8001
+    assert listen_port("claude-flow", {"CLAUDE_FLOW_PORT": "19100"}) == 19100
+    assert port_from_environment("AGENTICOS_PORT", {}) == 9400
