@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-
 from mcp.server.transport_security import TransportSecurityMiddleware
 from starlette.requests import Request
 

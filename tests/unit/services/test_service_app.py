@@ -6,13 +6,14 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-
-
 from starlette.testclient import TestClient
 
 from noa_common.server import build_config, drain_timeout, shutdown_grace
 
-SECRETS = {"POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678"}
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
+    "JWT_SECRET": "jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456", "ENCRYPTION_KEY": "ab" * 32,
+}
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,9 @@ import pytest
 
 from noa_common.env_catalogue import (
     APP_SERVICES,
+    LLAMA,
     PORT_VARIABLES,
+    SETTINGS_SERVICES,
     VARIABLES,
     Kind,
     Variable,
@@ -23,7 +25,10 @@ from noa_common.settings import (
     port_from_environment,
 )
 
-SECRETS = {"POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678"}
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
+    "JWT_SECRET": "jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456", "ENCRYPTION_KEY": "ab" * 32,
+}
 
 
 def problems_by_variable(service: str, env: dict[str, str]) -> dict[str, str]:
@@ -40,7 +45,7 @@ def test_defaults_plus_secrets_are_valid(service: str) -> None:
 @pytest.mark.parametrize("item", VARIABLES, ids=lambda item: item.name)
 def test_every_default_passes_its_own_rules(item: Variable) -> None:
     assert item.description.endswith(".")
-    assert item.services and item.services <= set(APP_SERVICES)
+    assert item.services and item.services <= set(SETTINGS_SERVICES)
     if item.default is not None:
         assert check_value(item, parse_value(item, item.default), "production") is None
     else:
@@ -58,7 +63,11 @@ def test_secrets_are_required() -> None:
     assert problems == {
         "POSTGRES_PASSWORD": "is required and not set",
         "REDIS_PASSWORD": "is required and not set",
+        "ENCRYPTION_KEY": "is required and not set",
     }
+    assert set(problems_by_variable("agenticos", {})) == {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "JWT_SECRET"}
+    assert set(problems_by_variable("claude-flow", {})) == {"POSTGRES_PASSWORD", "REDIS_PASSWORD",
+                                                             "SESSION_SECRET"}
 
 
 def test_empty_value_counts_as_unset() -> None:
@@ -115,12 +124,33 @@ def test_constraint_skipped_when_a_member_is_already_invalid() -> None:
     assert set(problems) == {"DB_POOL_MAX"}
 
 
-def test_production_requires_long_secrets_without_showing_them() -> None:
-    env = {"NOA_ENV": "production", "POSTGRES_PASSWORD": "short-pw", "REDIS_PASSWORD": "x" * 16}
+STRONG = {"POSTGRES_PASSWORD": "Pg-pw-7Hq2-Lx9v-Zr4", "REDIS_PASSWORD": "Rd_pw_3Kt8_Mn5b_Qw1",
+          "ENCRYPTION_KEY": "3f9a0c7e1b2d4f6a8c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f1a3c5e7b9d2f4a"}
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_strict_environments_require_strong_secrets_without_showing_them(environment: str) -> None:
+    assert load_settings("mcp", {**STRONG, "NOA_ENV": environment}).valid
+    env = {**STRONG, "NOA_ENV": environment, "POSTGRES_PASSWORD": "short-pw"}
     settings = load_settings("mcp", env)
     assert [problem.variable for problem in settings.problems] == ["POSTGRES_PASSWORD"]
-    assert settings.problems[0].reason == "must be at least 16 characters in production"
+    assert settings.problems[0].reason == f"must be at least 16 characters (required in {environment})"
     assert all("short-pw" not in problem.message for problem in settings.problems)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        ("REDIS_PASSWORD", "alllowercaseletters", "must mix at least three of"),
+        ("REDIS_PASSWORD", "change-me-to-a-random-secret", "looks like a placeholder"),
+        ("ENCRYPTION_KEY", "0" * 64, "is not random"),
+    ],
+)
+def test_production_rules(name: str, raw: str, reason: str) -> None:
+    settings = load_settings("mcp", {**STRONG, "NOA_ENV": "production", name: raw})
+    [problem] = settings.problems
+    assert problem.variable == name and reason in problem.reason
+    assert load_settings("mcp", {**STRONG, name: raw}).valid  # development accepts it
 
 
 def test_secret_parse_errors_never_quote_the_value() -> None:
@@ -161,6 +191,15 @@ def test_variables_per_service() -> None:
     assert {"AGENTICOS_HEARTBEAT_TTL", "AGENTICOS_MAX_AGENTS"} <= agenticos
     with pytest.raises(KeyError):
         variables_for("ui")
+
+
+def test_llama_variables_stay_out_of_the_app_services() -> None:
+    """llama's variables go to llama-server (LLAMA_ARG_*); no Python service loads or requires them."""
+    llama = {item.name for item in variables_for(LLAMA)}
+    assert {"MODEL_PATH", "LLAMA_THREADS", "LLAMA_CONTEXT_SIZE", "LLAMA_BATCH_SIZE", "LLAMA_GPU_LAYERS"} == llama
+    for service in APP_SERVICES:
+        assert not llama & {item.name for item in variables_for(service)}, service
+    assert "LLAMA_URL" in {item.name for item in variables_for("claude-flow")}
 
 
 def test_listen_port_uses_default_when_invalid() -> None:
