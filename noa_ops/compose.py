@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable
+from pathlib import Path
 
 from .environments import Environment
 
@@ -47,9 +48,47 @@ def up(env: Environment, *, timeout: int, hot_reload: bool = False) -> str:
     return f"{base(env, hot_reload=hot_reload)} up -d --wait --wait-timeout {timeout} --no-build --pull never"
 
 
-def down(env: Environment) -> str:
+def config(env: Environment, *, hot_reload: bool = False) -> str:
+    """The fully rendered configuration (env file and image variables interpolated)."""
+    return f"{base(env, hot_reload=hot_reload)} config"
+
+
+def up_release(project: str, rendered: Path, *, timeout: int) -> str:
+    """Apply a release's stored rendered file: nothing else (no env file, no repo compose file) is read."""
+    words = ["docker", "compose", "-p", project, "-f", str(rendered), "up", "-d", "--wait",
+             "--wait-timeout", str(timeout), "--no-build", "--pull", "never", "--remove-orphans"]
+    return shlex.join(words)
+
+
+def down(env: Environment, *, volumes: bool = False) -> str:
     # Without -v: the named volumes (postgres-data, redis-data) and their data are kept.
-    return f"{base(env)} down --remove-orphans"
+    return f"{base(env)} down --remove-orphans" + (" --volumes" if volumes else "")
+
+
+def volumes(env: Environment) -> str:
+    """The project's named volumes, one name per line."""
+    label = f"label=com.docker.compose.project={env.project}"
+    return f"docker volume ls --filter {shlex.quote(label)} --format '{{{{.Name}}}}'"
+
+
+def _tail(lines: int) -> str:
+    return str(lines) if lines >= 0 else "all"
+
+
+def service_logs(env: Environment, service: str, *, tail: int, since: str = "") -> str:
+    """One service's log lines, each prefixed by the engine's RFC 3339 timestamp."""
+    words = ["logs", "--no-color", "--no-log-prefix", "--timestamps", "--tail", _tail(tail)]
+    if since:
+        words += ["--since", since]
+    return f"{base(env)} {shlex.join([*words, service])}"
+
+
+def follow_logs(env: Environment, services: Iterable[str], *, tail: int, since: str = "") -> str:
+    """Every named service's lines as they come, prefixed `<service>-<n>  | <timestamp> `."""
+    words = ["logs", "--no-color", "--timestamps", "--follow", "--tail", _tail(tail)]
+    if since:
+        words += ["--since", since]
+    return _with_services(f"{base(env)} {shlex.join(words)}", services)
 
 
 def ps(env: Environment) -> str:

@@ -2,6 +2,7 @@
 
 Values are generated with `secrets` and never printed. The file is created with
 mode 0600 in one step (O_EXCL), so no other user can read it even for a moment.
+Which secrets exist, and how each is generated, is the settings catalogue's `generate`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,31 @@ import string
 from datetime import UTC, datetime
 from pathlib import Path
 
-# The secrets compose needs (docker-compose.yml writes them as ${NAME:?...}, no defaults).
-SECRET_NAMES = ("POSTGRES_PASSWORD", "REDIS_PASSWORD")
+from .settings_catalogue import env_catalogue
+
+SecretKind = env_catalogue.SecretKind
+
+
+# The secrets env-init generates, in catalogue order (docker-compose.yml writes each as
+# ${NAME:?...}, no defaults).
+SECRET_NAMES: tuple[str, ...] = tuple(item.name for item in env_catalogue.VARIABLES if item.generate)
+# Postgres keeps the password it was initialised with in its volume: a fresh one would lock the
+# services out, so a file lacking it is refused rather than completed.
+KEPT_BY_VOLUME = ("POSTGRES_PASSWORD",)
+# NOA_ENV per invoke environment; staging and production apply the production rules.
+NOA_ENV_OF = {"dev": "development", "staging": "staging", "prod": "production"}
 SECRET_LENGTH = 32
+KEY_BYTES = 48
+HEX_KEY_BYTES = 32
 # Letters, digits and two URL-safe symbols: nothing that compose interpolation ($),
 # env-file parsing (#, quotes), a shell or a connection URL (@ : /) would treat specially.
 SYMBOLS = "-_"
 ALPHABET = string.ascii_letters + string.digits + SYMBOLS
 CHARACTER_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, SYMBOLS)
+
+
+def noa_env(env_name: str) -> str:
+    return NOA_ENV_OF.get(env_name, "development")
 
 
 def generate_secret(length: int = SECRET_LENGTH) -> str:
@@ -32,6 +50,26 @@ def generate_secret(length: int = SECRET_LENGTH) -> str:
             return candidate
 
 
+def _candidate(kind: SecretKind) -> str:
+    if kind is SecretKind.HEX_KEY:
+        return secrets.token_hex(HEX_KEY_BYTES)
+    if kind is SecretKind.KEY:
+        return secrets.token_urlsafe(KEY_BYTES)
+    return generate_secret()
+
+
+def generate_value(name: str) -> str:
+    """A fresh value for a generated secret that passes its production rules (a random value that
+    happens to contain a placeholder word such as '1234' is drawn again)."""
+    declared = env_catalogue.variable(name)
+    assert declared.generate is not None, f"{name} is not generated"
+    while True:
+        candidate = _candidate(declared.generate)
+        rules = (*declared.rules, *declared.production_rules)
+        if all(rule.check(candidate) is None for rule in rules):
+            return candidate
+
+
 def render(env_name: str, values: dict[str, str]) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     lines = [
@@ -41,6 +79,13 @@ def render(env_name: str, values: dict[str, str]) -> str:
         *(f"{name}={value}" for name, value in values.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+def fresh_values(env_name: str) -> dict[str, str]:
+    """NOA_ENV (outside dev, where compose defaults it) and every generated secret."""
+    values = {} if env_name == "dev" else {"NOA_ENV": noa_env(env_name)}
+    values.update({name: generate_value(name) for name in SECRET_NAMES})
+    return values
 
 
 def read_names(path: Path) -> set[str]:
@@ -61,7 +106,7 @@ def missing_secrets(path: Path) -> list[str]:
 def write(path: Path, env_name: str, *, force: bool = False) -> None:
     """Write fresh random secrets; FileExistsError if the file exists and force is not given."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    content = render(env_name, {name: generate_secret() for name in SECRET_NAMES})
+    content = render(env_name, fresh_values(env_name))
     if not force:
         _write_new(path, content)
         return
@@ -77,6 +122,20 @@ def ensure(path: Path, env_name: str) -> bool:
     except FileExistsError:
         return False
     return True
+
+
+def complete(path: Path) -> list[str]:
+    """Append fresh values for the generated secrets an older file lacks (e.g. ones added to the
+    catalogue since it was written); the names added. Never touches KEPT_BY_VOLUME secrets."""
+    missing = [name for name in missing_secrets(path) if name not in KEPT_BY_VOLUME]
+    if missing:
+        text = path.read_text()
+        separator = "" if not text or text.endswith("\n") else "\n"
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        added = "".join(f"{name}={generate_value(name)}\n" for name in missing)
+        with path.open("a") as handle:
+            handle.write(f"{separator}# Added by the operator tasks at {stamp}.\n{added}")
+    return missing
 
 
 def _write_new(path: Path, content: str) -> None:

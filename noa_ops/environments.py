@@ -6,7 +6,7 @@ deployed production for any value it did not recognise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 
 TARGETS = ("compose", "kubernetes")
-# What each target can do today; kubernetes arrives in a later issue.
-AVAILABLE_TARGETS = ("compose",)
+AVAILABLE_TARGETS = TARGETS
 
 
 @dataclass(frozen=True)
@@ -25,8 +24,16 @@ class Environment:
     project: str  # compose project name (docker compose -p)
     env_file: Path  # git-ignored file holding the environment's secrets
     image_prefix: str  # images are <image_prefix>/<service>:<tag>
-    deploy_timeout: int  # seconds `docker compose up --wait` may take
-    health_timeout: int  # seconds deploy then waits for every health tier
+    deploy_timeout: int  # the one deadline of deploy and rollback, in seconds
+    health_timeout: int  # within it, how long the health gate keeps probing
+    registry: str = ""  # <host[:port]>/<path> that push sends to and Kubernetes pulls from
+    kube_context: str = ""  # the only kubectl context Kubernetes verbs may use
+    namespace: str = ""  # Kubernetes namespace (default noa-server-<name>)
+    kube_components: tuple[str, ...] = ()  # k8s/components/* on top of k8s/overlays/<name>
+
+    @property
+    def kube_namespace(self) -> str:
+        return self.namespace or f"noa-server-{self.name}"
 
 
 def plain(value: Any) -> Any:
@@ -54,6 +61,12 @@ def parse_environment(name: str, raw: Any) -> Environment:
     for key in ("project", "env_file", "image_prefix"):
         if not isinstance(raw[key], str) or not raw[key]:
             raise Exit(f"{where}.{key} must be a non-empty string")
+    for key in ("registry", "kube_context", "namespace"):
+        if not isinstance(raw.get(key, ""), str):
+            raise Exit(f"{where}.{key} must be a string")
+    components = raw.get("kube_components") or []
+    if not isinstance(components, list) or not all(isinstance(item, str) for item in components):
+        raise Exit(f"{where}.kube_components must be a list of component names")
     return Environment(
         name=name,
         target=raw["target"],
@@ -62,6 +75,10 @@ def parse_environment(name: str, raw: Any) -> Environment:
         image_prefix=raw["image_prefix"],
         deploy_timeout=raw["deploy_timeout"],
         health_timeout=raw["health_timeout"],
+        registry=raw.get("registry", ""),
+        kube_context=raw.get("kube_context", ""),
+        namespace=raw.get("namespace", ""),
+        kube_components=tuple(components),
     )
 
 
@@ -74,12 +91,16 @@ def configured(c: Context) -> dict[str, Any]:
     return environments
 
 
-def select(c: Context, name: str) -> Environment:
-    """The environment called `name`, or a one-line error naming the valid ones."""
+def select(c: Context, name: str, target: str = "") -> Environment:
+    """The environment called `name` (on `target` when given, else its configured one), or a
+    one-line error naming the valid ones."""
     environments = configured(c)
     if name not in environments:
         raise Exit(f"unknown environment {name!r}; valid: {', '.join(environments)}")
-    return parse_environment(name, environments[name])
+    if target and target not in TARGETS:
+        raise Exit(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
+    selected = parse_environment(name, environments[name])
+    return replace(selected, target=target) if target else selected
 
 
 def require_available(env: Environment, verb: str) -> None:

@@ -94,10 +94,12 @@ def probe_http(
     tier: catalogue.Tier,
     fetcher: Fetch | None = None,
     timeout: float = PROBE_TIMEOUT,
+    port: int | None = None,
 ) -> Check:
+    """One tier of one service on 127.0.0.1: its published port, or `port` (a port-forward)."""
     if service.health is None:
         raise ValueError(f"{service.name} has no HTTP health endpoint")
-    url = f"http://127.0.0.1:{service.port}{service.health.path(tier)}"
+    url = f"http://127.0.0.1:{port or service.port}{service.health.path(tier)}"
     started = time.perf_counter()
     try:
         status, body = (fetcher or fetch)(url, timeout)

@@ -6,23 +6,33 @@ an image always says which source it was built from.
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-from . import catalogue, compose
+from . import catalogue, compose, models
 from .environments import Environment
 from .shell import run, run_checked
 
 WHEELHOUSE_SCRIPT = "scripts/build-wheelhouse"
+LLAMA_SOURCE_SCRIPT = "scripts/fetch-llama-source"
+LLAMA = "llama"
 REVISION_LENGTH = 12
 # A repository without a commit yet still builds; its images say so.
 NO_COMMIT = "0" * 7
 
 
 DIRTY_SUFFIX = "-dirty"
+# Image IDs of each build and digests of each push, per tag (git-ignored state).
+BUILDS_DIR = Path(".noa/builds")
 
 
 def image_tag(revision: str, dirty: bool) -> str:
@@ -71,27 +81,87 @@ def select_services(requested: Iterable[str]) -> list[str]:
     return [name for name in stack if name in wanted] if wanted else stack
 
 
+def image_id(c: Context, reference: str) -> str | None:
+    """The local image ID (sha256:..., the digest of its configuration) of a reference; None if absent."""
+    result = run(c, f"docker image inspect --format '{{{{.Id}}}}' {shlex.quote(reference)}", hide=True)
+    return result.stdout.strip() if result.ok and result.stdout.strip() else None
+
+
 def missing_images(c: Context, env: Environment, services: Iterable[str], tag: str) -> list[str]:
     """The services whose image for this tag is not in the local engine."""
-    missing = []
+    return [service for service in services if image_id(c, image_name(env, service, tag)) is None]
+
+
+def supports_buildkit(version: str, server_os: str) -> bool:
+    """BuildKit is part of Linux engines from 18.09 on; older or other engines get the classic builder."""
+    numbers = [int(part) for part in re.findall(r"\d+", version)[:2]]
+    return server_os.lower() == "linux" and len(numbers) == 2 and tuple(numbers) >= (18, 9)
+
+
+def builder_variables(c: Context) -> dict[str, str]:
+    """DOCKER_BUILDKIT for compose: 1 when the engine offers BuildKit, 0 (the classic builder) otherwise."""
+    answer = run(c, "docker version --format '{{.Server.Version}} {{.Server.Os}}'", hide=True)
+    version, _, server_os = answer.stdout.strip().partition(" ") if answer.ok else ("", "", "")
+    return {"DOCKER_BUILDKIT": "1" if supports_buildkit(version, server_os) else "0"}
+
+
+def record_path(tag: str) -> Path:
+    return BUILDS_DIR / f"{tag}.json"
+
+
+def load_record(tag: str) -> dict[str, Any]:
+    """What `build` and `push` recorded for a tag: images (service -> ID) and pushed (registry -> digests)."""
+    path = record_path(tag)
+    if not path.is_file():
+        return {"tag": tag, "images": {}, "pushed": {}}
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    loaded.setdefault("images", {})
+    loaded.setdefault("pushed", {})
+    return loaded
+
+
+def save_record(record: dict[str, Any]) -> None:
+    path = record_path(str(record["tag"]))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def record_build(c: Context, env: Environment, services: Iterable[str], tag: str) -> dict[str, str]:
+    """Record the image ID of each built image (.noa/builds/<tag>.json); service -> ID."""
+    record = load_record(tag)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ids: dict[str, str] = {}
     for service in services:
-        image = image_name(env, service, tag)
-        if run(c, f"docker image inspect --format '{{{{.Id}}}}' {image}", hide=True).failed:
-            missing.append(service)
-    return missing
+        reference = image_name(env, service, tag)
+        found = image_id(c, reference)
+        if found is None:
+            raise Exit(f"build: {reference} is missing after the build; rerun "
+                       f"`invoke build --service {service}`")
+        ids[service] = found
+        record["images"][service] = {"reference": reference, "id": found, "built": stamp}
+    save_record(record)
+    return ids
 
 
 def build(c: Context, env: Environment, services: list[str], tag: str) -> None:
-    """Fill the wheelhouse on the host (builds never fetch), then build the images for `tag`."""
+    """Fill the wheelhouse on the host (builds never fetch), then build the images for `tag`.
+
+    With llama: its pinned llama.cpp source too, and the default model into the host cache
+    (build/models), so a deploy right after needs nothing from the network.
+    """
     # The interpreter running invoke lives in a virtualenv, so it has pip; Debian's own
     # python3 may not.
     run_checked(c, WHEELHOUSE_SCRIPT, "building the wheelhouse", env={"PYTHON": sys.executable}, echo=True)
+    if LLAMA in services:
+        run_checked(c, LLAMA_SOURCE_SCRIPT, "fetching the llama.cpp source", env={"PYTHON": sys.executable},
+                    echo=True)
+        models.fetch_default(c)
     run_checked(
         c,
         compose.build(env, services),
         "docker compose build",
         # Without buildx, compose warns that it cannot use Bake, then builds with BuildKit
         # anyway: ask for that builder directly.
-        env={**compose.image_variables(env, tag), "COMPOSE_BAKE": "false"},
+        env={**compose.image_variables(env, tag), "COMPOSE_BAKE": "false", **builder_variables(c)},
         echo=True,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-from . import envfile
+from . import envcheck, envfile
 from .environments import Environment, require_available
 from .report import step
 from .shell import run
@@ -18,11 +18,12 @@ def require_engine(c: Context) -> None:
         raise Exit("docker compose v2 is missing: install it with scripts/install-compose-plugin")
 
 
-def ensure_env_file(env: Environment, verb: str) -> None:
-    """Create the secrets file on first use; refuse one that lacks a secret."""
-    if envfile.ensure(env.env_file, env.name):
-        step(verb, f"created {env.env_file} with fresh random secrets (mode 0600)")
-        return
+def complete_env_file(env: Environment, verb: str) -> None:
+    """Add the generated secrets an older file lacks (new ones in the catalogue); refuse a file that
+    lacks the Postgres password, which lives on in the database volume."""
+    added = envfile.complete(env.env_file)
+    if added:
+        step(verb, f"added {', '.join(added)} to {env.env_file} (fresh random values)")
     missing = envfile.missing_secrets(env.env_file)
     if missing:
         raise Exit(
@@ -31,13 +32,23 @@ def ensure_env_file(env: Environment, verb: str) -> None:
         )
 
 
-def require_env_file(env: Environment) -> None:
+def ensure_env_file(env: Environment, verb: str) -> None:
+    """Create the secrets file on first use; complete an older one."""
+    if envfile.ensure(env.env_file, env.name):
+        step(verb, f"created {env.env_file} with fresh random secrets (mode 0600)")
+        return
+    complete_env_file(env, verb)
+
+
+def require_env_file(env: Environment, verb: str = "health") -> None:
     """Verbs on a running stack need the file it was deployed with (compose interpolates it)."""
     if not env.env_file.exists():
         raise Exit(
             f"{env.env_file} is missing, so {env.name} was never deployed from this checkout: "
             f"`invoke deploy --env {env.name}` creates it"
         )
+    # compose interpolates every ${SECRET:?} of the file, so even `down` needs the new ones.
+    complete_env_file(env, verb)
 
 
 def prepare(c: Context, env: Environment, verb: str) -> None:
@@ -45,3 +56,25 @@ def prepare(c: Context, env: Environment, verb: str) -> None:
     require_available(env, verb)
     require_engine(c)
     ensure_env_file(env, verb)
+
+
+# Environments whose secrets must pass the production rules before a deploy (env-check's rules).
+STRICT = ("staging", "prod")
+
+
+def require_strong_secrets(env: Environment, verb: str) -> None:
+    """staging/prod: the env file must pass `invoke env-check` (no placeholder or weak secret).
+
+    A Kubernetes environment without an env file takes its secrets from the cluster (External or
+    Sealed Secrets), so there is nothing local to check.
+    """
+    if env.name not in STRICT or (env.target == "kubernetes" and not env.env_file.is_file()):
+        return
+    if not env.env_file.is_file():
+        raise Exit(f"{verb}: {env.env_file} is missing: write it with `invoke env-init --env {env.name}`")
+    failed = [f.variable for f in envcheck.check_file(env.env_file, env.name) if f.failed]
+    if failed:
+        raise Exit(
+            f"{verb}: {env.env_file} fails the {env.name} rules ({', '.join(failed)}); "
+            f"see `invoke env-check --env {env.name}`, fix them, then deploy again"
+        )

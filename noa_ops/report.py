@@ -51,3 +51,47 @@ def print_health(checks: list[Check], result: Verdict, env_name: str) -> None:
         out.print("[green]all services healthy[/]")
     else:
         out.print(f"[red]unhealthy:[/] {escape(', '.join(result.unhealthy))}")
+
+
+def print_env_check(findings: list[Any], title: str) -> None:
+    """env-check findings (noa_ops.envcheck.Finding): failures first; secrets' values never shown."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("variable")
+    table.add_column("result")
+    table.add_column("value", overflow="fold")
+    table.add_column("detail", overflow="fold")
+    styles = {"ok": "[green]ok[/]", "FAIL": "[red]FAIL[/]", "unknown": "[yellow]unknown[/]"}
+    order = {"FAIL": 0, "unknown": 1, "ok": 2}
+    for finding in sorted(findings, key=lambda f: order.get(f.status, 3)):
+        value = "" if finding.value is None else escape(finding.value)
+        table.add_row(escape(finding.variable), styles.get(finding.status, finding.status), value,
+                      escape(finding.detail))
+    out.print(table)
+
+
+def print_status(rows: list[Any]) -> None:
+    """`invoke status` rows (noa_ops.status.Status)."""
+    table = Table(title="releases", title_justify="left")
+    columns = ("environment", "target", "state", "release", "since", "via", "gate", "healthy now")
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail", overflow="fold")
+
+    def mark(value: bool | None) -> str:
+        return "" if value is None else ("[green]yes[/]" if value else "[red]no[/]")
+
+    for row in rows:
+        table.add_row(escape(row.environment), escape(row.target), escape(row.state), escape(row.release),
+                      escape(row.since), escape(row.action), mark(row.passed_gate), mark(row.healthy_now),
+                      escape(row.detail))
+    out.print(table)
+
+
+def print_images(rows: dict[str, str], title: str) -> None:
+    """service -> image reference or ID (build, push)."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("service")
+    table.add_column("image", overflow="fold")
+    for service, reference in rows.items():
+        table.add_row(escape(service), escape(reference))
+    out.print(table)

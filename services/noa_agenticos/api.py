@@ -17,7 +17,8 @@ from noa_agenticos.payloads import (
     parse_task,
 )
 from noa_agenticos.registry import AgentRegistry, TooManyAgents
-from noa_agenticos.tasks import AlreadyCompleted, TaskBoard, UnknownAgent
+from noa_agenticos.tasks import AlreadyCompleted, QueueFull, TaskBoard, UnknownAgent
+from noa_agenticos.tokens import AgentTokens, bearer_token
 from noa_common.metrics import Metrics
 
 
@@ -35,7 +36,24 @@ def path_uuid(request: Request, key: str, what: str) -> str:
     return value
 
 
-def agent_routes(registry: AgentRegistry, metrics: Metrics) -> list[Route]:
+def check_agent_token(request: Request, tokens: AgentTokens, agent_id: str, required: bool) -> None:
+    """401 unless the request may act for ``agent_id``: a sent token is always verified; none is
+    accepted only while tokens are not required (FEATURE_AGENT_TOKENS off)."""
+    token = bearer_token(request.headers.get("authorization"))
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if token is None:
+        if required:
+            raise HTTPException(401, "this agent's token is required (Authorization: Bearer)", challenge)
+        return
+    problem: str | None = "the Authorization header must be 'Bearer <token>'"
+    if token:
+        problem = tokens.problem(token, agent_id)
+    if problem is not None:
+        raise HTTPException(401, problem, challenge)
+
+
+def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens,
+                 tokens_required: bool = False) -> list[Route]:
     registrations = metrics.counter("agenticos_registrations_total", "Agent registrations.", ("created",))
     heartbeats = metrics.counter("agenticos_heartbeats_total", "Agent heartbeats accepted.")
 
@@ -50,11 +68,14 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics) -> list[Route]:
             raise HTTPException(409, str(error)) from None
         registrations.labels(created=str(registered.created).lower()).inc()
         agent = await registry.get(registered.agent_id)
-        return JSONResponse({**(agent or {}), "created": registered.created}, status_code=201,
+        body = {**(agent or {}), "created": registered.created, "token": tokens.issue(registered.agent_id)}
+        return JSONResponse(body, status_code=201,
                             headers={"Location": f"/agents/{registered.agent_id}"})
 
     async def heartbeat(request: Request) -> JSONResponse:
-        agent = await registry.heartbeat(path_uuid(request, "agent_id", "agent"))
+        agent_id = path_uuid(request, "agent_id", "agent")
+        check_agent_token(request, tokens, agent_id, tokens_required)
+        agent = await registry.heartbeat(agent_id)
         if agent is None:
             raise HTTPException(404, "agent not found")
         heartbeats.inc()
@@ -77,7 +98,10 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics) -> list[Route]:
     ]
 
 
-def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics) -> list[Route]:
+def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics,
+                swarm: bool = True) -> list[Route]:
+    """``swarm`` (FEATURE_AGENT_SWARM): a task without agent_id goes to the least-loaded online agent;
+    off, it stays pending until an operator names the agent."""
     created = metrics.counter("agenticos_tasks_created_total", "Tasks created, by whether an agent got them.",
                               ("assigned",))
 
@@ -86,11 +110,13 @@ def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics) -> 
             task_request = parse_task(await read_json(request))
         except InvalidPayload as error:
             raise HTTPException(422, str(error)) from None
-        online = [] if task_request.agent_id else await registry.online_ids()
+        online = [] if task_request.agent_id or not swarm else await registry.online_ids()
         try:
             task = await board.create(task_request, online)
         except UnknownAgent as error:
             raise HTTPException(422, str(error)) from None
+        except QueueFull as error:
+            raise HTTPException(503, str(error), {"Retry-After": "5"}) from None
         created.labels(assigned=str(task["agent_id"] is not None).lower()).inc()
         return JSONResponse(task, status_code=201, headers={"Location": f"/tasks/{task['id']}"})
 

@@ -7,6 +7,7 @@ from starlette.applications import Starlette
 from noa_agenticos.api import agent_routes, task_routes
 from noa_agenticos.registry import AgentRegistry
 from noa_agenticos.tasks import TaskBoard
+from noa_agenticos.tokens import AgentTokens
 from noa_common.env_catalogue import AGENTICOS
 from noa_common.service_app import ServiceParts, ServiceRuntime, ServiceSpec, build_app
 
@@ -18,8 +19,13 @@ def attach(runtime: ServiceRuntime) -> ServiceParts:
     registry = AgentRegistry(runtime.postgres, runtime.redis,
                              default_ttl=settings.integer("AGENTICOS_HEARTBEAT_TTL"),
                              max_agents=settings.integer("AGENTICOS_MAX_AGENTS"))
-    board = TaskBoard(runtime.postgres)
-    routes = [*agent_routes(registry, runtime.metrics), *task_routes(registry, board, runtime.metrics)]
+    board = TaskBoard(runtime.postgres, max_pending=settings.integer("AGENTICOS_TASK_QUEUE_SIZE"))
+    tokens = AgentTokens(settings.text("JWT_SECRET"), settings.integer("JWT_EXPIRY"))
+    routes = [
+        *agent_routes(registry, runtime.metrics, tokens,
+                      tokens_required=settings.flag("FEATURE_AGENT_TOKENS")),
+        *task_routes(registry, board, runtime.metrics, swarm=settings.flag("FEATURE_AGENT_SWARM")),
+    ]
     return ServiceParts(routes=routes)
 
 

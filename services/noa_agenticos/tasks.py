@@ -24,6 +24,10 @@ class AlreadyCompleted(Exception):
     pass
 
 
+class QueueFull(Exception):
+    pass
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -43,8 +47,9 @@ def task_view(row: Any) -> dict[str, Any]:
 
 
 class TaskBoard:
-    def __init__(self, postgres: PostgresPool) -> None:
+    def __init__(self, postgres: PostgresPool, max_pending: int = 1000) -> None:
         self.postgres = postgres
+        self.max_pending = max_pending  # AGENTICOS_TASK_QUEUE_SIZE
 
     async def open_task_counts(self, agent_ids: list[str]) -> dict[str, int]:
         async with self.postgres.connection() as connection:
@@ -59,6 +64,12 @@ class TaskBoard:
         if agent_id is None and online_agent_ids:
             agent_id = least_loaded(online_agent_ids, await self.open_task_counts(online_agent_ids))
         async with self.postgres.connection() as connection:
+            if agent_id is None:
+                pending = await connection.fetchval(
+                    "SELECT count(*) FROM noa_agents.tasks WHERE agent_id IS NULL AND status = $1", PENDING)
+                if pending >= self.max_pending:
+                    raise QueueFull(f"{pending} tasks are waiting for an agent (AGENTICOS_TASK_QUEUE_SIZE); "
+                                    f"retry later")
             if request.agent_id is not None:
                 known = await connection.fetchval(
                     "SELECT EXISTS (SELECT 1 FROM noa_agents.agents WHERE id = $1)",

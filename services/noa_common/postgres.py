@@ -20,9 +20,6 @@ from noa_common.settings import Settings
 
 logger = logging.getLogger("noa.postgres")
 
-CONNECT_TIMEOUT_SECONDS = 5.0
-COMMAND_TIMEOUT_SECONDS = 30.0
-
 
 async def _init_connection(connection: Any) -> None:
     # jsonb in and out as Python objects, so queries pass dicts and lists directly.
@@ -46,8 +43,8 @@ class PostgresPool:
             "ssl": s.text("POSTGRES_SSL_MODE"),
             "min_size": s.integer("DB_POOL_MIN"),
             "max_size": s.integer("DB_POOL_MAX"),
-            "timeout": CONNECT_TIMEOUT_SECONDS,
-            "command_timeout": COMMAND_TIMEOUT_SECONDS,
+            "timeout": s.number("DB_CONNECT_TIMEOUT"),
+            "command_timeout": s.number("DB_COMMAND_TIMEOUT"),
             "server_settings": {"application_name": f"noa-{s.service}"},
             "init": _init_connection,
         }

@@ -15,20 +15,24 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from noa_common.settings import Settings
 
-# Blocking pops (the claude-flow queue) wait at most this long per call, below the socket timeout.
+# Blocking pops (the claude-flow queue) wait at most this long per call, below the socket timeout
+# (REDIS_SOCKET_TIMEOUT must exceed it: the catalogue's rule).
 BLOCKING_POP_SECONDS = 1
-SOCKET_TIMEOUT_SECONDS = 5.0
 
 
 def create_redis(settings: Settings) -> Redis:
+    socket_timeout = settings.number("REDIS_SOCKET_TIMEOUT")
     return Redis(
         host=settings.text("REDIS_HOST"),
         port=settings.integer("REDIS_PORT"),
         password=settings.text("REDIS_PASSWORD") or None,
         db=settings.integer("REDIS_DB"),
         decode_responses=True,
-        socket_connect_timeout=min(settings.number("HEALTH_CHECK_TIMEOUT"), SOCKET_TIMEOUT_SECONDS),
-        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=min(settings.number("HEALTH_CHECK_TIMEOUT"), socket_timeout),
+        socket_timeout=socket_timeout,
+        # rediss: TLS with the certificate verified against the system CAs.
+        ssl=settings.flag("REDIS_TLS"),
+        ssl_cert_reqs="required",
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],

@@ -127,5 +127,110 @@ class HttpUrl:
         return "an http(s) base URL"
 
 
+@dataclass(frozen=True)
+class HexBytes:
+    """Hex digits encoding exactly ``length`` bytes (e.g. a 256-bit key is 64 hex digits)."""
+
+    length: int
+
+    def check(self, value: SettingValue) -> str | None:
+        text = str(value)
+        if len(text) != 2 * self.length or not _HEX.match(text):
+            return f"must be {2 * self.length} hex digits ({self.length} bytes)"
+        return None
+
+    def describe(self) -> str:
+        return f"{2 * self.length} hex digits ({self.length} bytes)"
+
+
+_HEX = re.compile(r"^[0-9A-Fa-f]*$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def split_list(value: SettingValue) -> list[str]:
+    """A comma-separated setting as a list of its non-empty, trimmed items."""
+    return [item.strip() for item in str(value).split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class OriginList:
+    """Comma-separated browser origins (scheme://host[:port], no path), or empty for none."""
+
+    def check(self, value: SettingValue) -> str | None:
+        for origin in split_list(value):
+            if origin == "*":
+                return "must list origins explicitly: '*' would let every site call the API"
+            if not _ORIGIN.match(origin):
+                return "must be comma-separated origins such as https://noa.example.com (no path)"
+        return None
+
+    def describe(self) -> str:
+        return "comma-separated origins (scheme://host[:port]); empty for none; never *"
+
+
+# -- production rules: applied by the services when NOA_ENV is staging or production, and by
+# `invoke env-check`. Each says what is wrong without quoting the (secret) value.
+
+_PLACEHOLDER_WORDS = ("change", "placeholder", "example", "replace", "secret", "password", "default",
+                      "dummy", "todo")
+
+
+def looks_like_placeholder(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _PLACEHOLDER_WORDS)
+
+
+def _classes(text: str) -> int:
+    return sum((any(ch.islower() for ch in text), any(ch.isupper() for ch in text),
+                any(ch.isdigit() for ch in text), any(not ch.isalnum() for ch in text)))
+
+
+@dataclass(frozen=True)
+class StrongPassword:
+    """At least ``min_length`` characters of at least three classes (lower, upper, digit, symbol)."""
+
+    min_length: int = 16
+
+    def check(self, value: SettingValue) -> str | None:
+        text = str(value)
+        if looks_like_placeholder(text):
+            return "looks like a placeholder, not a real password"
+        if len(text) < self.min_length:
+            return f"must be at least {self.min_length} characters"
+        if _classes(text) < 3:
+            return "must mix at least three of: lower case, upper case, digits, symbols"
+        return None
+
+    def describe(self) -> str:
+        return f">= {self.min_length} characters of 3+ classes, no placeholder"
+
+
+# Bits per character of the alphabets a generated key is written in.
+_BITS_HEX, _BITS_BASE64 = 4, 6
+
+
+@dataclass(frozen=True)
+class RandomKey:
+    """At least ``min_bytes`` bytes of randomness: 2 per byte in hex, about 1.33 in base64."""
+
+    min_bytes: int = 32
+
+    def check(self, value: SettingValue) -> str | None:
+        text = str(value)
+        if looks_like_placeholder(text):
+            return "looks like a placeholder, not a random key"
+        bits = _BITS_HEX if _HEX.match(text) else _BITS_BASE64
+        if len(text) * bits < self.min_bytes * 8:
+            return f"must hold at least {self.min_bytes} random bytes (64 hex or 43 base64 characters)"
+        # A random key of this length uses many distinct characters; a typed phrase or a
+        # repeated pattern does not.
+        if len(set(text)) < min(12, len(text) // 3):
+            return "is not random (too few distinct characters)"
+        return None
+
+    def describe(self) -> str:
+        return f">= {self.min_bytes} random bytes"
+
+
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)

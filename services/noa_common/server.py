@@ -15,20 +15,32 @@ from types import FrameType
 import uvicorn
 
 from noa_common.env_catalogue import variable
-from noa_common.settings import listen_port, parse_value
+from noa_common.rules import SettingValue
+from noa_common.settings import check_value, listen_port, parse_value
 
 # All interfaces: in a container, peers reach the service on its network address, not loopback.
 LISTEN_HOST = "0.0.0.0"
 
 
-def shutdown_grace(environ: Mapping[str, str] | None = None) -> int:
-    """SHUTDOWN_GRACE_SECONDS if it parses, else its default: a bad value must not break shutdown."""
+def server_setting(name: str, environ: Mapping[str, str] | None = None) -> SettingValue:
+    """A setting uvicorn needs before the app (and load_settings) exists: the value if it is valid,
+    else its default. A bad value must not stop the server: the app reports it (startup stays 503)."""
     env = os.environ if environ is None else environ
-    declared = variable("SHUTDOWN_GRACE_SECONDS")
+    declared = variable(name)
+    default = parse_value(declared, str(declared.default))
+    raw = env.get(name)
+    if not raw:
+        return default
     try:
-        value = parse_value(declared, env.get(declared.name) or str(declared.default))
+        value = parse_value(declared, raw)
     except ValueError:
-        value = parse_value(declared, str(declared.default))
+        return default
+    return default if check_value(declared, value, "development") is not None else value
+
+
+def shutdown_grace(environ: Mapping[str, str] | None = None) -> int:
+    """SHUTDOWN_GRACE_SECONDS if it is valid, else its default: a bad value must not break shutdown."""
+    value = server_setting("SHUTDOWN_GRACE_SECONDS", environ)
     assert isinstance(value, int)
     return max(1, value)
 
@@ -46,13 +58,18 @@ def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
 
 
 def build_config(service: str, factory: str, environ: Mapping[str, str] | None = None) -> uvicorn.Config:
+    concurrency = server_setting("HTTP_MAX_CONCURRENCY", environ)
+    keepalive = server_setting("HTTP_KEEPALIVE_TIMEOUT", environ)
+    assert isinstance(concurrency, int) and isinstance(keepalive, float)
     return uvicorn.Config(
         factory,
         factory=True,
         host=LISTEN_HOST,
         port=listen_port(service, environ),
         log_config=None,  # the app factory installs JSON logging for uvicorn's loggers too
-        access_log=True,
+        access_log=bool(server_setting("ACCESS_LOG", environ)),
+        limit_concurrency=concurrency or None,
+        timeout_keep_alive=max(1, round(keepalive)),
         lifespan="on",
         loop="asyncio",
         http="h11",

@@ -19,6 +19,7 @@ from typing import Any
 import httpx2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from noa_common.dependency_checks import http_health_check, postgres_check, redis_check
@@ -28,7 +29,9 @@ from noa_common.health_routes import HealthContext, health_routes
 from noa_common.json_logging import configure_logging
 from noa_common.metrics import Metrics, RequestMetricsMiddleware
 from noa_common.postgres import PostgresPool
+from noa_common.rate_limit import FixedWindowLimiter, RateLimitMiddleware
 from noa_common.redis_store import create_redis
+from noa_common.rules import split_list
 from noa_common.settings import Settings, load_settings
 from noa_common.startup import StartupState, initialise
 
@@ -170,6 +173,23 @@ def log_setting_problems(settings: Settings) -> None:
         logger.error(problem.message, extra={"variable": problem.variable, "reason": problem.reason})
 
 
+def middleware_for(settings: Settings, metrics: Metrics) -> list[Middleware]:
+    """Metrics outermost (it counts 429s too), then CORS (preflights never count against the rate
+    limit), then the write-request limit of the services that read RATE_LIMIT_MAX."""
+    stack = [Middleware(RequestMetricsMiddleware, metrics=metrics)]
+    origins = split_list(settings.text("CORS_ORIGIN"))
+    if origins:
+        stack.append(Middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
+                                allow_methods=["GET", "POST"],
+                                allow_headers=["Content-Type", "Authorization"],
+                                max_age=600))
+    if "RATE_LIMIT_MAX" in settings.values:
+        limiter = FixedWindowLimiter(settings.integer("RATE_LIMIT_MAX"),
+                                     settings.integer("RATE_LIMIT_WINDOW"))
+        stack.append(Middleware(RateLimitMiddleware, limiter=limiter))
+    return stack
+
+
 def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> Starlette:
     settings = load_settings(spec.name, environ)
     configure_logging(spec.name, settings.text("LOG_LEVEL"), settings.secret_values)
@@ -187,7 +207,7 @@ def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> St
     )
     app = Starlette(
         routes=[*health_routes(health), *parts.routes],
-        middleware=[Middleware(RequestMetricsMiddleware, metrics=runtime.metrics)],
+        middleware=middleware_for(settings, runtime.metrics),
         exception_handlers=exception_handlers(),
         lifespan=_lifespan(runtime, parts),
     )

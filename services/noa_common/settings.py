@@ -12,7 +12,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from noa_common.env_catalogue import CONSTRAINTS, PORT_VARIABLES, Kind, Variable, variable, variables_for
+from noa_common.env_catalogue import (
+    CONSTRAINTS,
+    PORT_VARIABLES,
+    STRICT_ENVIRONMENTS,
+    Kind,
+    Variable,
+    variable,
+    variables_for,
+)
 from noa_common.rules import SettingValue
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -105,9 +113,15 @@ def check_value(declared: Variable, value: SettingValue, environment: str) -> st
         reason = rule.check(value)
         if reason is not None:
             return reason
+    if environment not in STRICT_ENVIRONMENTS:
+        return None
     minimum = declared.production_min_length
-    if environment == "production" and minimum is not None and len(str(value)) < minimum:
-        return f"must be at least {minimum} characters in production"
+    if minimum is not None and len(str(value)) < minimum:
+        return f"must be at least {minimum} characters in {environment}"
+    for rule in declared.production_rules:
+        reason = rule.check(value)
+        if reason is not None:
+            return f"{reason} (required in {environment})"
     return None
 
 

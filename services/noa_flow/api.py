@@ -13,6 +13,7 @@ from starlette.routing import Route
 from noa_common.service_app import ServiceRuntime
 from noa_flow import job_queue
 from noa_flow.model import COMPLETED, FAILED, PENDING, RUNNING
+from noa_flow.signature import with_signature
 from noa_flow.store import WorkflowStore
 from noa_flow.workflow_request import InvalidRequest, parse_workflow_request
 
@@ -39,11 +40,20 @@ def list_limit(raw: str | None) -> int:
 
 
 def workflow_routes(runtime: ServiceRuntime, store: WorkflowStore) -> list[Route]:
+    settings = runtime.settings
+    max_steps = settings.integer("CLAUDE_FLOW_MAX_STEPS")
+    max_queued = settings.integer("CLAUDE_FLOW_MAX_WORKFLOWS")
+    secret = settings.text("SESSION_SECRET")
+
     async def create(request: Request) -> JSONResponse:
         try:
-            workflow = parse_workflow_request(await read_json(request))
+            workflow = parse_workflow_request(await read_json(request), max_steps=max_steps)
         except InvalidRequest as error:
             raise HTTPException(422, str(error)) from None
+        queued = await job_queue.depth(runtime.redis)
+        if queued >= max_queued:
+            detail = f"{queued} workflows are queued (CLAUDE_FLOW_MAX_WORKFLOWS); retry later"
+            raise HTTPException(503, detail, {"Retry-After": "5"})
         workflow_id = await store.create(workflow)
         try:
             await job_queue.enqueue(runtime.redis, workflow_id)
@@ -58,7 +68,7 @@ def workflow_routes(runtime: ServiceRuntime, store: WorkflowStore) -> list[Route
         workflow = await store.get(request.path_params["workflow_id"])
         if workflow is None:
             raise HTTPException(404, "workflow not found")
-        return JSONResponse(json.loads(json.dumps(workflow, default=str)))
+        return JSONResponse(with_signature(secret, json.loads(json.dumps(workflow, default=str))))
 
     async def index(request: Request) -> JSONResponse:
         status = request.query_params.get("status")

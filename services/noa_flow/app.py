@@ -7,6 +7,7 @@ from starlette.applications import Starlette
 from noa_common.env_catalogue import CLAUDE_FLOW
 from noa_common.service_app import ServiceParts, ServiceRuntime, ServiceSpec, build_app
 from noa_flow.api import workflow_routes
+from noa_flow.llama_caller import LlamaCompleter, route_steps
 from noa_flow.mcp_caller import McpToolCaller
 from noa_flow.store import WorkflowStore
 from noa_flow.worker import FlowWorkers
@@ -16,8 +17,12 @@ TABLES = ("noa_agents.workflows", "noa_agents.workflow_steps")
 
 def attach(runtime: ServiceRuntime) -> ServiceParts:
     store = WorkflowStore(runtime.postgres)
-    caller = McpToolCaller(runtime.mcp_url, runtime.settings.number("CLAUDE_FLOW_EXECUTION_TIMEOUT"))
-    workers = FlowWorkers(runtime, store, caller.call)
+    timeout = runtime.settings.number("CLAUDE_FLOW_EXECUTION_TIMEOUT")
+    caller = McpToolCaller(runtime.mcp_url, timeout)
+    # llama is optional: readiness does not check it, so workflows without llm steps run while it
+    # is down or not deployed; an llm step then fails its attempts like an unreachable tool.
+    completer = LlamaCompleter(runtime.settings.text("LLAMA_URL"), timeout)
+    workers = FlowWorkers(runtime, store, route_steps(caller.call, completer))
     # Workers start only after startup: a worker without its tables would fail every job.
     return ServiceParts(routes=workflow_routes(runtime, store), on_started=workers.start)
 

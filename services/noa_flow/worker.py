@@ -29,7 +29,8 @@ class FlowWorkers:
         self.store = store
         self.call = call
         settings = runtime.settings
-        self.policy = ExecutionPolicy(retry_attempts=settings.integer("CLAUDE_FLOW_RETRY_ATTEMPTS"))
+        self.policy = ExecutionPolicy(retry_attempts=settings.integer("CLAUDE_FLOW_RETRY_ATTEMPTS"),
+                                      retry_delay=settings.number("CLAUDE_FLOW_RETRY_DELAY"))
         self.concurrency = settings.integer("WORKER_CONCURRENCY")
         self.outcomes = runtime.metrics.counter(
             "claude_flow_workflows_total", "Workflow runs by outcome.", ("outcome",))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -13,7 +14,8 @@ from starlette.routing import BaseRoute
 from noa_common.errors import UNAVAILABLE_ERRORS
 from noa_common.service_app import ServiceRuntime
 from noa_mcp.agents import AgentView, list_agents
-from noa_mcp.memory import MemoryHit, StoredMemory, search_memories, store_memory
+from noa_mcp.memory import MemoryHit, MemoryLimits, StoredMemory, search_memories, store_memory
+from noa_mcp.sealing import MetadataSeal
 
 MCP_PATH = "/mcp"
 
@@ -30,11 +32,12 @@ ALLOWED_HOSTS = (
 ALLOWED_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 
 
-def transport_security() -> TransportSecuritySettings:
+def transport_security(extra_origins: Sequence[str] = ()) -> TransportSecuritySettings:
+    """``extra_origins`` are CORS_ORIGIN's: browsers allowed cross-origin may use the tools too."""
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=list(ALLOWED_HOSTS),
-        allowed_origins=list(ALLOWED_ORIGINS),
+        allowed_origins=[*ALLOWED_ORIGINS, *extra_origins],
     )
 
 
@@ -50,23 +53,39 @@ def tool_errors() -> Iterator[None]:
         raise ToolError("the memory database is unavailable, retry later") from error
 
 
+def memory_limits(runtime: ServiceRuntime) -> MemoryLimits:
+    settings = runtime.settings
+    return MemoryLimits(max_content_chars=settings.integer("MCP_MEMORY_MAX_CHARS"),
+                        max_results=settings.integer("MCP_SEARCH_MAX_RESULTS"))
+
+
+def metadata_seal(runtime: ServiceRuntime) -> MetadataSeal:
+    invalid = any(problem.variable == "ENCRYPTION_KEY" for problem in runtime.settings.problems)
+    return MetadataSeal(None if invalid else runtime.settings.text("ENCRYPTION_KEY"))
+
+
 def build_mcp_server(runtime: ServiceRuntime) -> MCPServer:
+    seal = metadata_seal(runtime)
+    limits = memory_limits(runtime)
     server = MCPServer(
         name="noa-mcp",
         instructions="Noa Server memory: store and search memories, list registered agents.",
     )
 
-    @server.tool(description="Store a memory (text) in a namespace with optional tags; returns its id.")
+    @server.tool(description="Store a memory (text) in a namespace with optional tags and optional "
+                             "secret_metadata (an object encrypted at rest); returns its id.")
     async def memory_store(
-        content: str, namespace: str = "default", tags: list[str] | None = None
+        content: str, namespace: str = "default", tags: list[str] | None = None,
+        secret_metadata: dict[str, Any] | None = None,
     ) -> StoredMemory:
         with tool_errors():
-            return await store_memory(runtime.postgres, content, namespace, tags)
+            return await store_memory(runtime.postgres, seal, limits, content, namespace, tags,
+                                      secret_metadata=secret_metadata)
 
     @server.tool(description="Search memories of a namespace by text similarity; best matches first.")
     async def memory_search(query: str, namespace: str = "default", limit: int = 10) -> list[MemoryHit]:
         with tool_errors():
-            return await search_memories(runtime.postgres, query, namespace, limit)
+            return await search_memories(runtime.postgres, seal, limits, query, namespace, limit)
 
     @server.tool(description="List registered agents; status 'online'/'offline' filters by heartbeat.")
     async def agents_list(status: str | None = None) -> list[AgentView]:
@@ -76,7 +95,7 @@ def build_mcp_server(runtime: ServiceRuntime) -> MCPServer:
     return server
 
 
-def mcp_routes(server: MCPServer) -> list[BaseRoute]:
+def mcp_routes(server: MCPServer, extra_origins: Sequence[str] = ()) -> list[BaseRoute]:
     """The /mcp route, to sit beside the health routes on the service's own Starlette app.
 
     Stateless with JSON responses: any replica can answer any request (the HPA runs several behind
@@ -86,7 +105,7 @@ def mcp_routes(server: MCPServer) -> list[BaseRoute]:
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=True,
-        transport_security=transport_security(),
+        transport_security=transport_security(extra_origins),
         host="0.0.0.0",
     )
     return list(app.routes)

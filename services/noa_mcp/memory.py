@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from typing_extensions import TypedDict
 
 from noa_common.postgres import PostgresPool
+from noa_mcp.sealing import MetadataSeal, SealError
 
-MAX_CONTENT_CHARS = 100_000
 MAX_TAGS = 50
-MAX_LIMIT = 100
 
 _INSERT = """
-INSERT INTO noa_memory.memories (namespace, content, tags)
-VALUES ($1, $2, $3)
+INSERT INTO noa_memory.memories (namespace, content, tags, metadata)
+VALUES ($1, $2, $3, $4)
 RETURNING id
 """
 
@@ -22,7 +23,7 @@ RETURNING id
 # any of the query's words (ILIKE, which also catches words too short for trigrams); matches are
 # ranked by word similarity, so memories sharing more of the query come first.
 _SEARCH = """
-SELECT id, content, tags, word_similarity($1, content) AS score
+SELECT id, content, tags, metadata, word_similarity($1, content) AS score
 FROM noa_memory.memories
 WHERE namespace = $2 AND ($1 <% content OR content ILIKE ANY ($3::text[]))
 ORDER BY score DESC, created_at DESC
@@ -40,6 +41,30 @@ class MemoryHit(TypedDict):
     content: str
     tags: list[str]
     score: float
+    secret_metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class MemoryLimits:
+    max_content_chars: int = 100_000  # MCP_MEMORY_MAX_CHARS
+    max_results: int = 100  # MCP_SEARCH_MAX_RESULTS
+
+
+def sealed_metadata(seal: MetadataSeal, secret_metadata: dict[str, Any] | None,
+                    namespace: str) -> dict[str, Any]:
+    """What the metadata column stores: only the sealed form of the secret metadata."""
+    return {"sealed": seal.seal(secret_metadata, namespace)} if secret_metadata else {}
+
+
+def opened_metadata(seal: MetadataSeal, metadata: Any, namespace: str) -> dict[str, Any] | None:
+    sealed = metadata.get("sealed") if isinstance(metadata, dict) else None
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return seal.open(sealed, namespace)
+    except SealError as error:
+        # Another key sealed it (ENCRYPTION_KEY was replaced): say so instead of failing the search.
+        return {"error": str(error)}
 
 
 def clean_namespace(namespace: str) -> str:
@@ -68,27 +93,38 @@ def word_patterns(query: str) -> list[str]:
     return [like_pattern(word) for word in words[:MAX_QUERY_WORDS]]
 
 
-async def store_memory(
-    postgres: PostgresPool, content: str, namespace: str, tags: Sequence[str] | None
-) -> StoredMemory:
+def check_content(content: str, limits: MemoryLimits) -> None:
     if not content.strip():
         raise ValueError("content must not be empty")
-    if len(content) > MAX_CONTENT_CHARS:
-        raise ValueError(f"content is longer than {MAX_CONTENT_CHARS} characters")
+    if len(content) > limits.max_content_chars:
+        raise ValueError(f"content is longer than {limits.max_content_chars} characters")
+
+
+async def store_memory(  # noqa: PLR0917  (the tool's arguments, in the tool's order)
+    postgres: PostgresPool, seal: MetadataSeal, limits: MemoryLimits, content: str, namespace: str,
+    tags: Sequence[str] | None, *, secret_metadata: dict[str, Any] | None = None,
+) -> StoredMemory:
+    check_content(content, limits)
+    cleaned = clean_namespace(namespace)
+    metadata = sealed_metadata(seal, secret_metadata, cleaned)
     async with postgres.connection() as connection:
-        memory_id = await connection.fetchval(_INSERT, clean_namespace(namespace), content, clean_tags(tags))
+        memory_id = await connection.fetchval(_INSERT, cleaned, content, clean_tags(tags), metadata)
     return {"id": str(memory_id)}
 
 
-async def search_memories(postgres: PostgresPool, query: str, namespace: str, limit: int) -> list[MemoryHit]:
+async def search_memories(  # noqa: PLR0917  (the tool's arguments, in the tool's order)
+    postgres: PostgresPool, seal: MetadataSeal, limits: MemoryLimits, query: str, namespace: str, limit: int
+) -> list[MemoryHit]:
     text = query.strip()
     if not text:
         raise ValueError("query must not be empty")
-    bounded = max(1, min(int(limit), MAX_LIMIT))
+    bounded = max(1, min(int(limit), limits.max_results))
+    cleaned = clean_namespace(namespace)
     async with postgres.connection() as connection:
-        rows = await connection.fetch(_SEARCH, text, clean_namespace(namespace), word_patterns(text), bounded)
+        rows = await connection.fetch(_SEARCH, text, cleaned, word_patterns(text), bounded)
     return [
         {"id": str(row["id"]), "content": row["content"], "tags": list(row["tags"]),
-         "score": round(float(row["score"]), 4)}
+         "score": round(float(row["score"]), 4),
+         "secret_metadata": opened_metadata(seal, row["metadata"], cleaned)}
         for row in rows
     ]

@@ -91,9 +91,18 @@ def http_services() -> list[catalogue.Service]:
     return [s for s in catalogue.stack_services() if s.is_http]
 
 
+# Not ours: nginx (ui) and llama.cpp's server (one tiered /health, its own bodies).
+THIRD_PARTY_SERVERS = ("ui", "llama")
+
+
 def app_services() -> list[catalogue.Service]:
     """The Python services: they serve the full contract including /metrics."""
-    return [s for s in http_services() if s.name != "ui"]
+    return [s for s in http_services() if s.name not in THIRD_PARTY_SERVERS]
+
+
+def contract_services() -> list[catalogue.Service]:
+    """The services whose health bodies are the contract's JSON (status, service, timestamp)."""
+    return [s for s in http_services() if s.name != "llama"]
 
 
 @pytest.fixture(scope="session")

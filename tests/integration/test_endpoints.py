@@ -6,10 +6,10 @@ import pytest
 
 from noa_ops import catalogue
 
-from .conftest import app_services, base_url, get, http_services
+from .conftest import app_services, base_url, contract_services, get
 
 
-@pytest.mark.parametrize("service", http_services(), ids=lambda s: s.name)
+@pytest.mark.parametrize("service", contract_services(), ids=lambda s: s.name)
 @pytest.mark.parametrize("tier", list(catalogue.Tier), ids=lambda t: t.value)
 def test_health_tier_is_ok(stack: None, service: catalogue.Service, tier: catalogue.Tier) -> None:
     assert service.health is not None
@@ -19,6 +19,16 @@ def test_health_tier_is_ok(stack: None, service: catalogue.Service, tier: catalo
     assert body["status"] == "ok"
     assert body["service"] == service.name
     assert "timestamp" in body
+
+
+@pytest.mark.parametrize("tier", list(catalogue.Tier), ids=lambda t: t.value)
+def test_llama_health_is_ok_on_every_tier(stack: None, tier: catalogue.Tier) -> None:
+    """llama.cpp's one tiered /health (503 while loading) stands for all three tiers; its body is its own."""
+    llama = catalogue.get("llama")
+    assert llama.health is not None
+    reply = get(base_url("llama") + llama.health.path(tier))
+    assert reply.status == 200, reply.body
+    assert reply.json()["status"] == "ok"
 
 
 @pytest.mark.parametrize("service", app_services(), ids=lambda s: s.name)

@@ -8,11 +8,13 @@ const POLL_INTERVAL_MS = 5000;
 const REQUEST_TIMEOUT_MS = 2500;
 
 // Where each HTTP service's readiness is read. Same origin, so no CORS and CSP connect-src 'self'.
+// llama.cpp has one tiered /health: 503 while the model loads, {"status":"ok"} once it serves.
 const ENDPOINTS = {
   "ui": "/health/ready",
   "mcp": "/api/mcp/health/ready",
   "claude-flow": "/api/claude-flow/health/ready",
   "agenticos": "/api/agenticos/health/ready",
+  "llama": "/api/llama/health",
 };
 // Rows filled from a check inside another service's readiness body.
 const DERIVED = { "postgres": "mcp", "redis": "mcp" };
@@ -52,7 +54,9 @@ function describe(response, body) {
     }
   }
   if (body && body.error) {
-    return `HTTP ${response.status}: ${body.error}`;
+    // llama.cpp's errors are objects: {"error": {"code": 503, "message": "Loading model", ...}}.
+    const message = typeof body.error === "object" ? body.error.message || JSON.stringify(body.error) : body.error;
+    return `HTTP ${response.status}: ${message}`;
   }
   return response.ok ? `HTTP ${response.status}` : `HTTP ${response.status} ${response.statusText}`.trim();
 }

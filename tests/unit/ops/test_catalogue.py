@@ -26,10 +26,17 @@ def test_only_http_services_are_published() -> None:
 
 def test_health_paths_are_distinct_for_the_standard_contract() -> None:
     for service in catalogue.stack_services():
-        if service.is_http:
+        if service.is_http and service.name != "llama":
             assert service.health is not None
             paths = {service.health.path(tier) for tier in catalogue.Tier}
             assert paths == {"/health", "/health/ready", "/health/startup"}, service.name
+
+
+def test_llama_has_one_tiered_health_endpoint() -> None:
+    """llama.cpp's /health is 503 while the model loads and 200 once it serves: every tier is it."""
+    llama = catalogue.get("llama")
+    assert llama.stack and llama.health is not None
+    assert {llama.health.path(tier) for tier in catalogue.Tier} == {"/health"}
 
 
 def test_get_unknown_service_lists_valid_ones() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from noa_common.env_catalogue import LLAMA, LLAMA_SERVER_VARIABLES, variables_for
 from noa_ops import catalogue
 
 from .conftest import REPO
@@ -182,3 +183,21 @@ def test_hot_reload_file_stays_within_the_stack_and_loopback() -> None:
     for name, definition in overrides.items():
         for host_ip, _, _ in published_ports(definition or {}):
             assert host_ip == "127.0.0.1", f"{name} publishes beyond loopback in the dev file"
+
+
+def test_llama_gets_the_catalogue_s_llama_settings(services: dict[str, Any]) -> None:
+    """Each llama setting reaches llama-server as its LLAMA_ARG_* variable, with the catalogue's default."""
+    llama = services["llama"]
+    declared = variables_for(LLAMA)
+    assert set(LLAMA_SERVER_VARIABLES) == {item.name for item in declared}
+    for item in declared:
+        assert llama["environment"][LLAMA_SERVER_VARIABLES[item.name]] == f"${{{item.name}:-{item.default}}}"
+
+
+def test_llama_reads_its_models_read_only_and_waits_for_the_model_to_load(services: dict[str, Any]) -> None:
+    llama = services["llama"]
+    assert "llama-models:/models:ro" in llama["volumes"]
+    assert "llama-models" in (load(COMPOSE).get("volumes") or {})
+    assert sorted(llama["networks"]) == ["backend", "frontend"]
+    assert int(str(llama["healthcheck"]["start_period"]).rstrip("s")) >= 60
+    assert services["claude-flow"]["environment"]["LLAMA_URL"] == f"http://llama:{catalogue.get('llama').port}"

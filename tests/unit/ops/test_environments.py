@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from invoke.exceptions import Exit
+from invoke.runners import Result
 
 from noa_ops import cli, environments
 
@@ -17,9 +18,13 @@ from .conftest import REPO, mock_context, project_config, runs
 
 VERBS: dict[str, Callable[..., Any]] = {
     "build": cli.build,
+    "push": cli.push,
     "deploy": cli.deploy,
+    "rollback": cli.rollback,
     "health": cli.health,
+    "logs": cli.logs,
     "stop": cli.stop,
+    "status": cli.status,
     "env-init": cli.env_init,
 }
 
@@ -54,16 +59,35 @@ def test_unknown_environment_is_one_line_listing_valid_ones_and_runs_nothing(ver
     runs(c).assert_not_called()
 
 
-@pytest.mark.parametrize("verb", ["deploy", "health", "stop"])
+@pytest.mark.parametrize("verb", ["deploy", "stop", "rollback"])
 @pytest.mark.parametrize("name", ["staging", "prod"])
-def test_kubernetes_target_is_refused_cleanly_until_it_exists(verb: str, name: str) -> None:
-    c = mock_context()
+def test_kubernetes_verbs_refuse_another_kube_context(verb: str, name: str) -> None:
+    """staging and prod default to kubernetes; a mutating verb checks the context before anything else."""
+    c = mock_context({"kubectl config current-context": Result("kind-noa-dev\n")})
     with pytest.raises(Exit) as raised:
         VERBS[verb](c, env=name)
     message = raised.value.message or ""
     assert "\n" not in message
-    assert "kubernetes" in message and "not available yet" in message
+    assert f"the current kube context is kind-noa-dev, but {name} may only use noa-{name}" in message
+    assert f"kubectl config use-context noa-{name}" in message
+    assert [call.args[0] for call in runs(c).call_args_list] == ["kubectl config current-context"]
+
+
+def test_target_override_and_unknown_target() -> None:
+    assert environments.select(mock_context(), "dev", "kubernetes").target == "kubernetes"
+    assert environments.select(mock_context(), "prod", "compose").target == "compose"
+    c = mock_context()
+    with pytest.raises(Exit) as raised:
+        cli.deploy(c, env="dev", target="swarm")
+    assert raised.value.message == "unknown target 'swarm'; valid: compose, kubernetes"
     runs(c).assert_not_called()
+
+
+def test_kubernetes_settings_come_from_invoke_yaml() -> None:
+    prod = environments.select(mock_context(), "prod")
+    assert (prod.kube_context, prod.kube_namespace, prod.kube_components) == (
+        "noa-prod", "noa-server-prod", ("external-secrets",))
+    assert environments.select(mock_context(), "dev").registry == "127.0.0.1:5000/noa"
 
 
 def valid_settings() -> dict[str, Any]:

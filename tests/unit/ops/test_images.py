@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from unittest.mock import call
 
@@ -18,6 +19,8 @@ REVISION = "git rev-parse --short=12 HEAD"
 STATUS = "git status --porcelain"
 INSIDE = "git rev-parse --is-inside-work-tree"
 BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
+VERSION = "docker version --format '{{.Server.Version}} {{.Server.Os}}'"
+INSPECT_ID = "docker image inspect --format '{{.Id}}' "
 
 
 def test_tag_is_the_revision_with_dirty_suffix() -> None:
@@ -52,7 +55,9 @@ def test_outside_git_is_a_one_line_error() -> None:
 
 
 def test_no_service_means_the_whole_stack_in_dependency_order() -> None:
-    assert images.select_services([]) == ["postgres", "redis", "mcp", "claude-flow", "agenticos", "ui"]
+    assert images.select_services([]) == [
+        "postgres", "redis", "mcp", "claude-flow", "agenticos", "llama", "ui"
+    ]
 
 
 def test_services_are_deduplicated_and_ordered() -> None:
@@ -63,12 +68,14 @@ def test_unknown_service_lists_valid_ones() -> None:
     with pytest.raises(Exit) as raised:
         images.select_services(["mcp", "nginx"])
     assert raised.value.message == (
-        "unknown service nginx; valid: postgres, redis, mcp, claude-flow, agenticos, ui"
+        "unknown service nginx; valid: postgres, redis, mcp, claude-flow, agenticos, llama, ui"
     )
 
 
-def test_a_service_outside_the_stack_is_refused() -> None:
-    assert not catalogue.get("llama").stack
+def test_a_service_outside_the_stack_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = tuple(dataclasses.replace(s, stack=False) if s.name == "llama" else s
+                    for s in catalogue.SERVICES)
+    monkeypatch.setattr(catalogue, "SERVICES", outside)
     with pytest.raises(Exit, match="llama is not part of the compose stack yet"):
         images.select_services(["llama"])
 
@@ -81,21 +88,48 @@ def test_build_task_validates_services_before_running_anything() -> None:
 
 
 def test_build_fills_the_wheelhouse_then_builds_with_the_tag(dev: Environment) -> None:
-    c = mock_context(Result(""))
+    c = mock_context({"scripts/build-wheelhouse": Result(""), VERSION: Result("20.10.24 linux\n"),
+                      f"{BASE} build mcp ui": Result("")})
     images.build(c, dev, ["mcp", "ui"], "abc")
     assert runs(c).call_args_list == [
         call("scripts/build-wheelhouse", warn=True, env={"PYTHON": sys.executable}, echo=True),
+        call(VERSION, warn=True, hide=True),
         call(
             f"{BASE} build mcp ui",
             warn=True,
-            env={"NOA_IMAGE_PREFIX": "noa", "NOA_IMAGE_TAG": "abc", "COMPOSE_BAKE": "false"},
+            env={"NOA_IMAGE_PREFIX": "noa", "NOA_IMAGE_TAG": "abc", "COMPOSE_BAKE": "false",
+                 "DOCKER_BUILDKIT": "1"},
             echo=True,
         ),
     ]
 
 
+@pytest.mark.parametrize(
+    ("version", "server_os", "buildkit"),
+    [("20.10.24+dfsg1", "linux", True), ("18.09.0", "linux", True), ("18.06.3-ce", "linux", False),
+     ("28.2.2", "windows", False), ("", "", False)],
+)
+def test_buildkit_when_the_engine_offers_it(version: str, server_os: str, buildkit: bool) -> None:
+    assert images.supports_buildkit(version, server_os) is buildkit
+
+
+def test_the_classic_builder_for_an_old_engine() -> None:
+    c = mock_context({VERSION: Result("17.12.1-ce linux\n")})
+    assert images.builder_variables(c) == {"DOCKER_BUILDKIT": "0"}
+
+
+def test_build_records_image_ids(dev: Environment, in_tmp: object) -> None:
+    c = mock_context({f"{INSPECT_ID}noa/mcp:abc": Result("sha256:1\n")})
+    assert images.record_build(c, dev, ["mcp"], "abc") == {"mcp": "sha256:1"}
+    assert images.load_record("abc")["images"]["mcp"]["id"] == "sha256:1"
+    c = mock_context({f"{INSPECT_ID}noa/ui:abc": Result(exited=1)})
+    with pytest.raises(Exit, match="noa/ui:abc is missing after the build"):
+        images.record_build(c, dev, ["ui"], "abc")
+
+
 def test_a_failed_build_is_one_line(dev: Environment) -> None:
-    c = mock_context({"scripts/build-wheelhouse": Result(""), f"{BASE} build mcp": Result(exited=17)})
+    c = mock_context({"scripts/build-wheelhouse": Result(""), f"{BASE} build mcp": Result(exited=17),
+                      VERSION: Result("20.10.24 linux\n")})
     with pytest.raises(Exit) as raised:
         images.build(c, dev, ["mcp"], "abc")
     assert raised.value.message == f"docker compose build failed (exit 17): {BASE} build mcp"

@@ -37,7 +37,10 @@ def test_test_requirements_include_the_cli_and_the_services() -> None:
 def test_task_collection() -> None:
     import tasks
 
-    assert sorted(tasks.ns.task_names) == ["build", "deploy", "env-init", "health", "stop"]
+    assert sorted(tasks.ns.task_names) == [
+        "build", "deploy", "docs", "env-check", "env-init", "health", "logs", "model-fetch", "push",
+        "rollback", "status", "stop"
+    ]
 
 
 def test_scripts_are_executable() -> None:

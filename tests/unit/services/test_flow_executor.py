@@ -135,7 +135,10 @@ def test_parse_workflow_request() -> None:
         ({"name": "n", "steps": ["x"]}, "steps[0] must be an object"),
         ({"name": "n", "steps": [{"tool": "bad tool"}]}, "steps[0].tool must be a tool name"),
         ({"name": "n", "steps": [{"tool": "t", "arguments": []}]}, "steps[0].arguments must be an object"),
-        ({"name": "n", "steps": [{"tool": "t", "kind": "llm"}]}, "steps[0] has unknown keys: kind"),
+        ({"name": "n", "steps": [{"tool": "t", "retries": 3}]}, "steps[0] has unknown keys: retries"),
+        ({"name": "n", "steps": [{"tool": "t", "kind": "llm"}]}, "steps[0]: an llm step has no tool"),
+        ({"name": "n", "steps": [{"kind": "shell"}]}, "steps[0].kind must be one of mcp, llm"),
+        ({"name": "n", "steps": [{"kind": "llm", "arguments": {}}]}, "steps[0].arguments: prompt must be"),
         ({"name": "n", "steps": [{"tool": "t"}] * 101}, "at most 100 steps"),
     ],
 )

@@ -12,7 +12,8 @@ from noa_common.server import build_config, drain_timeout, shutdown_grace
 
 SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
-    "JWT_SECRET": "jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456", "ENCRYPTION_KEY": "ab" * 32,
+    "JWT_SECRET": "jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456",
+    "ENCRYPTION_KEY": "ab" * 32,
 }
 
 

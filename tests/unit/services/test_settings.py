@@ -27,7 +27,8 @@ from noa_common.settings import (
 
 SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
-    "JWT_SECRET": "jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456", "ENCRYPTION_KEY": "ab" * 32,
+    "JWT_SECRET": "jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456",
+    "ENCRYPTION_KEY": "ab" * 32,
 }
 
 
@@ -196,7 +197,8 @@ def test_variables_per_service() -> None:
 def test_llama_variables_stay_out_of_the_app_services() -> None:
     """llama's variables go to llama-server (LLAMA_ARG_*); no Python service loads or requires them."""
     llama = {item.name for item in variables_for(LLAMA)}
-    assert {"MODEL_PATH", "LLAMA_THREADS", "LLAMA_CONTEXT_SIZE", "LLAMA_BATCH_SIZE", "LLAMA_GPU_LAYERS"} == llama
+    assert llama == {"MODEL_PATH", "LLAMA_THREADS", "LLAMA_CONTEXT_SIZE", "LLAMA_BATCH_SIZE",
+                     "LLAMA_GPU_LAYERS"}
     for service in APP_SERVICES:
         assert not llama & {item.name for item in variables_for(service)}, service
     assert "LLAMA_URL" in {item.name for item in variables_for("claude-flow")}

@@ -1,0 +1,272 @@
+"""Strict schema validation of rendered manifests: unknown fields are errors.
+
+kubeconform runs (by subprocess) when it is on PATH; otherwise kubernetes-validate runs in this
+process. Both read the same strict JSON schemas, the ones kubernetes-validate bundles (kubeconform
+is pointed at them, so it needs no network either), and both produce the same report: one line
+per finding, naming the file, the object, the Kubernetes version and the field.
+
+We support the oldest and the newest Kubernetes minor that kubernetes-validate bundles a schema
+for at the pinned version, 1.30 and 1.37: every object must pass both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KUBERNETES_VERSIONS: tuple[str, ...] = ("1.30.0", "1.37.0")
+# Custom resources whose controllers we do not own and whose schemas neither tool bundles. They are
+# reported as skipped; a missing schema for any other kind is a finding.
+CRD_KINDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("external-secrets.io/v1", "ExternalSecret"),
+        ("bitnami.com/v1alpha1", "SealedSecret"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    source: str
+    kind: str
+    name: str
+    version: str
+    message: str
+
+    def line(self) -> str:
+        return f"{self.source}: {self.kind}/{self.name} (Kubernetes {self.version}): {self.message}"
+
+
+@dataclass
+class Report:
+    engine: str
+    versions: tuple[str, ...]
+    checked: int = 0
+    skipped: set[str] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def lines(self) -> list[str]:
+        summary = (
+            f"schema ({self.engine}, strict, Kubernetes {' and '.join(self.versions)}): "
+            f"{self.checked} objects checked, {len(self.findings)} findings"
+        )
+        if self.skipped:
+            summary += (
+                f"; skipped custom resources without a bundled schema: {', '.join(sorted(self.skipped))}"
+            )
+        return [finding.line() for finding in self.findings] + [summary]
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind", "?"))
+
+    @property
+    def name(self) -> str:
+        metadata = self.body.get("metadata") or {}
+        return str(metadata.get("name", "?")) if isinstance(metadata, dict) else "?"
+
+    @property
+    def is_known_crd(self) -> bool:
+        return (str(self.body.get("apiVersion")), self.kind) in CRD_KINDS
+
+
+def load_documents(paths: Iterable[Path]) -> list[Document]:
+    documents = []
+    for path in paths:
+        for body in yaml.safe_load_all(path.read_text()):
+            if body is None:
+                continue
+            if not isinstance(body, dict):
+                raise ValueError(f"{path}: a document is not a mapping")
+            documents.append(Document(str(path), body))
+    return documents
+
+
+def _unique(documents: Sequence[Document]) -> list[Document]:
+    """The variants share most objects verbatim; each distinct body is validated once."""
+    seen: set[str] = set()
+    unique = []
+    for document in documents:
+        key = json.dumps(document.body, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            unique.append(document)
+    return unique
+
+
+def _field_path(parts: Iterable[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.lstrip(".") or "(top level)"
+
+
+def _validate_one_version(documents: Sequence[Document], version: str) -> list[Finding]:
+    import kubernetes_validate
+
+    findings = []
+    for document in documents:
+        try:
+            kubernetes_validate.validate(document.body, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError as error:
+            findings.append(
+                Finding(document.source, document.kind, document.name, version, f"no schema: {error.message}")
+            )
+        except kubernetes_validate.ValidationError as error:
+            findings.append(
+                Finding(
+                    document.source,
+                    document.kind,
+                    document.name,
+                    version,
+                    f"{_field_path(error.path)}: {error.message}",
+                )
+            )
+    return findings
+
+
+def validate_in_process(documents: Sequence[Document], versions: Sequence[str]) -> Report:
+    """kubernetes-validate's Python API (installed in the validate session), one process per version.
+
+    It reads its schema files on every call, so the versions run side by side.
+    """
+    report = Report("kubernetes-validate", tuple(versions))
+    checked = []
+    for document in _unique(documents):
+        if document.is_known_crd:
+            report.skipped.add(document.kind)
+        else:
+            checked.append(document)
+    report.checked = len(checked)
+    with ProcessPoolExecutor(max_workers=len(versions)) as pool:
+        for findings in pool.map(_validate_one_version, [checked] * len(versions), versions):
+            report.findings.extend(findings)
+    return report
+
+
+def bundled_schema_location(version: str) -> str | None:
+    """kubernetes-validate's strict schemas as a kubeconform -schema-location, if it is installed."""
+    try:
+        from importlib.resources import files
+
+        root = files("kubernetes_validate") / "kubernetes-json-schema" / f"v{version}-local-strict"
+    except ModuleNotFoundError:
+        return None
+    return f"{root}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"
+
+
+def kubeconform_command(binary: str, version: str, paths: Sequence[str]) -> list[str]:
+    command = [
+        binary,
+        "-strict",
+        "-summary",
+        "-output",
+        "json",
+        "-kubernetes-version",
+        version,
+        "-skip",
+        ",".join(sorted(kind for _, kind in CRD_KINDS)),
+    ]
+    location = bundled_schema_location(version)
+    if location:
+        command += ["-schema-location", location]
+    return [*command, *paths]
+
+
+def validate_with_kubeconform(binary: str, paths: Sequence[Path], versions: Sequence[str]) -> Report:
+    report = Report("kubeconform", tuple(versions))
+    for version in versions:
+        result = subprocess.run(
+            kubeconform_command(binary, version, [str(p) for p in paths]),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        try:
+            output = json.loads(result.stdout or "{}")
+        except json.JSONDecodeError:
+            message = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"kubeconform {version} gave no JSON report: {message[0]}") from None
+        for resource in output.get("resources") or []:
+            status = resource.get("status")
+            if status == "statusSkipped":
+                report.skipped.add(str(resource.get("kind")))
+            elif status in ("statusInvalid", "statusError"):
+                report.findings.append(
+                    Finding(
+                        str(resource.get("filename")),
+                        str(resource.get("kind")),
+                        str(resource.get("name")),
+                        version,
+                        str(resource.get("msg")),
+                    )
+                )
+        summary = output.get("summary") or {}
+        report.checked = max(
+            report.checked,
+            int(summary.get("valid", 0)) + int(summary.get("invalid", 0)) + int(summary.get("errors", 0)),
+        )
+        if result.returncode not in (0, 1):
+            raise RuntimeError(f"kubeconform {version} failed (exit {result.returncode})")
+    return report
+
+
+def validate(
+    paths: Sequence[Path], versions: Sequence[str] = KUBERNETES_VERSIONS, engine: str = "auto"
+) -> Report:
+    binary = shutil.which("kubeconform") if engine in ("auto", "kubeconform") else None
+    if engine == "kubeconform" and binary is None:
+        raise RuntimeError("kubeconform is not on PATH")
+    if binary:
+        return validate_with_kubeconform(binary, paths, versions)
+    return validate_in_process(load_documents(paths), versions)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Validate rendered manifests strictly against schemas.")
+    parser.add_argument("paths", nargs="+", type=Path, help="YAML files (directories: their *.yaml)")
+    parser.add_argument(
+        "--kubernetes-version",
+        action="append",
+        dest="versions",
+        help=f"repeatable; default {' and '.join(KUBERNETES_VERSIONS)}",
+    )
+    parser.add_argument("--engine", choices=("auto", "kubeconform", "kubernetes-validate"), default="auto")
+    args = parser.parse_args(argv)
+    paths: list[Path] = []
+    for path in args.paths:
+        paths.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    if not paths:
+        print("schema: no manifests to validate", file=sys.stderr)
+        return 1
+    try:
+        report = validate(paths, tuple(args.versions or KUBERNETES_VERSIONS), args.engine)
+    except (RuntimeError, ValueError, yaml.YAMLError) as error:
+        print(f"schema: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,467 @@
+"""The Kubernetes target: the same verbs as compose, through kubectl.
+
+Every kubectl call that touches a cluster names `--context <configured>` and `-n <namespace>`
+explicitly, and the mutating verbs (deploy, rollback, stop) first refuse unless the current context
+is the one invoke.yaml configures for the environment. A deploy renders the environment's variant
+(k8s/overlays/<env> plus its kube_components, see noa_ops/k8s_render.py) with `kubectl kustomize`,
+pins every Noa image to the digest `invoke push` recorded, stores the result as a release and
+applies exactly that file (`kubectl apply --server-side`), then waits with `kubectl rollout status`
+per workload under one deadline. Rollback applies a stored release's manifests again: ConfigMaps,
+Secrets and every other object included, which `kubectl rollout undo` would leave behind.
+
+Rendering, pinning, readiness and claim selection are pure; the rest acts through Context.run,
+so the unit tests check every command with MockContext.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import select
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from invoke.context import Context
+from invoke.exceptions import Exit
+
+from . import catalogue, health, images, k8s_render, locking, releases
+from .envcheck import parse_env_file
+from .environments import Environment
+from .health import Check
+from .preflight import require_strong_secrets
+from .report import out, print_health, step
+from .shell import run, run_checked
+
+TARGET = "kubernetes"
+FIELD_MANAGER = "noa-ops"
+RENDER_DIR = Path(".noa/render")
+K8S_SOURCE = Path(__file__).resolve().parents[1] / "k8s"
+PART_OF = "app.kubernetes.io/part-of=noa-server"
+NAME_LABEL = "app.kubernetes.io/name"
+WORKLOAD_KINDS = ("StatefulSet", "Deployment")  # data first: the apps wait for it
+LOG_TAIL = 40
+Clock = Callable[[], float]
+# (env, service) -> a context manager yielding the local port forwarded to the service.
+Forwarder = Callable[[Environment, catalogue.Service], AbstractContextManager[int]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    unhealthy: tuple[str, ...]  # workloads that did not become ready (or "apply")
+    detail: str = ""
+
+
+def kubectl(env: Environment, *words: str) -> str:
+    """A kubectl command bound to the environment's context and namespace."""
+    return shlex.join(["kubectl", "--context", env.kube_context, "-n", env.kube_namespace, *words])
+
+
+def require_context(c: Context, env: Environment, verb: str) -> None:
+    """Refuse unless kubectl's current context is the one configured for the environment."""
+    if not env.kube_context:
+        raise Exit(f"{verb}: no kube_context for {env.name}: set noa.environments.{env.name}.kube_context "
+                   f"in invoke.yaml to the kubectl context of that cluster")
+    answer = run(c, "kubectl config current-context", hide=True)
+    current = answer.stdout.strip() if answer.ok else ""
+    if not current:
+        raise Exit(f"{verb}: kubectl has no current context; `kubectl config use-context {env.kube_context}` "
+                   f"selects the one configured for {env.name}")
+    if current != env.kube_context:
+        raise Exit(f"{verb}: the current kube context is {current}, but {env.name} may only use "
+                   f"{env.kube_context}: run `kubectl config use-context {env.kube_context}`, then retry")
+
+
+def variant_for(env: Environment) -> k8s_render.Variant:
+    name = "+".join([env.name, *env.kube_components])
+    try:
+        return k8s_render.variant(name)
+    except KeyError:
+        shipped = ", ".join(item.name for item in k8s_render.VARIANTS if item.complete)
+        raise Exit(f"{env.name}: kube_components {list(env.kube_components)} make variant {name}, which does "
+                   f"not ship; complete variants: {shipped} (noa_ops/k8s_render.py)") from None
+
+
+def stage(env: Environment, variant: k8s_render.Variant, source: Path = K8S_SOURCE) -> Path:
+    """A private copy of k8s/ to render from; the dev overlay gets its Secret from the env file."""
+    root = RENDER_DIR / env.name
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(mode=0o700, parents=True)
+    staged = k8s_render.stage(source, root)
+    if variant.overlay == "dev":
+        if not env.env_file.is_file():
+            raise Exit(f"deploy: {env.env_file} is missing: `invoke env-init --env {env.name}` writes it")
+        values = parse_env_file(env.env_file.read_text())
+        missing = [key for key in k8s_render.SECRET_KEYS if not values.get(key)]
+        if missing:
+            raise Exit(f"deploy: {env.env_file} lacks {', '.join(missing)}: "
+                       f"`invoke env-init --env {env.name} --force` writes a complete one")
+        lines = [f"{key}={values[key]}" for key in k8s_render.SECRET_KEYS]
+        (staged / k8s_render.DEV_SECRETS_FILE).write_text("\n".join(lines) + "\n")
+    return k8s_render.variant_dir(staged, variant)
+
+
+def render(c: Context, directory: Path) -> str:
+    result = run(c, f"kubectl kustomize {shlex.quote(str(directory))}", hide=True)
+    if result.failed:
+        reason = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
+        raise Exit(f"deploy: kubectl kustomize {directory} failed: {reason}")
+    return result.stdout
+
+
+def pod_specs(document: dict[str, Any]) -> list[dict[str, Any]]:
+    if document.get("kind") not in (*WORKLOAD_KINDS, "DaemonSet", "Job"):
+        return []
+    spec = (((document.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    return [spec] if spec else []
+
+
+def image_service(image: str, prefix: str) -> str | None:
+    """`noa/mcp:dev` -> mcp when the prefix is noa; None for images that are not ours."""
+    if not image.startswith(f"{prefix}/"):
+        return None
+    return re.split(r"[:@]", image[len(prefix) + 1:], maxsplit=1)[0]
+
+
+def pin_manifests(rendered: str, prefix: str, digests: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Replace every `<prefix>/<service>:<tag>` container image by its pinned digest reference.
+
+    Returns the manifests and service -> the image they held before. A Noa image without a
+    digest is one line naming it.
+    """
+    documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    sources: dict[str, str] = {}
+    unpinned: list[str] = []
+    for document in documents:
+        for spec in pod_specs(document):
+            for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+                service = image_service(str(container.get("image", "")), prefix)
+                if service is None:
+                    continue
+                if service not in digests:
+                    unpinned.append(service)
+                    continue
+                sources[service] = str(container["image"])
+                container["image"] = digests[service]
+    if unpinned:
+        names = ", ".join(sorted(set(unpinned)))
+        raise Exit(f"deploy: no pushed digest for {names}: run `invoke push` for this revision, "
+                   f"or name one with --service-image SERVICE=REGISTRY/NAME@sha256:...")
+    return yaml.safe_dump_all(documents, sort_keys=False, width=1000), sources
+
+
+def workloads(manifests: str) -> list[tuple[str, str]]:
+    """(kind, name) of the StatefulSets, then the Deployments, in file order within each kind."""
+    documents = [doc for doc in yaml.safe_load_all(manifests) if doc]
+    return [(kind, str(doc["metadata"]["name"])) for kind in WORKLOAD_KINDS
+            for doc in documents if doc.get("kind") == kind]
+
+
+def parse_service_images(values: Iterable[str]) -> dict[str, str]:
+    """--service-image for Kubernetes: a digest reference, since a cluster pulls what a tag says later."""
+    chosen: dict[str, str] = {}
+    names = catalogue.names()
+    for value in values:
+        service, separator, reference = value.partition("=")
+        if not separator or service not in names or "@sha256:" not in reference:
+            raise Exit(f"--service-image {value!r}: expected SERVICE=REGISTRY/NAME@sha256:DIGEST with "
+                       f"SERVICE one of {', '.join(names)}")
+        chosen[service] = reference
+    return chosen
+
+
+def pushed_digests(env: Environment, tag: str) -> dict[str, str]:
+    return dict(images.load_record(tag)["pushed"].get(env.registry, {}))
+
+
+def apply_command(env: Environment, manifests: Path) -> str:
+    return kubectl(env, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
+                   "-f", str(manifests))
+
+
+def apply_release(c: Context, env: Environment, release: releases.Release, *, timeout: int,
+                  clock: Clock | None = None) -> Outcome:
+    """Apply a release's stored manifests, then `rollout status` per workload with the time that is left."""
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    manifests = releases.rendered_path(release)
+    applied = run(c, apply_command(env, manifests), echo=True)
+    if applied.failed:
+        reason = (applied.stderr.strip().splitlines() or [f"exit {applied.exited}"])[-1]
+        return Outcome(False, ("apply",), reason)
+    for kind, name in workloads(manifests.read_text()):
+        remaining = max(1, round(deadline - clock()))
+        wait = kubectl(env, "rollout", "status", f"{kind.lower()}/{name}", f"--timeout={remaining}s")
+        waited = run(c, wait, echo=True)
+        if waited.failed:
+            return Outcome(False, (f"{kind.lower()}/{name}",), "not ready before the deadline")
+    return Outcome(True, ())
+
+
+def show_failure(c: Context, env: Environment, outcome: Outcome) -> None:
+    """The failing workload's recent events and last log lines."""
+    for workload in outcome.unhealthy:
+        if workload == "apply":
+            step("deploy", f"kubectl apply failed: {outcome.detail}")
+            continue
+        name = workload.split("/", 1)[1]
+        listed = run(c, kubectl(env, "get", "events", "--sort-by=.lastTimestamp"), hide=True)
+        mine = [line for line in listed.stdout.splitlines() if name in line][-15:]
+        step("deploy", f"{workload}: {outcome.detail}; its last events:")
+        out.print("\n".join(mine) or "(no events)", markup=False, highlight=False)
+        step("deploy", f"{workload}: last log lines:")
+        run(c, kubectl(env, "logs", workload, "--all-containers", "--timestamps", f"--tail={LOG_TAIL}"))
+
+
+def record_event(env: Environment, release_id: str, action: str, outcome: Outcome) -> None:
+    releases.record(env.name, releases.Event(release_id, action, releases.now(), outcome.ok,
+                                             ", ".join(outcome.unhealthy), TARGET))
+
+
+def deploy(c: Context, env: Environment, *, timeout: int | None = None, dry_run: bool = False,
+           rollback: bool = True, service_images: Iterable[str] = ()) -> None:
+    """Render, pin, record, apply and wait; roll back to the last good release when it fails."""
+    overrides = parse_service_images(service_images)
+    require_context(c, env, "deploy")
+    require_strong_secrets(env, "deploy")
+    tag = images.current_tag(c)
+    variant = variant_for(env)
+    digests = {**pushed_digests(env, tag), **overrides}
+    manifests, sources = pin_manifests(render(c, stage(env, variant)), env.image_prefix, digests)
+    pinned = {service: digests[service] for service in sources}
+    wait = timeout or env.deploy_timeout
+    if dry_run:
+        show_plan(c, env, manifests)
+        return
+    with locking.hold(env.name, "deploy"):
+        release = releases.create(env.name, TARGET, tag, images=pinned, sources=sources,
+                                  rendered_text=manifests)
+        step("deploy", f"release {release.id}: applying {variant.name} to "
+                       f"{env.kube_context}/{env.kube_namespace} (deadline {wait} s)")
+        outcome = apply_release(c, env, release, timeout=wait)
+        detail = ", ".join(outcome.unhealthy)
+        releases.finish(release, releases.HEALTHY if outcome.ok else releases.FAILED, detail)
+        record_event(env, release.id, releases.DEPLOY, outcome)
+        if outcome.ok:
+            step("deploy", f"{env.name} is rolled out and ready: release {release.id}")
+            return
+        show_failure(c, env, outcome)
+        failed = f"deploy: release {release.id} of {env.name} failed ({detail})"
+        if not rollback:
+            raise Exit(f"{failed}; not rolled back (--no-rollback): `invoke rollback --env {env.name}` "
+                       f"restores the last good release")
+        try:
+            target = releases.rollback_target(releases.history(env.name, TARGET),
+                                              releases.target_release_ids(env.name, TARGET),
+                                              away_from=release.id)
+        except ValueError as error:
+            raise Exit(f"{failed}; {error}, so nothing to roll back to: fix it and deploy again") from None
+        restored = roll_back_to(c, env, target, releases.AUTO_ROLLBACK, wait)
+    if restored.ok:
+        raise Exit(f"{failed}; rolled back to {target}, which is ready")
+    show_failure(c, env, restored)
+    raise Exit(f"{failed}; the rollback to {target} failed too ({', '.join(restored.unhealthy)}): "
+               f"see `invoke status --env {env.name}`")
+
+
+def show_plan(c: Context, env: Environment, manifests: str) -> None:
+    """--dry-run: `kubectl diff` of the pinned manifests against the cluster; nothing is applied."""
+    path = RENDER_DIR / env.name / "dry-run.yaml"
+    path.write_text(manifests)
+    step("deploy", f"dry run: what would change in {env.kube_context}/{env.kube_namespace} "
+                   f"(nothing is applied)")
+    compared = run(c, kubectl(env, "diff", "--server-side", f"--field-manager={FIELD_MANAGER}",
+                              "--force-conflicts", "-f", str(path)))
+    # kubectl diff: 0 no differences, 1 differences shown, anything else an error.
+    if compared.exited == 0:
+        step("deploy", "dry run: nothing would change")
+    elif compared.exited != 1:
+        raise Exit(f"deploy: kubectl diff failed (exit {compared.exited}); see its message above")
+
+
+def roll_back_to(c: Context, env: Environment, target: str, action: str, timeout: int) -> Outcome:
+    release = releases.load(env.name, target)
+    if release.target != TARGET:
+        raise Exit(f"rollback: release {target} was deployed to {release.target}, not {TARGET}")
+    step("rollback", f"applying release {target} ({release.tag}) to {env.kube_context}/{env.kube_namespace}")
+    outcome = apply_release(c, env, release, timeout=timeout)
+    record_event(env, target, action, outcome)
+    return outcome
+
+
+def rollback(c: Context, env: Environment, *, to: str = "", timeout: int | None = None) -> None:
+    require_context(c, env, "rollback")
+    events = releases.history(env.name, TARGET)
+    running = releases.current(events)
+    try:
+        target = releases.rollback_target(events, releases.target_release_ids(env.name, TARGET),
+                                          away_from=running.release if running else None, to=to)
+    except ValueError as error:
+        raise Exit(f"rollback: {error} for {env.name} on {TARGET}; "
+                   f"see `invoke status --env {env.name}`") from None
+    with locking.hold(env.name, "rollback"):
+        outcome = roll_back_to(c, env, target, releases.ROLLBACK, timeout or env.deploy_timeout)
+    if not outcome.ok:
+        show_failure(c, env, outcome)
+        raise Exit(f"rollback: release {target} of {env.name} is not ready ({', '.join(outcome.unhealthy)}); "
+                   f"`invoke rollback --env {env.name} --to <release>` tries another")
+    step("rollback", f"{env.name} runs release {target} and is ready")
+
+
+def statefulset_claims(statefulsets: dict[str, Any], claims: dict[str, Any]) -> list[str]:
+    """The PVCs the StatefulSets' volumeClaimTemplates created: <template>-<statefulset>-<ordinal>."""
+    patterns = []
+    for item in statefulsets.get("items", []):
+        name = item["metadata"]["name"]
+        for template in item.get("spec", {}).get("volumeClaimTemplates", []) or []:
+            patterns.append(re.compile(rf"^{re.escape(template['metadata']['name'])}-{re.escape(name)}-\d+$"))
+    names = [item["metadata"]["name"] for item in claims.get("items", [])]
+    return sorted(name for name in names if any(pattern.match(name) for pattern in patterns))
+
+
+def get_json(c: Context, env: Environment, verb: str, *what: str) -> dict[str, Any]:
+    result = run(c, kubectl(env, "get", *what, "-o", "json"), hide=True)
+    if result.failed:
+        reason = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
+        raise Exit(f"{verb}: kubectl get {' '.join(what)} in {env.kube_context}/{env.kube_namespace} failed: "
+                   f"{reason}")
+    loaded: dict[str, Any] = json.loads(result.stdout or "{}")
+    return loaded
+
+
+def stop(c: Context, env: Environment, *, purge: bool = False, yes: bool = False) -> None:
+    """Scale every Deployment and StatefulSet to zero; claims stay unless --purge --yes.
+
+    Never deletes the namespace: with --purge only the PVCs of the namespace's StatefulSets go.
+    """
+    require_context(c, env, "stop")
+    claims: list[str] = []
+    if purge:
+        claims = statefulset_claims(get_json(c, env, "stop", "statefulsets"), get_json(c, env, "stop", "pvc"))
+        shown = ", ".join(claims) if claims else "none exist"
+        step("stop", f"--purge deletes these PVCs of {env.kube_namespace} and all their data: {shown}")
+        if not yes:
+            raise Exit("stop: --purge deletes data; run again with --purge --yes to confirm "
+                       "(nothing was changed)")
+    with locking.hold(env.name, "stop"):
+        run_checked(c, kubectl(env, "scale", "deployment,statefulset", "--all", "--replicas=0"),
+                    "kubectl scale", echo=True)
+        if claims:
+            run_checked(c, kubectl(env, "delete", "pvc", *claims), "kubectl delete pvc", echo=True)
+        releases.record(env.name, releases.Event("", "purge" if claims else "stop", releases.now(), False,
+                                                 target=TARGET))
+    kept = "PVCs deleted" if claims else "PVCs kept"
+    step("stop", f"{env.kube_namespace} scaled to zero; {kept}; the namespace stays")
+
+
+def workload_checks(listing: dict[str, Any]) -> list[Check]:
+    """Readiness of each Deployment/StatefulSet from `kubectl get deployments,statefulsets -o json`."""
+    checks = []
+    for item in listing.get("items", []):
+        if item.get("kind") not in WORKLOAD_KINDS:
+            continue
+        metadata = item.get("metadata", {})
+        service = (metadata.get("labels") or {}).get(NAME_LABEL) or metadata.get("name", "?")
+        wanted = item.get("spec", {}).get("replicas", 1)
+        status = item.get("status", {})
+        ready = status.get("readyReplicas", 0) or 0
+        updated = status.get("updatedReplicas", 0) or 0
+        ok = wanted > 0 and ready >= wanted and updated >= wanted
+        state = "scaled to zero" if wanted == 0 else f"{ready}/{wanted} ready"
+        workload = f"{item['kind'].lower()}/{metadata.get('name')}"
+        checks.append(Check(service, "workload", ok, state, detail=workload))
+    return checks
+
+
+def port_forward_command(env: Environment, service: catalogue.Service) -> list[str]:
+    """Port 0 on our side: kubectl picks a free local port and prints it."""
+    return shlex.split(kubectl(env, "port-forward", f"service/{service.name}", f"0:{service.port}"))
+
+
+_FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
+
+
+@contextlib.contextmanager
+def port_forward(env: Environment, service: catalogue.Service, wait: float = 10.0) -> Iterator[int]:
+    """A `kubectl port-forward` to the service for the block; yields the local port."""
+    process = subprocess.Popen(port_forward_command(env, service), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + wait
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stdout], [], [], 0.2)
+            if ready:
+                match = _FORWARDING.search(process.stdout.readline())
+                if match:
+                    yield int(match.group(1))
+                    return
+            if process.poll() is not None:
+                break
+        raise OSError(f"port-forward to service/{service.name} did not start")
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+
+
+def endpoint_checks(env: Environment, forwarder: Forwarder | None = None,
+                    fetcher: health.Fetch | None = None) -> list[Check]:
+    """The three tiers of every HTTP service, through a port-forward each."""
+    forwarder = forwarder or port_forward
+    checks: list[Check] = []
+    for service in catalogue.stack_services():
+        if not service.is_http:
+            continue
+        try:
+            with forwarder(env, service) as local:
+                checks += [health.probe_http(service, tier, fetcher, port=local) for tier in catalogue.Tier]
+        except OSError as error:
+            checks.append(Check(service.name, "port-forward", False, "no forward", detail=str(error)))
+    return checks
+
+
+def check_environment(c: Context, env: Environment, forwarder: Forwarder | None = None,
+                      fetcher: health.Fetch | None = None) -> list[Check]:
+    """Workload readiness, then the endpoints of the HTTP services, in catalogue order."""
+    checks = workload_checks(get_json(c, env, "health", "deployments,statefulsets"))
+    checks += endpoint_checks(env, forwarder, fetcher)
+    order = {name: index for index, name in enumerate(catalogue.names())}
+    return sorted(checks, key=lambda check: order.get(check.service, len(order)))
+
+
+def selector(services: Iterable[str]) -> str:
+    names = list(services)
+    return f"{PART_OF},{NAME_LABEL} in ({','.join(names)})" if names else PART_OF
+
+
+def log_streams(c: Context, env: Environment, label_selector: str) -> int:
+    """How many containers the selector matches: kubectl opens one stream each (default cap 5)."""
+    pods = get_json(c, env, "logs", "pods", f"--selector={label_selector}")
+    count = sum(len(item.get("spec", {}).get("containers", [])) for item in pods.get("items", []))
+    return max(count, 1)
+
+
+def logs_command(env: Environment, label_selector: str, *, streams: int, tail: int, since: str = "",
+                 follow: bool = False) -> str:
+    words = ["logs", f"--selector={label_selector}", "--all-containers", "--prefix", "--timestamps",
+             f"--max-log-requests={streams}", f"--tail={tail}"]
+    if since:
+        words.append(f"--since={since}")
+    if follow:
+        words.append("--follow")
+    return kubectl(env, *words)
+
+
+def print_checks(checks: list[Check], env: Environment) -> None:
+    print_health(checks, health.verdict(checks), f"{env.name} ({env.kube_context}/{env.kube_namespace})")

@@ -1,0 +1,224 @@
+"""A deploy is a release: what was applied, recorded per environment so it can be applied again.
+
+Layout under the git-ignored state directory:
+
+    .noa/releases/<env>/<id>/release.json    revision, image references and digests, time, outcome
+    .noa/releases/<env>/<id>/compose.yaml    compose: the fully rendered `docker compose config`,
+                                             images pinned to the image IDs that were deployed
+    .noa/releases/<env>/<id>/manifests.yaml  kubernetes: the rendered overlay, images pinned by digest
+    .noa/releases/<env>/history.jsonl        every apply (deploy, rollback) with its health result
+
+The rendered files hold the environment's settings, secrets included (that is what makes a
+rollback restore configuration, not only images): directories are 0700, files 0600.
+
+What runs now is the last history event; the last good release is the newest event that passed
+the health gate. Those decisions (`current`, `rollback_target`, `mask_secrets`) are pure.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import hashlib
+import json
+import os
+import re
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from invoke.exceptions import Exit
+
+STATE_DIR = Path(".noa/releases")
+PENDING, HEALTHY, FAILED = "pending", "healthy", "failed"
+DEPLOY, ROLLBACK, AUTO_ROLLBACK = "deploy", "rollback", "auto-rollback"
+COMPOSE_FILE = "compose.yaml"
+MANIFESTS_FILE = "manifests.yaml"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+@dataclass
+class Release:
+    id: str
+    environment: str
+    target: str
+    tag: str  # the git revision the images were built from (`-dirty`: uncommitted changes)
+    images: dict[str, str]  # service -> the pinned reference applied (image ID or repo@digest)
+    sources: dict[str, str]  # service -> the reference it was resolved from (noa/mcp:<tag>, ...)
+    rendered: str  # file name of the rendered config in the release directory
+    created: str = field(default_factory=now)
+    user: str = field(default_factory=_user)
+    host: str = field(default_factory=socket.gethostname)
+    outcome: str = PENDING
+    finished: str = ""
+    detail: str = ""  # e.g. which services failed the health gate
+
+    @property
+    def revision(self) -> str:
+        return self.tag.removesuffix("-dirty")
+
+
+@dataclass(frozen=True)
+class Event:
+    release: str
+    action: str  # deploy | rollback | auto-rollback
+    at: str
+    healthy: bool
+    detail: str = ""
+    target: str = "compose"
+
+
+def env_dir(env_name: str, state: Path = STATE_DIR) -> Path:
+    return state / env_name
+
+
+def release_dir(env_name: str, release_id: str, state: Path = STATE_DIR) -> Path:
+    return env_dir(env_name, state) / release_id
+
+
+def rendered_path(release: Release, state: Path = STATE_DIR) -> Path:
+    return release_dir(release.environment, release.id, state) / release.rendered
+
+
+def new_id(tag: str, existing: Iterable[str], stamp: datetime | None = None) -> str:
+    """Sortable and unique: <UTC time>-<tag>, with a counter when two land in the same second."""
+    moment = stamp or datetime.now(UTC)
+    base = f"{moment:%Y%m%dT%H%M%SZ}-{tag}"
+    taken = set(existing)
+    candidate, counter = base, 1
+    while candidate in taken:
+        counter += 1
+        candidate = f"{base}.{counter}"
+    return candidate
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
+
+
+def create(env_name: str, target: str, tag: str, *, images: dict[str, str], sources: dict[str, str],
+           rendered_text: str, state: Path = STATE_DIR) -> Release:
+    """Record a new release (outcome pending) with its rendered configuration."""
+    filename = COMPOSE_FILE if target == "compose" else MANIFESTS_FILE
+    release = Release(new_id(tag, release_ids(env_name, state)), env_name, target, tag, images, sources,
+                      filename)
+    _write_private(rendered_path(release, state), rendered_text)
+    save(release, state)
+    return release
+
+
+def save(release: Release, state: Path = STATE_DIR) -> None:
+    path = release_dir(release.environment, release.id, state) / "release.json"
+    _write_private(path, json.dumps(asdict(release), indent=2) + "\n")
+
+
+def finish(release: Release, outcome: str, detail: str = "", state: Path = STATE_DIR) -> None:
+    release.outcome, release.finished, release.detail = outcome, now(), detail
+    save(release, state)
+
+
+def release_ids(env_name: str, state: Path = STATE_DIR) -> list[str]:
+    directory = env_dir(env_name, state)
+    if not directory.is_dir():
+        return []
+    return sorted(child.name for child in directory.iterdir() if (child / "release.json").is_file())
+
+
+def load(env_name: str, release_id: str, state: Path = STATE_DIR) -> Release:
+    path = release_dir(env_name, release_id, state) / "release.json"
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        known = release_ids(env_name, state)
+        listed = ", ".join(known[-5:]) if known else "none yet"
+        raise Exit(f"no release {release_id!r} of {env_name}; recent: {listed}") from None
+    return Release(**data)
+
+
+def all_releases(env_name: str, state: Path = STATE_DIR) -> list[Release]:
+    return [load(env_name, release_id, state) for release_id in release_ids(env_name, state)]
+
+
+def record(env_name: str, event: Event, state: Path = STATE_DIR) -> None:
+    path = env_dir(env_name, state) / "history.jsonl"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(json.dumps(asdict(event)) + "\n")
+
+
+def history(env_name: str, target: str | None = None, state: Path = STATE_DIR) -> list[Event]:
+    """Every apply and stop of an environment, oldest first; only those on `target` when given."""
+    path = env_dir(env_name, state) / "history.jsonl"
+    if not path.is_file():
+        return []
+    events = [Event(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+    return [event for event in events if target is None or event.target == target]
+
+
+def target_release_ids(env_name: str, target: str, state: Path = STATE_DIR) -> list[str]:
+    return [release.id for release in all_releases(env_name, state) if release.target == target]
+
+
+def current(events: Sequence[Event]) -> Event | None:
+    """What runs now: the last release applied, whatever its health."""
+    return events[-1] if events else None
+
+
+def rollback_target(events: Sequence[Event], known: Sequence[str], *, away_from: str | None,
+                    to: str = "") -> str:
+    """The release a rollback applies: `to` when given (it must exist), else the newest release that
+    passed the health gate and is not `away_from` (the one being rolled back). ValueError says why
+    there is none."""
+    if to:
+        if to not in known:
+            recent = ", ".join(known[-5:]) if known else "none yet"
+            raise ValueError(f"no release {to!r}; recent: {recent}")
+        return to
+    for event in reversed(events):
+        if event.healthy and event.release != away_from and event.release in known:
+            return event.release
+    raise ValueError("no earlier release passed its health gate")
+
+
+# `KEY: value` (YAML mapping) or `KEY=value` (list form) for a secret's name.
+def mask_secrets(text: str, names: Iterable[str]) -> str:
+    """Replace secret values by a short fingerprint, so a diff shows that one changed, not what to."""
+    alternatives = "|".join(re.escape(name) for name in names)
+    if not alternatives:
+        return text
+    pattern = re.compile(rf"^(\s*-?\s*[\"']?(?:{alternatives})[\"']?\s*[:=]\s*)(.+)$", re.MULTILINE)
+
+    def fingerprint(match: re.Match[str]) -> str:
+        value = match.group(2).strip().strip("'\"")
+        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+        return f"{match.group(1)}<secret sha256:{digest}>"
+
+    return pattern.sub(fingerprint, text)
+
+
+def diff(old: str, new: str, old_name: str, new_name: str, secret_names: Iterable[str]) -> str:
+    """A unified diff of two rendered configurations with the secrets masked; "" when equal."""
+    names = list(secret_names)
+    lines = difflib.unified_diff(
+        mask_secrets(old, names).splitlines(keepends=True),
+        mask_secrets(new, names).splitlines(keepends=True),
+        fromfile=old_name, tofile=new_name,
+    )
+    return "".join(lines)

@@ -1,0 +1,18 @@
+"""The services' settings catalogue (services/noa_common/env_catalogue.py), importable by the tasks.
+
+noa_common's catalogue, rules and settings modules are stdlib-only, so the operator CLI reads the
+one catalogue the services load their settings from, without the services' dependencies.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+SERVICES_DIR = Path(__file__).resolve().parents[1] / "services"
+if str(SERVICES_DIR) not in sys.path:
+    sys.path.insert(0, str(SERVICES_DIR))
+
+from noa_common import env_catalogue, rules, settings  # noqa: E402
+
+__all__ = ["env_catalogue", "rules", "settings"]

@@ -1,0 +1,92 @@
+"""llama serves the real Gemma 3 270M: completions, llm workflow steps, the ui proxy, and claude-flow
+staying ready without it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from docker.models.containers import Container
+
+from noa_ops import models
+
+from .conftest import base_url, get, http, wait_for
+
+# Greedy decoding of a fixed prompt; ignore_eos makes the count of generated tokens exact.
+COMPLETION = {"prompt": "The capital of France is", "n_predict": 16, "temperature": 0, "ignore_eos": True}
+
+
+def run_workflow(steps: list[dict[str, object]], timeout: float = 120) -> dict[str, object]:
+    workflows = f"{base_url('claude-flow')}/workflows"
+    created = http("POST", workflows, {"name": "llm", "steps": steps})
+    assert created.status == 202, created.body
+    workflow_url = f"{workflows}/{created.json()['id']}"
+    wait_for(lambda: get(workflow_url).json()["status"] in ("completed", "failed"), timeout,
+             "the workflow to finish")
+    workflow: dict[str, object] = get(workflow_url).json()
+    return workflow
+
+
+def test_completion_returns_generated_tokens(stack: None) -> None:
+    reply = http("POST", f"{base_url('llama')}/completion", COMPLETION, timeout=120)
+    assert reply.status == 200, reply.body
+    body = reply.json()
+    assert body["tokens_predicted"] == COMPLETION["n_predict"]
+    assert isinstance(body["content"], str) and body["content"].strip()
+    assert body["timings"]["predicted_per_second"] > 0
+
+
+def test_llama_serves_the_pinned_default_model(stack: None) -> None:
+    listed = get(f"{base_url('llama')}/v1/models").json()
+    assert [entry["id"] for entry in listed["data"]] == [models.DEFAULT_MODEL_PATH]
+
+
+def test_models_volume_is_mounted_read_only(containers: dict[str, Container]) -> None:
+    mounts = {mount["Destination"]: mount for mount in containers["llama"].attrs["Mounts"]}
+    assert mounts[models.MOUNT]["RW"] is False
+    assert mounts[models.MOUNT]["Name"].endswith(f"_{models.VOLUME}")
+
+
+def test_an_llm_step_completes_a_workflow(stack: None) -> None:
+    workflow = run_workflow([
+        {"kind": "llm", "arguments": {"prompt": "Write one word: hello", "max_tokens": 8, "temperature": 0}},
+    ])
+    assert workflow["status"] == "completed", workflow
+    steps = workflow["steps"]
+    assert isinstance(steps, list) and [step["status"] for step in steps] == ["completed"]
+    result = steps[0]["result"]
+    assert isinstance(result["text"], str)
+    assert 1 <= result["tokens_predicted"] <= 8
+
+
+def test_ui_proxies_llama(stack: None) -> None:
+    reply = get(f"{base_url('ui')}/api/llama/health")
+    assert reply.status == 200, reply.body
+    assert reply.json()["status"] == "ok"
+    assert get(f"{base_url('ui')}/api/llama/metrics").status == 404, "metrics stay off the public proxy"
+
+
+@pytest.fixture
+def llama_stopped(containers: dict[str, Container]) -> Iterator[Container]:
+    llama = containers["llama"]
+    llama.stop(timeout=15)
+    try:
+        yield llama
+    finally:
+        llama.start()
+        wait_for(llama_serves, 120, "llama to serve again")
+
+
+def llama_serves() -> bool:
+    try:
+        return get(f"{base_url('llama')}/health", timeout=5).status == 200
+    except OSError:  # refused or reset while the container starts
+        return False
+
+
+def test_claude_flow_stays_ready_without_llama(llama_stopped: Container) -> None:
+    """llama is optional: readiness ignores it; only an llm step fails, naming llama."""
+    assert get(f"{base_url('claude-flow')}/health/ready").status == 200
+    workflow = run_workflow([{"kind": "llm", "arguments": {"prompt": "hi", "max_tokens": 2}}], timeout=60)
+    assert workflow["status"] == "failed", workflow
+    assert "llm" in str(workflow["error"])

@@ -1,0 +1,376 @@
+"""Each check of `nox -s validate` catches the defect it exists for.
+
+A broken copy of a good render (or of the k8s tree itself) goes in; the check must fail and name
+the object and the field. Most defects are the ones UPSTREAM_DEFECTS.md measured in the earlier
+design. (checkov's own seeded defect runs in the validate-checkov nox session: it lives in
+another venv.)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from noa_ops import k8s_render, k8s_validate
+from tests.policy.rules import ROOT, RULES, Obj, Render, find, pod_template
+
+
+def _obj(render: Render, kind: str, name: str) -> Obj:
+    found = find(render, kind, name)
+    assert found is not None, f"{kind}/{name} missing from {render.variant.name}"
+    return found
+
+
+def _container(render: Render, kind: str, name: str) -> Obj:
+    container: Obj = pod_template(_obj(render, kind, name))["spec"]["containers"][0]
+    return container
+
+
+def drop_pod_seccomp(render: Render) -> None:
+    del pod_template(_obj(render, "StatefulSet", "postgres"))["spec"]["securityContext"]["seccompProfile"]
+
+
+def low_uid(render: Render) -> None:
+    pod_template(_obj(render, "Deployment", "mcp"))["spec"]["securityContext"]["runAsUser"] = 999
+
+
+def token_mounted(render: Render) -> None:
+    pod_template(_obj(render, "Deployment", "ui"))["spec"]["automountServiceAccountToken"] = True
+
+
+def writable_root(render: Render) -> None:
+    _container(render, "StatefulSet", "redis")["securityContext"]["readOnlyRootFilesystem"] = False
+
+
+def privilege_escalation(render: Render) -> None:
+    del _container(render, "Deployment", "agenticos")["securityContext"]["allowPrivilegeEscalation"]
+
+
+def selector_clash(render: Render) -> None:
+    # What `commonLabels: {app: noa-server}` did: one selector for every workload.
+    for kind in ("Deployment", "StatefulSet"):
+        for name in ("mcp", "agenticos", "postgres"):
+            workload = find(render, kind, name)
+            if workload is not None:
+                workload["spec"]["selector"]["matchLabels"] = {"app": "noa-server"}
+                pod_template(workload)["metadata"]["labels"]["app"] = "noa-server"
+
+
+def service_selects_nothing(render: Render) -> None:
+    _obj(render, "Service", "redis")["spec"]["selector"] = {"app.kubernetes.io/name": "rediss"}
+
+
+def wrong_probe_path(render: Render) -> None:
+    _container(render, "Deployment", "mcp")["readinessProbe"]["httpGet"]["path"] = "/ready"
+
+
+def probe_on_unserved_path(render: Render) -> None:
+    _container(render, "Deployment", "llama")["livenessProbe"]["httpGet"]["path"] = "/health/ready"
+
+
+def exec_probe_with_variable(render: Render) -> None:
+    _container(render, "StatefulSet", "postgres")["readinessProbe"]["exec"]["command"] = [
+        "pg_isready",
+        "-U",
+        "$(POSTGRES_USER)",
+    ]
+
+
+def missing_limits(render: Render) -> None:
+    del _container(render, "Deployment", "claude-flow")["resources"]["limits"]["ephemeral-storage"]
+
+
+def latest_image(render: Render) -> None:
+    container = _container(render, "Deployment", "ui")
+    container["image"] = "noa/ui:latest"
+    container["imagePullPolicy"] = "IfNotPresent"
+
+
+def wrong_service_port(render: Render) -> None:
+    _obj(render, "Service", "mcp")["spec"]["ports"][0]["port"] = 8000
+
+
+def replicas_under_hpa(render: Render) -> None:
+    _obj(render, "Deployment", "mcp")["spec"]["replicas"] = 2
+
+
+def shared_rwo_claim(render: Render) -> None:
+    _obj(render, "Deployment", "llama")["spec"]["replicas"] = 2
+
+
+def postgres_as_deployment(render: Render) -> None:
+    _obj(render, "StatefulSet", "postgres")["kind"] = "Deployment"
+
+
+def committed_secret(render: Render) -> None:
+    render.objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "noa-secrets", "namespace": "noa-server-prod"},
+            "stringData": {"POSTGRES_PASSWORD": "changeme"},
+        }
+    )
+
+
+def missing_dependency_edge(render: Render) -> None:
+    render.objects.remove(_obj(render, "NetworkPolicy", "allow-redis"))
+
+
+def no_default_deny(render: Render) -> None:
+    render.objects.remove(_obj(render, "NetworkPolicy", "default-deny"))
+
+
+def ingress_keeps_prefix(render: Render) -> None:
+    ingress = _obj(render, "Ingress", "noa-server")
+    path = ingress["spec"]["rules"][0]["http"]["paths"][0]
+    path["backend"]["service"] = {"name": "mcp", "port": {"number": 8001}}
+    ingress["metadata"]["annotations"]["kubernetes.io/ingress.class"] = "nginx"
+
+
+def seed_routes(render: Render) -> None:
+    ingress = _obj(render, "Ingress", "noa-server")
+    ingress["spec"]["rules"][0]["http"]["paths"][1]["path"] = "/api/flow"
+
+
+def unmounted_nginx_config(render: Render) -> None:
+    container = _container(render, "Deployment", "ui")
+    container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] != "nginx-conf"]
+
+
+def schema_without_tables(render: Render) -> None:
+    configmap = next(
+        o
+        for o in render.objects
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("postgres-init")
+    )
+    configmap["data"]["init-db.sql"] = 'CREATE EXTENSION IF NOT EXISTS "uuid-ossp";\n'
+
+
+def no_pdb(render: Render) -> None:
+    render.objects.remove(_obj(render, "PodDisruptionBudget", "redis"))
+
+
+def pdb_min_available(render: Render) -> None:
+    spec = _obj(render, "PodDisruptionBudget", "ui")["spec"]
+    del spec["maxUnavailable"]
+    spec["minAvailable"] = 1
+
+
+def missing_secret_env(render: Render) -> None:
+    container = _container(render, "Deployment", "agenticos")
+    container["env"] = [e for e in container["env"] if e["name"] != "REDIS_PASSWORD"]
+
+
+def literal_secret_env(render: Render) -> None:
+    container = _container(render, "Deployment", "mcp")
+    for item in container["env"]:
+        if item["name"] == "POSTGRES_PASSWORD":
+            item.pop("valueFrom")
+            item["value"] = "changeme"
+
+
+def namespace_not_enforcing(render: Render) -> None:
+    _obj(render, "Namespace", "noa-server-prod")["metadata"]["labels"].pop(
+        "pod-security.kubernetes.io/enforce"
+    )
+
+
+def wildcard_role(render: Render) -> None:
+    _obj(render, "Role", "noa-observer")["rules"][0]["verbs"] = ["*"]
+
+
+def gpu_missing(render: Render) -> None:
+    _container(render, "Deployment", "llama")["image"] = "noa/llama:dev"
+
+
+Defect = tuple[str, Callable[[Render], None], str, str]
+DEFECTS: list[Defect] = [
+    (
+        "dev",
+        drop_pod_seccomp,
+        "pod_security_restricted",
+        "StatefulSet/postgres: spec.template.spec.securityContext.seccompProfile.type",
+    ),
+    (
+        "dev",
+        low_uid,
+        "pod_security_restricted",
+        "Deployment/mcp: spec.template.spec.securityContext.runAsUser",
+    ),
+    (
+        "dev",
+        token_mounted,
+        "pod_security_restricted",
+        "Deployment/ui: spec.template.spec.automountServiceAccountToken",
+    ),
+    (
+        "dev",
+        writable_root,
+        "pod_security_restricted",
+        "StatefulSet/redis: spec.template.spec.containers[0](redis).securityContext.readOnlyRootFilesystem",
+    ),
+    (
+        "dev",
+        privilege_escalation,
+        "pod_security_restricted",
+        "Deployment/agenticos: spec.template.spec."
+        "containers[0](agenticos).securityContext.allowPrivilegeEscalation",
+    ),
+    ("dev", selector_clash, "selectors_are_distinct", "Deployment/mcp: spec.selector.matchLabels"),
+    ("dev", service_selects_nothing, "services_select_pods", "Service/redis: spec.selector"),
+    (
+        "dev",
+        wrong_probe_path,
+        "probes_follow_catalogue",
+        "Deployment/mcp: spec.template.spec.containers[0](mcp).readinessProbe.httpGet.path '/ready'",
+    ),
+    (
+        "dev",
+        probe_on_unserved_path,
+        "probes_follow_catalogue",
+        "Deployment/llama: spec.template.spec."
+        "containers[0](llama).livenessProbe.httpGet.path '/health/ready'",
+    ),
+    (
+        "dev",
+        exec_probe_with_variable,
+        "containers_are_complete",
+        "StatefulSet/postgres: spec.template.spec."
+        "containers[0](postgres).readinessProbe.exec.command uses $(VAR)",
+    ),
+    (
+        "dev",
+        missing_limits,
+        "containers_are_complete",
+        "Deployment/claude-flow: spec.template.spec."
+        "containers[0](claude-flow).resources.limits.ephemeral-storage",
+    ),
+    (
+        "dev",
+        latest_image,
+        "containers_are_complete",
+        "Deployment/ui: spec.template.spec.containers[0](ui).image",
+    ),
+    ("dev", wrong_service_port, "agrees_with_catalogue", "Service/mcp: spec.ports [8000]"),
+    ("dev", postgres_as_deployment, "agrees_with_catalogue", "StatefulSet/postgres: missing"),
+    ("prod", replicas_under_hpa, "environment_shape", "Deployment/mcp: spec.replicas is set"),
+    (
+        "dev",
+        shared_rwo_claim,
+        "no_shared_read_write_once_claims",
+        "Deployment/llama: mounts claim llama-models",
+    ),
+    ("prod", committed_secret, "secrets_come_from_one_source", "Secret/noa-secrets: a Secret with values"),
+    ("dev", missing_dependency_edge, "network_policies", "no ingress allow on redis from its dependant mcp"),
+    ("dev", no_default_deny, "network_policies", "NetworkPolicy: no default deny"),
+    (
+        "dev",
+        ingress_keeps_prefix,
+        "ingress_matches_ui_routing",
+        "Ingress/noa-server: path /api/mcp goes to mcp",
+    ),
+    ("dev", seed_routes, "ingress_matches_ui_routing", "Ingress/noa-server: path /api/flow has no `location"),
+    (
+        "dev",
+        unmounted_nginx_config,
+        "mounted_files_are_the_sources",
+        "Deployment/ui: nothing is mounted at /etc/nginx/nginx.conf",
+    ),
+    (
+        "dev",
+        schema_without_tables,
+        "mounted_files_are_the_sources",
+        "data.init-db.sql differs from docker/init-db.sql",
+    ),
+    ("dev", no_pdb, "disruption_budgets", "StatefulSet/redis: needs exactly one PodDisruptionBudget"),
+    ("dev", pdb_min_available, "disruption_budgets", "PodDisruptionBudget/ui: spec.maxUnavailable must be 1"),
+    (
+        "dev",
+        missing_secret_env,
+        "environment_follows_settings_catalogue",
+        "Deployment/agenticos: spec.template.spec.containers[0].env: required setting REDIS_PASSWORD",
+    ),
+    (
+        "dev",
+        literal_secret_env,
+        "environment_follows_settings_catalogue",
+        "Deployment/mcp: spec.template.spec."
+        "containers[0].env[POSTGRES_PASSWORD]: a secret must come from a secretKeyRef",
+    ),
+    (
+        "prod",
+        namespace_not_enforcing,
+        "namespaces_enforce_restricted",
+        "Namespace/noa-server-prod: metadata.labels.pod-security.kubernetes.io/enforce",
+    ),
+    ("dev", wildcard_role, "least_privilege_rbac", "Role/noa-observer: rules[0] uses a wildcard"),
+    ("prod", gpu_missing, "environment_shape", "Deployment/llama: staging and prod run noa/llama-cuda"),
+]
+
+
+@pytest.mark.parametrize(
+    ("variant", "defect", "rule", "expected"), DEFECTS, ids=[defect.__name__ for _, defect, _, _ in DEFECTS]
+)
+def test_rule_catches_defect(
+    renders: dict[str, Render], variant: str, defect: Callable[[Render], None], rule: str, expected: str
+) -> None:
+    broken = copy.deepcopy(renders[variant])
+    assert not RULES[rule](broken), "the good render must pass before it is broken"
+    defect(broken)
+    violations = RULES[rule](broken)
+    assert any(expected in line for line in violations), "\n".join(violations) or "no violation reported"
+
+
+def test_every_rule_has_a_seeded_defect() -> None:
+    assert {rule for _, _, rule, _ in DEFECTS} == set(RULES)
+
+
+def _write(objects: list[Obj], path: Path) -> Path:
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    return path
+
+
+def test_schema_validation_rejects_a_misspelt_field(renders: dict[str, Render], tmp_path: Path) -> None:
+    broken = copy.deepcopy(renders["dev"])
+    container = _container(broken, "Deployment", "mcp")
+    container["imagePullPolicey"] = container.pop("imagePullPolicy")
+    report = k8s_validate.validate([_write(broken.objects, tmp_path / "dev.yaml")])
+    lines = [f.line() for f in report.findings]
+    assert not report.ok
+    assert any("Deployment/mcp" in line and "imagePullPolicey" in line for line in lines), lines
+    # Both supported versions report it.
+    assert {f.version for f in report.findings} == set(k8s_validate.KUBERNETES_VERSIONS)
+
+
+def test_schema_validation_rejects_a_wrong_type_and_an_unknown_kind(
+    renders: dict[str, Render], tmp_path: Path
+) -> None:
+    broken = copy.deepcopy(renders["dev"])
+    _obj(broken, "Service", "ui")["spec"]["ports"][0]["port"] = "9200"
+    broken.objects.append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+    report = k8s_validate.validate([_write(broken.objects, tmp_path / "dev.yaml")], versions=("1.30.0",))
+    lines = [f.line() for f in report.findings]
+    assert any("Service/ui" in line and "spec.ports[0].port" in line for line in lines), lines
+    assert any("Widget/w" in line and "no schema" in line for line in lines), lines
+
+
+def test_schema_validation_passes_the_good_render(render_dir: Path) -> None:
+    report = k8s_validate.validate([render_dir / "prod+external-secrets.yaml"])
+    assert report.ok, "\n".join(report.lines())
+    assert report.skipped == {"ExternalSecret"}
+
+
+def test_common_labels_in_the_base_are_caught(tmp_path: Path) -> None:
+    """The upstream design's `commonLabels: {app: noa-server}`, applied to a copy of the real tree."""
+    staged = k8s_render.stage(ROOT / "k8s", tmp_path)
+    kustomization = staged / "base" / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "commonLabels:\n  app: noa-server\n")
+    rendered = k8s_render.render(k8s_render.variant_dir(staged, k8s_render.variant("dev")))
+    broken = Render(k8s_render.variant("dev"), [o for o in yaml.safe_load_all(rendered) if o])
+    violations = RULES["selectors_are_distinct"](broken)
+    assert any("Deployment/mcp: spec.selector.matchLabels" in line for line in violations), violations

@@ -1,0 +1,107 @@
+"""noa_ops.k8s_validate's kubeconform path (a stand-in binary) and noa_ops.k8s_render's variants.
+
+The kubernetes-validate path and the real renders are exercised by tests/policy (nox -s validate).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from noa_ops import k8s_render, k8s_validate
+
+REPORT = {
+    "resources": [
+        {
+            "filename": "prod.yaml",
+            "kind": "Deployment",
+            "name": "mcp",
+            "version": "apps/v1",
+            "status": "statusInvalid",
+            "msg": "For field spec.template.spec.containers.0: Additional property "
+            "imagePullPolicey is not allowed",
+        },
+        {
+            "filename": "prod.yaml",
+            "kind": "ExternalSecret",
+            "name": "noa-secrets",
+            "version": "v1",
+            "status": "statusSkipped",
+            "msg": "",
+        },
+    ],
+    "summary": {"valid": 47, "invalid": 1, "errors": 0, "skipped": 1},
+}
+
+
+@pytest.fixture
+def fake_kubeconform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    calls = tmp_path / "calls"
+    script = tmp_path / "bin" / "kubeconform"
+    script.parent.mkdir()
+    script.write_text(
+        f"#!/bin/sh\necho \"$@\" >> {calls}\ncat <<'JSON'\n{json.dumps(REPORT)}\nJSON\nexit 1\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+def test_kubeconform_runs_when_on_path_with_one_report_format(fake_kubeconform: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "prod.yaml"
+    manifest.write_text("kind: List\n")
+    report = k8s_validate.validate([manifest])
+    assert report.engine == "kubeconform"
+    assert not report.ok
+    assert report.skipped == {"ExternalSecret"}
+    assert report.checked == 48
+    assert report.findings[0].line() == (
+        "prod.yaml: Deployment/mcp (Kubernetes 1.30.0): For field spec.template.spec.containers.0: "
+        "Additional property imagePullPolicey is not allowed"
+    )
+    assert {f.version for f in report.findings} == set(k8s_validate.KUBERNETES_VERSIONS)
+    calls = fake_kubeconform.read_text().splitlines()
+    assert len(calls) == len(k8s_validate.KUBERNETES_VERSIONS)
+    assert all("-strict" in call and "-skip ExternalSecret,SealedSecret" in call for call in calls)
+
+
+def test_kubeconform_uses_bundled_schemas_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        k8s_validate, "bundled_schema_location", lambda version: f"/schemas/v{version}/x.json"
+    )
+    command = k8s_validate.kubeconform_command("kubeconform", "1.37.0", ["a.yaml"])
+    assert command[command.index("-schema-location") + 1] == "/schemas/v1.37.0/x.json"
+    assert command[command.index("-kubernetes-version") + 1] == "1.37.0"
+    assert command[-1] == "a.yaml"
+
+
+def test_explicit_kubeconform_engine_needs_the_binary(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="kubeconform is not on PATH"):
+        k8s_validate.validate([tmp_path / "x.yaml"], engine="kubeconform")
+
+
+def test_every_variant_is_named_once_and_combinations_repeat_the_namespace() -> None:
+    names = [v.name for v in k8s_render.VARIANTS]
+    assert len(names) == len(set(names))
+    assert {v.overlay for v in k8s_render.VARIANTS} == {"dev", "staging", "prod"}
+    combination = k8s_render.variant("prod+sealed-secrets")
+    text = combination.kustomization()
+    assert "namespace: noa-server-prod\n" in text
+    assert "  - ../../overlays/prod\n" in text and "  - ../../components/sealed-secrets\n" in text
+    # Only the overlays whose Secret comes from a component are incomplete on their own.
+    assert [v.name for v in k8s_render.VARIANTS if not v.complete] == ["staging", "prod"]
+
+
+def test_throwaway_secrets_cover_every_generated_secret() -> None:
+    lines = [
+        line for line in k8s_render.throwaway_secrets().splitlines() if line and not line.startswith("#")
+    ]
+    assert [line.split("=", 1)[0] for line in lines] == list(k8s_render.SECRET_KEYS)
+    assert all(len(line.split("=", 1)[1]) >= 16 for line in lines)
+    assert k8s_render.throwaway_secrets() != k8s_render.throwaway_secrets()

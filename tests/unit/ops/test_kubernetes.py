@@ -1,0 +1,380 @@
+"""The Kubernetes target: every kubectl call checked exactly with MockContext (no cluster runs here).
+
+What the tasks apply is the real overlay output: the staging variant is rendered from k8s/ with
+`kubectl kustomize` and handed to the mock as the render command's answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from invoke.context import MockContext
+from invoke.exceptions import Exit
+from invoke.runners import Result
+
+from noa_ops import catalogue, cli, environments, health, images, k8s_render, kubernetes, releases
+from noa_ops.environments import Environment
+
+from .conftest import REPO, mock_context, runs
+
+TAG = "1a2b3c4d5e6f"
+KUBECTL = "kubectl --context noa-staging -n noa-server-staging"
+RENDER = "kubectl kustomize .noa/render/staging/k8s/variants/staging+external-secrets"
+REGISTRY = "registry.noa.example/noa"
+APPLY = re.compile(
+    rf"^{re.escape(KUBECTL)} apply --server-side --field-manager=noa-ops --force-conflicts "
+    r"-f \.noa/releases/staging/(?P<id>[^/]+)/manifests\.yaml$"
+)
+ROLLOUT = re.compile(rf"^{re.escape(KUBECTL)} rollout status (?P<workload>\S+) --timeout=(?P<seconds>\d+)s$")
+EVENTS = f"{KUBECTL} get events --sort-by=.lastTimestamp"
+
+
+def digest(service: str) -> str:
+    return f"{REGISTRY}/{service}@sha256:{(service.encode().hex() * 64)[:64]}"
+
+
+@pytest.fixture(scope="module")
+def staging_render(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed (scripts/bootstrap installs it)")
+    out = tmp_path_factory.mktemp("render")
+    written = k8s_render.render_variants(REPO / "k8s", out, [k8s_render.variant("staging+external-secrets")])
+    return written["staging+external-secrets"].read_text()
+
+
+@pytest.fixture
+def staging() -> Environment:
+    return environments.select(mock_context(), "staging")
+
+
+@pytest.fixture
+def pushed(in_tmp: Path) -> None:
+    """`invoke push` recorded a digest for every service of this revision."""
+    images.save_record(
+        {
+            "tag": TAG,
+            "images": {},
+            "pushed": {REGISTRY: {name: digest(name) for name in [*catalogue.names(), "llama-cuda"]}},
+        }
+    )
+
+
+def commands(c: MockContext) -> list[str]:
+    return [args[0] for args, _ in runs(c).call_args_list]
+
+
+def base_answers(rendered: str) -> dict[Any, Any]:
+    return {
+        "kubectl config current-context": Result("noa-staging\n"),
+        "git rev-parse --short=12 HEAD": Result(f"{TAG}\n"),
+        "git status --porcelain": Result(""),
+        RENDER: Result(rendered),
+        APPLY: Result("applied\n"),
+        ROLLOUT: Result("successfully rolled out\n"),
+    }
+
+
+def rollouts(c: MockContext) -> list[str]:
+    return [m["workload"] for command in commands(c) if (m := ROLLOUT.match(command))]
+
+
+def expected_workloads(rendered: str) -> list[str]:
+    docs = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    return [
+        f"{kind.lower()}/{doc['metadata']['name']}"
+        for kind in ("StatefulSet", "Deployment")
+        for doc in docs
+        if doc["kind"] == kind
+    ]
+
+
+def test_deploy_renders_pins_applies_and_waits_per_workload(staging_render: str, pushed: None) -> None:
+    c = mock_context(base_answers(staging_render))
+    cli.deploy(c, env="staging")
+    ran = commands(c)
+    assert ran[:4] == [
+        "kubectl config current-context",
+        "git rev-parse --short=12 HEAD",
+        "git status --porcelain",
+        RENDER,
+    ]
+    applied = APPLY.match(ran[4])
+    assert applied is not None
+    # Data first, then the apps; every wait gets what is left of the one deadline.
+    assert rollouts(c) == expected_workloads(staging_render)
+    assert rollouts(c)[:2] == ["statefulset/postgres", "statefulset/redis"]
+    assert all(int(m["seconds"]) <= 600 for command in ran if (m := ROLLOUT.match(command)))
+    # Every cluster call names the configured context and namespace.
+    assert all(command.startswith(KUBECTL) for command in ran[4:])
+    [release] = releases.all_releases("staging")
+    assert (
+        release.id == applied["id"] and release.outcome == releases.HEALTHY and release.target == "kubernetes"
+    )
+    stored = releases.rendered_path(release).read_text()
+    assert "noa/mcp:dev" not in stored and digest("mcp") in stored
+    assert release.images["postgres"] == digest("postgres") and release.sources["mcp"] == "noa/mcp:dev"
+    # The stored manifests are the real overlay output with only the images changed.
+    assert stored.count("kind: ") == staging_render.count("kind: ")
+
+
+def test_deploy_without_pushed_digests_is_refused(staging_render: str, in_tmp: Path) -> None:
+    c = mock_context(base_answers(staging_render))
+    with pytest.raises(Exit, match=r"no pushed digest for .*mcp.*: run `invoke push`"):
+        cli.deploy(c, env="staging")
+    assert not any(APPLY.match(command) for command in commands(c))
+
+
+def test_dry_run_is_kubectl_diff_and_applies_nothing(staging_render: str, pushed: None) -> None:
+    diff = (
+        f"{KUBECTL} diff --server-side --field-manager=noa-ops --force-conflicts "
+        "-f .noa/render/staging/dry-run.yaml"
+    )
+    c = mock_context(
+        base_answers(staging_render) | {diff: Result("-  image: old\n+  image: new\n", exited=1)}
+    )
+    cli.deploy(c, env="staging", dry_run=True)
+    assert commands(c)[-1] == diff
+    assert not any(APPLY.match(command) for command in commands(c))
+    assert releases.all_releases("staging") == []
+
+    failing = mock_context(base_answers(staging_render) | {diff: Result(exited=2)})
+    with pytest.raises(Exit, match="kubectl diff failed"):
+        cli.deploy(failing, env="staging", dry_run=True)
+
+
+def test_a_failed_rollout_shows_events_and_logs_then_rolls_back(staging_render: str, pushed: None) -> None:
+    cli.deploy(mock_context(base_answers(staging_render)), env="staging")
+    [good] = releases.all_releases("staging")
+    workloads = expected_workloads(staging_render)
+    failing = workloads.index("deployment/mcp")
+    # The new release: the waits up to mcp pass, mcp's fails; then the rollback's all pass.
+    waits = [Result("")] * failing + [Result(exited=1)] + [Result("")] * len(workloads)
+    logs = f"{KUBECTL} logs deployment/mcp --all-containers --timestamps --tail=40"
+    c = mock_context(
+        base_answers(staging_render)
+        | {
+            ROLLOUT: waits,
+            EVENTS: Result(
+                "5s Warning BackOff pod/mcp-7d9-abc Back-off restarting failed container\n"
+                "9s Normal Pulled pod/ui-1 pulled\n"
+            ),
+            logs: Result(""),
+        }
+    )
+    with pytest.raises(Exit) as raised:
+        cli.deploy(c, env="staging", timeout=300)
+    message = raised.value.message or ""
+    assert "failed (deployment/mcp)" in message and f"rolled back to {good.id}, which is ready" in message
+    ran = commands(c)
+    applies = [m["id"] for command in ran if (m := APPLY.match(command))]
+    assert len(applies) == 2 and applies[1] == good.id
+    assert (
+        ran.index(EVENTS)
+        < ran.index(logs)
+        < ran.index(
+            f"{KUBECTL} apply --server-side --field-manager=noa-ops "
+            f"--force-conflicts -f .noa/releases/staging/{good.id}/"
+            f"manifests.yaml"
+        )
+    )
+    assert [(e.action, e.healthy) for e in releases.history("staging")] == [
+        ("deploy", True),
+        ("deploy", False),
+        ("auto-rollback", True),
+    ]
+
+
+def test_rollback_reapplies_stored_manifests(staging_render: str, pushed: None) -> None:
+    cli.deploy(mock_context(base_answers(staging_render)), env="staging")
+    cli.deploy(mock_context(base_answers(staging_render)), env="staging")
+    first, second = releases.all_releases("staging")
+    c = mock_context(base_answers(staging_render))
+    cli.rollback(c, env="staging")
+    ran = commands(c)
+    assert ran[0] == "kubectl config current-context"
+    assert [m["id"] for command in ran if (m := APPLY.match(command))] == [first.id]
+    assert rollouts(c) == expected_workloads(staging_render)
+    assert RENDER not in ran  # the stored release, not a new render
+    c = mock_context(base_answers(staging_render))
+    cli.rollback(c, env="staging", to=second.id)
+    assert [m["id"] for command in commands(c) if (m := APPLY.match(command))] == [second.id]
+
+
+def test_kubernetes_service_image_must_be_a_digest(staging_render: str, pushed: None) -> None:
+    c = mock_context(base_answers(staging_render))
+    with pytest.raises(Exit, match="expected SERVICE=REGISTRY/NAME@sha256:DIGEST"):
+        cli.deploy(c, env="staging", service_image=["mcp=registry.noa.example/noa/mcp:latest"])
+    runs(c).assert_not_called()
+    other = f"{REGISTRY}/mcp@sha256:{'f' * 64}"
+    c = mock_context(base_answers(staging_render))
+    cli.deploy(c, env="staging", service_image=[f"mcp={other}"])
+    [release] = releases.all_releases("staging")
+    assert release.images["mcp"] == other and other in releases.rendered_path(release).read_text()
+
+
+STATEFULSETS = {
+    "items": [
+        {
+            "metadata": {"name": "postgres"},
+            "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"}}]},
+        },
+        {"metadata": {"name": "redis"}, "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"}}]}},
+    ]
+}
+CLAIMS = {
+    "items": [
+        {"metadata": {"name": name}}
+        for name in ("data-postgres-0", "data-redis-0", "data-redis-1", "uploads", "data-postgresql-0")
+    ]
+}
+SCALE = f"{KUBECTL} scale deployment,statefulset --all --replicas=0"
+
+
+def test_statefulset_claims_are_exactly_their_templates() -> None:
+    assert kubernetes.statefulset_claims(STATEFULSETS, CLAIMS) == [
+        "data-postgres-0",
+        "data-redis-0",
+        "data-redis-1",
+    ]
+
+
+def test_stop_scales_to_zero_and_keeps_claims(in_tmp: Path) -> None:
+    c = mock_context({"kubectl config current-context": Result("noa-staging\n"), SCALE: Result("")})
+    cli.stop(c, env="staging")
+    assert commands(c) == ["kubectl config current-context", SCALE]
+
+
+def test_purge_says_what_it_deletes_and_needs_yes(in_tmp: Path) -> None:
+    def answers() -> dict[str, Result]:  # MockContext consumes its dict: a fresh one per context
+        return {
+            "kubectl config current-context": Result("noa-staging\n"),
+            f"{KUBECTL} get statefulsets -o json": Result(json.dumps(STATEFULSETS)),
+            f"{KUBECTL} get pvc -o json": Result(json.dumps(CLAIMS)),
+            SCALE: Result(""),
+            f"{KUBECTL} delete pvc data-postgres-0 data-redis-0 data-redis-1": Result(""),
+        }
+
+    c = mock_context(answers())
+    with pytest.raises(Exit, match=r"--purge --yes to confirm \(nothing was changed\)"):
+        cli.stop(c, env="staging", purge=True)
+    assert SCALE not in commands(c)
+    c = mock_context(answers())
+    cli.stop(c, env="staging", purge=True, yes=True)
+    assert commands(c)[-2:] == [SCALE, f"{KUBECTL} delete pvc data-postgres-0 data-redis-0 data-redis-1"]
+    assert not any("delete namespace" in command or "delete ns" in command for command in commands(c))
+
+
+def workload(kind: str, name: str, wanted: int, ready: int) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": name}},
+        "spec": {"replicas": wanted},
+        "status": {"readyReplicas": ready, "updatedReplicas": ready},
+    }
+
+
+def test_workload_readiness() -> None:
+    listing = {
+        "items": [
+            workload("StatefulSet", "postgres", 1, 1),
+            workload("Deployment", "mcp", 2, 1),
+            workload("Deployment", "ui", 0, 0),
+        ]
+    }
+    checks = kubernetes.workload_checks(listing)
+    assert [(check.service, check.ok, check.status) for check in checks] == [
+        ("postgres", True, "1/1 ready"),
+        ("mcp", False, "1/2 ready"),
+        ("ui", False, "scaled to zero"),
+    ]
+
+
+def test_health_reads_workloads_and_probes_endpoints_through_port_forwards(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = catalogue.stack_services()
+    listing = {
+        "items": [workload("StatefulSet" if not s.is_http else "Deployment", s.name, 1, 1) for s in stack]
+    }
+    forwarded: list[str] = []
+
+    @contextlib.contextmanager
+    def forward(env: Environment, service: catalogue.Service) -> Iterator[int]:
+        forwarded.append(" ".join(kubernetes.port_forward_command(env, service)))
+        yield 40000 + service.port % 1000
+
+    seen: list[str] = []
+
+    def fetch(url: str, timeout: float) -> tuple[int, bytes]:
+        seen.append(url)
+        return 200, b"{}"
+
+    monkeypatch.setattr(kubernetes, "port_forward", forward)
+    monkeypatch.setattr(health, "fetch", fetch)
+    c = mock_context({f"{KUBECTL} get deployments,statefulsets -o json": Result(json.dumps(listing))})
+    cli.health(c, env="staging", json=True)
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True
+    assert commands(c) == [f"{KUBECTL} get deployments,statefulsets -o json"]
+    assert forwarded[0] == f"{KUBECTL} port-forward service/mcp 0:8001"
+    assert len(forwarded) == len([s for s in stack if s.is_http])
+    assert "http://127.0.0.1:40001/health/ready" in seen
+
+
+def test_health_names_an_unready_workload(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kubernetes, "endpoint_checks", lambda env, *args: [])
+    listing = {"items": [workload("Deployment", "mcp", 2, 0)]}
+    c = mock_context({f"{KUBECTL} get deployments,statefulsets -o json": Result(json.dumps(listing))})
+    with pytest.raises(Exit, match="health: staging is unhealthy: mcp"):
+        cli.health(c, env="staging")
+
+
+def test_logs_by_selector_with_a_stream_per_container(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    selector = "app.kubernetes.io/part-of=noa-server,app.kubernetes.io/name in (mcp,ui)"
+    pods: dict[str, Any] = {"items": [{"spec": {"containers": [{}]}} for _ in range(7)]}
+    logs = (
+        f"{KUBECTL} logs '--selector={selector}' --all-containers --prefix --timestamps "
+        "--max-log-requests=7 --tail=50 --since=10m"
+    )
+    output = "\n".join(
+        [
+            '[pod/ui-2/ui] 2026-01-01T00:00:03Z {"level":"info","msg":"c"}',
+            '[pod/mcp-1/mcp] 2026-01-01T00:00:01.5Z {"level":"error","msg":"a"}',
+            '[pod/mcp-2/mcp] 2026-01-01T00:00:02Z {"level":"debug","msg":"b"}',
+        ]
+    )
+    c = mock_context(
+        {
+            f"{KUBECTL} get pods '--selector={selector}' -o json": Result(json.dumps(pods)),
+            logs: Result(output),
+        }
+    )
+    cli.logs(c, env="staging", service=["mcp", "ui"], since="10m", tail=50, level="info")
+    assert commands(c)[-1] == logs
+    shown = capsys.readouterr().out.splitlines()
+    assert shown == ['mcp | {"level":"error","msg":"a"}', 'ui  | {"level":"info","msg":"c"}']
+
+
+def test_a_missing_kube_context_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = environments.select(mock_context(), "staging")
+    unset = environments.Environment(**{**env.__dict__, "kube_context": ""})
+    with pytest.raises(
+        Exit, match=r"no kube_context for staging: set noa\.environments\.staging\.kube_context"
+    ):
+        kubernetes.require_context(mock_context(), unset, "deploy")
+
+
+def test_an_unshipped_component_combination_is_refused(staging: Environment) -> None:
+    odd = environments.Environment(**{**staging.__dict__, "kube_components": ("gpu",)})
+    with pytest.raises(Exit, match="variant staging\\+gpu, which does not ship"):
+        kubernetes.variant_for(odd)

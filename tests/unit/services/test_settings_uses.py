@@ -1,0 +1,288 @@
+"""Each catalogue variable is read by code and changes what the services do."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from noa_agenticos.api import agent_routes, task_routes
+from noa_agenticos.payloads import AgentRegistration, TaskRequest
+from noa_agenticos.registry import Registered
+from noa_agenticos.tokens import AgentTokens, bearer_token
+from noa_common.env_catalogue import APP_SERVICES, VARIABLES, Category
+from noa_common.metrics import Metrics
+from noa_common.postgres import PostgresPool
+from noa_common.rate_limit import FixedWindowLimiter, RateLimitMiddleware
+from noa_common.redis_store import create_redis
+from noa_common.server import build_config
+from noa_common.service_app import ServiceRuntime, middleware_for
+from noa_common.settings import load_settings
+from noa_flow.signature import sign, verify, with_signature
+from noa_flow.workflow_request import InvalidRequest, parse_workflow_request
+from noa_mcp.memory import MemoryLimits, check_content, opened_metadata, sealed_metadata
+from noa_mcp.sealing import MetadataSeal, SealError
+from noa_ops import catalogue
+
+REPO = Path(__file__).resolve().parents[3]
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
+    "JWT_SECRET": "jwt-key-value-9012-jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456",
+    "ENCRYPTION_KEY": "ab" * 32,
+}
+AGENT = "5f0c6a3e-8a46-4d59-9a0e-9a0d1f3e2b11"
+# Read by something other than Python code: the C library (TZ).
+NOT_IN_PYTHON = {"TZ"}
+
+
+# -- the catalogue ------------------------------------------------------------------------------
+
+def test_the_catalogue_is_complete_and_categorised() -> None:
+    assert len(VARIABLES) >= 50
+    assert all(item.category is not None for item in VARIABLES), [i.name for i in VARIABLES if not i.category]
+    used = {item.category for item in VARIABLES}
+    required = {Category.CORE, Category.PORTS, Category.URLS, Category.POSTGRES, Category.REDIS,
+                Category.LLAMA, Category.AUTH, Category.OBSERVABILITY, Category.PERFORMANCE,
+                Category.FEATURES}
+    assert required <= used
+
+
+def _sources() -> str:
+    files = [path for path in (REPO / "services").rglob("*.py") if path.name != "env_catalogue.py"]
+    return "\n".join(path.read_text() for path in files)
+
+
+def _deployment_files() -> str:
+    files = [REPO / "docker" / "docker-compose.yml", REPO / "docker" / "Dockerfile"]
+    return "\n".join(path.read_text() for path in files if path.exists())
+
+
+@pytest.mark.parametrize("item", VARIABLES, ids=lambda item: item.name)
+def test_every_variable_is_read(item: Any) -> None:
+    """App-service variables are named in their code; the others in what feeds their process."""
+    if item.name in NOT_IN_PYTHON:
+        return
+    if item.services & set(APP_SERVICES):
+        assert f'"{item.name}"' in _sources() or item.name in _port_variables(), f"no code reads {item.name}"
+    else:
+        assert "${" + item.name in _deployment_files(), f"nothing passes {item.name} to its service"
+
+
+def _port_variables() -> set[str]:
+    from noa_common.env_catalogue import PORT_VARIABLES
+
+    return set(PORT_VARIABLES.values())
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_readiness_checks_are_the_catalogue_dependencies(name: str) -> None:
+    import importlib
+
+    module = {"mcp": "noa_mcp.app", "claude-flow": "noa_flow.app", "agenticos": "noa_agenticos.app"}[name]
+    spec = importlib.import_module(module).SPEC
+    runtime = ServiceRuntime(spec, load_settings(name, SECRETS))
+    assert [check.name for check in runtime.checks()] == list(catalogue.get(name).depends_on)
+
+
+# -- clients and server ---------------------------------------------------------------------------
+
+def test_postgres_pool_timeouts_come_from_settings() -> None:
+    env = {**SECRETS, "DB_CONNECT_TIMEOUT": "1.5", "DB_COMMAND_TIMEOUT": "9"}
+    pool = PostgresPool(load_settings("mcp", env))
+    arguments = pool._pool_arguments()
+    assert (arguments["timeout"], arguments["command_timeout"]) == (1.5, 9.0)
+
+
+def test_redis_tls_and_socket_timeout_come_from_settings() -> None:
+    plain = create_redis(load_settings("mcp", SECRETS)).connection_pool.connection_kwargs
+    env = {**SECRETS, "REDIS_TLS": "true", "REDIS_SOCKET_TIMEOUT": "7"}
+    tls_client = create_redis(load_settings("mcp", env))
+    kwargs = tls_client.connection_pool.connection_kwargs
+    assert "ssl_cert_reqs" not in plain and plain["socket_timeout"] == 5.0
+    assert kwargs["socket_timeout"] == 7.0 and kwargs["ssl_cert_reqs"] == "required"
+    assert tls_client.connection_pool.connection_class.__name__ == "SSLConnection"
+
+
+def test_server_settings_reach_uvicorn() -> None:
+    env = {"ACCESS_LOG": "false", "HTTP_MAX_CONCURRENCY": "50", "HTTP_KEEPALIVE_TIMEOUT": "12"}
+    config = build_config("mcp", "noa_mcp.app:create_app", env)
+    assert (config.access_log, config.limit_concurrency, config.timeout_keep_alive) == (False, 50, 12)
+    default = build_config("mcp", "noa_mcp.app:create_app", {"HTTP_MAX_CONCURRENCY": "many"})
+    assert (default.access_log, default.limit_concurrency, default.timeout_keep_alive) == (True, None, 5)
+
+
+# -- CORS and the rate limit --------------------------------------------------------------------
+
+def small_app(service: str, env: dict[str, str]) -> Starlette:
+    async def write(_request: Any) -> JSONResponse:
+        return JSONResponse({"ok": True}, status_code=201)
+
+    settings = load_settings(service, {**SECRETS, **env})
+    return Starlette(routes=[Route("/things", write, methods=["GET", "POST"])],
+                     middleware=middleware_for(settings, Metrics(service)))
+
+
+def test_cors_origin_allows_only_the_listed_origins() -> None:
+    client = TestClient(small_app("agenticos", {"CORS_ORIGIN": "https://ops.example.com, http://127.0.0.1:9200"}))
+    allowed = client.get("/things", headers={"Origin": "https://ops.example.com"})
+    assert allowed.headers["access-control-allow-origin"] == "https://ops.example.com"
+    assert "access-control-allow-origin" not in client.get("/things", headers={"Origin": "https://evil.test"}).headers
+    closed = TestClient(small_app("agenticos", {}))
+    assert "access-control-allow-origin" not in closed.get("/things", headers={"Origin": "https://ops.example.com"}).headers
+
+
+def test_rate_limit_applies_to_writes_of_the_write_apis_only() -> None:
+    client = TestClient(small_app("claude-flow", {"RATE_LIMIT_MAX": "2", "RATE_LIMIT_WINDOW": "60"}))
+    assert [client.post("/things").status_code for _ in range(3)] == [201, 201, 429]
+    refused = client.post("/things")
+    assert refused.json() == {"error": "too many write requests, retry later"}
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    assert client.get("/things").status_code == 201  # reads are not limited
+    mcp = TestClient(small_app("mcp", {}))  # mcp reads no RATE_LIMIT_* (its /mcp is all POST)
+    assert all(mcp.post("/things").status_code == 201 for _ in range(5))
+
+
+def test_fixed_window_resets_and_counts_per_client() -> None:
+    now = [0.0]
+    limiter = FixedWindowLimiter(limit=1, window=10, clock=lambda: now[0])
+    assert limiter.acquire("a") == 0.0 and limiter.acquire("b") == 0.0
+    assert limiter.acquire("a") == 10.0
+    now[0] = 10.0
+    assert limiter.acquire("a") == 0.0
+    assert isinstance(RateLimitMiddleware(small_app("mcp", {}), limiter), RateLimitMiddleware)
+
+
+# -- agenticos: tokens, swarm assignment, queue size -----------------------------------------------
+
+class FakeRegistry:
+    def __init__(self) -> None:
+        self.beats: list[str] = []
+
+    async def register(self, registration: AgentRegistration) -> Registered:
+        return Registered(AGENT, True, 30)
+
+    async def get(self, agent_id: str) -> dict[str, Any]:
+        return {"id": agent_id}
+
+    async def heartbeat(self, agent_id: str) -> dict[str, Any]:
+        self.beats.append(agent_id)
+        return {"id": agent_id}
+
+    async def online_ids(self) -> list[str]:
+        return [AGENT]
+
+
+class FakeBoard:
+    def __init__(self) -> None:
+        self.offered: list[list[str]] = []
+
+    async def create(self, request: TaskRequest, online: list[str]) -> dict[str, Any]:
+        self.offered.append(online)
+        return {"id": "t1", "agent_id": online[0] if online else None}
+
+
+def agenticos_client(
+    tokens: AgentTokens, required: bool = False, swarm: bool = True
+) -> tuple[TestClient, FakeBoard]:
+    registry, board, metrics = FakeRegistry(), FakeBoard(), Metrics("agenticos")
+    routes = [*agent_routes(registry, metrics, tokens, required),  # type: ignore[arg-type]
+              *task_routes(registry, board, metrics, swarm)]  # type: ignore[arg-type]
+    return TestClient(Starlette(routes=routes)), board
+
+
+def test_registration_returns_a_token_for_that_agent_only() -> None:
+    now = [1000.0]
+    tokens = AgentTokens("k" * 40, expiry=60, clock=lambda: now[0])
+    client, _ = agenticos_client(tokens)
+    token = client.post("/agents", json={"name": "scout"}).json()["token"]
+    assert tokens.problem(token, AGENT) is None
+    assert tokens.problem(token, "another-agent") == "the agent token belongs to another agent"
+    assert AgentTokens("other" * 8, 60).problem(token, AGENT) == "the agent token is invalid"
+    now[0] += 60
+    assert "expired" in str(tokens.problem(token, AGENT))
+
+
+def test_heartbeat_tokens_are_checked_when_sent_and_required_with_the_flag() -> None:
+    tokens = AgentTokens("k" * 40, expiry=60)
+    good = {"Authorization": f"Bearer {tokens.issue(AGENT)}"}
+    open_client, _ = agenticos_client(tokens, required=False)
+    assert open_client.post(f"/agents/{AGENT}/heartbeat").status_code == 200
+    forged = {"Authorization": "Bearer nope"}
+    assert open_client.post(f"/agents/{AGENT}/heartbeat", headers=forged).status_code == 401
+    strict, _ = agenticos_client(tokens, required=True)
+    refused = strict.post(f"/agents/{AGENT}/heartbeat")
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert strict.post(f"/agents/{AGENT}/heartbeat", headers=good).status_code == 200
+    assert bearer_token("Basic abc") == "" and bearer_token(None) is None
+
+
+def test_agent_swarm_flag_gates_auto_assignment() -> None:
+    tokens = AgentTokens("k" * 40, expiry=60)
+    swarm, board = agenticos_client(tokens, swarm=True)
+    assert swarm.post("/tasks", json={"title": "index"}).json()["agent_id"] == AGENT
+    manual, manual_board = agenticos_client(tokens, swarm=False)
+    assert manual.post("/tasks", json={"title": "index"}).json()["agent_id"] is None
+    assert board.offered == [[AGENT]] and manual_board.offered == [[]]
+
+
+def test_agenticos_reads_its_flags_and_limits() -> None:
+    env = {**SECRETS, "FEATURE_AGENT_SWARM": "off", "FEATURE_AGENT_TOKENS": "on",
+           "AGENTICOS_TASK_QUEUE_SIZE": "5", "JWT_EXPIRY": "120"}
+    settings = load_settings("agenticos", env)
+    assert settings.valid
+    assert (settings.flag("FEATURE_AGENT_SWARM"), settings.flag("FEATURE_AGENT_TOKENS")) == (False, True)
+    assert (settings.integer("AGENTICOS_TASK_QUEUE_SIZE"), settings.integer("JWT_EXPIRY")) == (5, 120)
+
+
+# -- claude-flow: signatures, steps, retry delay ---------------------------------------------------
+
+def test_finished_workflows_carry_a_verifiable_signature() -> None:
+    workflow = {"id": "w1", "status": "completed", "result": {"results": [1]}, "error": None, "steps": []}
+    signed = with_signature("s" * 40, workflow)
+    assert re.fullmatch(r"sha256=[0-9a-f]{64}", signed["signature"])
+    assert verify("s" * 40, signed["signature"], workflow)
+    assert not verify("s" * 40, signed["signature"], {**workflow, "result": {"results": [2]}})
+    assert sign("other-key", "w1", "completed", {"results": [1]}, None) != signed["signature"]
+    assert with_signature("s" * 40, {**workflow, "status": "running"})["signature"] is None
+
+
+def test_max_steps_is_a_setting() -> None:
+    body = {"name": "n", "steps": [{"tool": "t"}] * 3}
+    assert len(parse_workflow_request(body, max_steps=3).steps) == 3
+    with pytest.raises(InvalidRequest, match="at most 2 steps"):
+        parse_workflow_request(body, max_steps=2)
+
+
+# -- mcp: sealed metadata and limits -----------------------------------------------------------------
+
+def test_secret_metadata_is_sealed_at_rest_and_opens_only_in_its_namespace() -> None:
+    seal = MetadataSeal("ab" * 32)
+    stored = sealed_metadata(seal, {"api_token": "tok-123"}, "team-a")
+    assert set(stored) == {"sealed"} and "tok-123" not in stored["sealed"]
+    assert opened_metadata(seal, stored, "team-a") == {"api_token": "tok-123"}
+    wrong_namespace = opened_metadata(seal, stored, "team-b")
+    assert wrong_namespace == {"error": "sealed metadata does not open with this ENCRYPTION_KEY"}
+    assert opened_metadata(MetadataSeal("cd" * 32), stored, "team-a") is not None
+    assert sealed_metadata(seal, None, "team-a") == {} and opened_metadata(seal, {}, "team-a") is None
+    with pytest.raises(SealError, match="ENCRYPTION_KEY is not valid"):
+        MetadataSeal(None).seal({"a": 1}, "team-a")
+
+
+def test_memory_limits() -> None:
+    check_content("x" * 10, MemoryLimits(max_content_chars=10))
+    with pytest.raises(ValueError, match="longer than 10 characters"):
+        check_content("x" * 11, MemoryLimits(max_content_chars=10))
+    settings = load_settings("mcp", {**SECRETS, "MCP_MEMORY_MAX_CHARS": "10", "MCP_SEARCH_MAX_RESULTS": "3"})
+    assert (settings.integer("MCP_MEMORY_MAX_CHARS"), settings.integer("MCP_SEARCH_MAX_RESULTS")) == (10, 3)
+
+
+def test_cors_origin_rule() -> None:
+    problems = {p.variable: p.reason for p in load_settings("mcp", {**SECRETS, "CORS_ORIGIN": "*"}).problems}
+    assert "'*'" in problems["CORS_ORIGIN"]
+    assert "CORS_ORIGIN" in {p.variable for p in load_settings("mcp", {**SECRETS, "CORS_ORIGIN": "https://a/b"}).problems}
