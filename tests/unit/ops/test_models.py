@@ -175,3 +175,28 @@ def test_model_fetch_copies_once_then_finds_it_in_place(
     c = mock_context(answers)
     cli.model_fetch(c, env="dev", source=str(model), sha256=TINY_SHA)
     assert not any(":/models:rw" in args[0] for args, _ in runs(c).call_args_list)
+
+
+TOKEN = {"HUGGINGFACE_TOKEN": "hf_test_token_value"}
+
+
+@pytest.mark.parametrize("url", [
+    "https://huggingface.co/org/model/resolve/main/model.gguf",
+    "https://cdn-lfs.hf.co/repos/model.gguf",
+])
+def test_the_hugging_face_token_goes_to_the_hub_over_https(url: str) -> None:
+    assert models.auth_headers(url, TOKEN) == {"Authorization": "Bearer hf_test_token_value"}
+
+
+@pytest.mark.parametrize("url", [
+    "http://huggingface.co/org/model.gguf",  # never in clear text
+    "https://models.example.com/model.gguf",
+    "https://huggingface.co.evil.example/model.gguf",
+    "http://127.0.0.1:8000/model.gguf",
+])
+def test_the_hugging_face_token_goes_nowhere_else(url: str) -> None:
+    assert models.auth_headers(url, TOKEN) == {}
+
+
+def test_no_token_no_header() -> None:
+    assert models.auth_headers("https://huggingface.co/org/model.gguf", {}) == {}

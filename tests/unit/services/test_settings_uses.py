@@ -16,7 +16,7 @@ from noa_agenticos.api import agent_routes, task_routes
 from noa_agenticos.payloads import AgentRegistration, TaskRequest
 from noa_agenticos.registry import Registered
 from noa_agenticos.tokens import AgentTokens, bearer_token
-from noa_common.env_catalogue import APP_SERVICES, VARIABLES, Category
+from noa_common.env_catalogue import APP_SERVICES, TASKS, VARIABLES, Category
 from noa_common.metrics import Metrics
 from noa_common.postgres import PostgresPool
 from noa_common.rate_limit import FixedWindowLimiter, RateLimitMiddleware
@@ -48,14 +48,18 @@ def test_the_catalogue_is_complete_and_categorised() -> None:
     assert all(item.category is not None for item in VARIABLES), [i.name for i in VARIABLES if not i.category]
     used = {item.category for item in VARIABLES}
     required = {Category.CORE, Category.PORTS, Category.URLS, Category.POSTGRES, Category.REDIS,
-                Category.LLAMA, Category.AUTH, Category.OBSERVABILITY, Category.PERFORMANCE,
-                Category.FEATURES}
+                Category.LLAMA, Category.AUTH, Category.PROVIDERS, Category.OBSERVABILITY,
+                Category.PERFORMANCE, Category.FEATURES}
     assert required <= used
 
 
 def _sources() -> str:
     files = [path for path in (REPO / "services").rglob("*.py") if path.name != "env_catalogue.py"]
     return "\n".join(path.read_text() for path in files)
+
+
+def _task_sources() -> str:
+    return "\n".join(path.read_text() for path in (REPO / "noa_ops").rglob("*.py"))
 
 
 def _deployment_files() -> str:
@@ -70,6 +74,8 @@ def test_every_variable_is_read(item: Any) -> None:
         return
     if item.services & set(APP_SERVICES):
         assert f'"{item.name}"' in _sources() or item.name in _port_variables(), f"no code reads {item.name}"
+    elif item.services == {TASKS}:
+        assert f'"{item.name}"' in _task_sources(), f"no operator task reads {item.name}"
     else:
         assert "${" + item.name in _deployment_files(), f"nothing passes {item.name} to its service"
 
