@@ -80,12 +80,15 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "tests/unit", *session.posargs)
 
 
+def require_engine(session: nox.Session, name: str) -> None:
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+        session.error(f"{name} needs a Docker engine: run scripts/start-engine (or scripts/bootstrap)")
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """llama in its container: model load time and tokens/s against the reference (never asserted)."""
-    engine = subprocess.run(["docker", "info"], capture_output=True, check=False)
-    if engine.returncode != 0:
-        session.error("bench needs a Docker engine: run scripts/start-engine (or scripts/bootstrap)")
+    require_engine(session, "bench")
     session.install("-r", REQUIREMENTS)
     session.run("invoke", "build", "--service", "llama")
     session.run("python", "-m", "noa_ops.llama_bench")
@@ -94,9 +97,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def integration(session: nox.Session) -> None:
     """Build the images with `invoke build`, then run tests/integration against the engine."""
-    engine = subprocess.run(["docker", "info"], capture_output=True, check=False)
-    if engine.returncode != 0:
-        session.error("integration needs a Docker engine: run scripts/start-engine (or scripts/bootstrap)")
+    require_engine(session, "integration")
     session.install("-r", TEST_REQUIREMENTS)
     # Images for this revision first, so the suite's `invoke deploy` finds them.
     session.run("invoke", "build")

@@ -19,7 +19,7 @@ import yaml
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-from . import catalogue, compose, health, images, locking, models, releases
+from . import catalogue, compose, health, images, locking, models, recovery, releases
 from .environments import Environment, require_available
 from .preflight import prepare, require_engine, require_env_file, require_strong_secrets
 from .report import out, print_health, step
@@ -199,23 +199,11 @@ def conclude(c: Context, env: Environment, release: releases.Release, outcome: O
         show_where_to_look()
         return
     show_failure(c, env, outcome)
-    failed = f"deploy: release {release.id} of {env.name} failed its health gate ({detail})"
-    if not rollback:
-        raise Exit(f"{failed}; not rolled back (--no-rollback): `invoke rollback --env {env.name}` "
-                   f"restores the last good release")
-    try:
-        target = releases.rollback_target(releases.history(env.name, "compose"),
-                                          releases.target_release_ids(env.name, "compose"),
-                                          away_from=release.id)
-    except ValueError as error:
-        raise Exit(f"{failed}; {error}, so nothing to roll back to: fix it (logs above) and deploy "
-                   f"again") from None
-    restored = roll_back_to(c, env, target, releases.AUTO_ROLLBACK, timeout)
-    if restored.ok:
-        raise Exit(f"{failed}; rolled back to {target}, which is healthy (logs above say why it failed)")
-    show_failure(c, env, restored)
-    raise Exit(f"{failed}; the rollback to {target} is unhealthy too ({', '.join(restored.unhealthy)}): "
-               f"see `invoke logs --env {env.name}` and `invoke status --env {env.name}`")
+    recovery.recover(env.name, "compose", release.id,
+                     f"deploy: release {release.id} of {env.name} failed its health gate ({detail})",
+                     rollback=rollback, good_word="healthy",
+                     roll_back_to=lambda good: roll_back_to(c, env, good, releases.AUTO_ROLLBACK, timeout),
+                     show_failure=lambda restored: show_failure(c, env, restored))
 
 
 def show_where_to_look() -> None:

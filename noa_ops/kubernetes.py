@@ -33,7 +33,7 @@ import yaml
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-from . import catalogue, health, images, k8s_render, locking, releases
+from . import catalogue, health, images, k8s_render, locking, recovery, releases
 from .envcheck import parse_env_file
 from .environments import Environment
 from .health import Check
@@ -256,22 +256,11 @@ def deploy(c: Context, env: Environment, *, timeout: int | None = None, dry_run:
             step("deploy", f"{env.name} is rolled out and ready: release {release.id}")
             return
         show_failure(c, env, outcome)
-        failed = f"deploy: release {release.id} of {env.name} failed ({detail})"
-        if not rollback:
-            raise Exit(f"{failed}; not rolled back (--no-rollback): `invoke rollback --env {env.name}` "
-                       f"restores the last good release")
-        try:
-            target = releases.rollback_target(releases.history(env.name, TARGET),
-                                              releases.target_release_ids(env.name, TARGET),
-                                              away_from=release.id)
-        except ValueError as error:
-            raise Exit(f"{failed}; {error}, so nothing to roll back to: fix it and deploy again") from None
-        restored = roll_back_to(c, env, target, releases.AUTO_ROLLBACK, wait)
-    if restored.ok:
-        raise Exit(f"{failed}; rolled back to {target}, which is ready")
-    show_failure(c, env, restored)
-    raise Exit(f"{failed}; the rollback to {target} failed too ({', '.join(restored.unhealthy)}): "
-               f"see `invoke status --env {env.name}`")
+        recovery.recover(env.name, TARGET, release.id,
+                         f"deploy: release {release.id} of {env.name} failed ({detail})",
+                         rollback=rollback, good_word="ready",
+                         roll_back_to=lambda good: roll_back_to(c, env, good, releases.AUTO_ROLLBACK, wait),
+                         show_failure=lambda restored: show_failure(c, env, restored))
 
 
 def show_plan(c: Context, env: Environment, manifests: str) -> None:
