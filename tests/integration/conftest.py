@@ -114,9 +114,23 @@ def engine() -> docker.DockerClient:
 
 @pytest.fixture(scope="session")
 def stack(engine: docker.DockerClient) -> Iterator[None]:
-    """Deploy the dev stack once; leave it running for inspection afterwards."""
+    """Deploy the dev stack once, from empty volumes; leave it running for inspection afterwards.
+
+    The suite owns the dev environment: volumes left by an earlier checkout were initialised with
+    that checkout's secrets (Postgres keeps its first password), so they are purged first.
+    """
+    remove_project(engine)
     invoke("deploy", "--env", "dev")
     yield
+
+
+def remove_project(engine: docker.DockerClient) -> None:
+    """The dev project's containers and volumes, gone (this checkout may have no env file yet)."""
+    project = {"label": f"com.docker.compose.project={PROJECT}"}
+    for container in engine.containers.list(all=True, filters=project):
+        container.remove(force=True)
+    for volume in engine.volumes.list(filters=project):
+        volume.remove()
 
 
 def stack_containers(engine: docker.DockerClient) -> dict[str, Container]:
