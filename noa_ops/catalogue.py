@@ -42,7 +42,6 @@ class Service:
     depends_on: tuple[str, ...] = ()
     health: HealthPaths | None = STANDARD_PATHS  # None: not an HTTP service
     published: bool = True  # compose publishes it on 127.0.0.1
-    stack: bool = True  # part of the compose stack today
 
     @property
     def is_http(self) -> bool:
@@ -80,5 +79,5 @@ def get(name: str) -> Service:
 
 
 def stack_services() -> list[Service]:
-    """Services the compose stack runs today, in dependency order."""
-    return [service for service in SERVICES if service.stack]
+    """Every service of the stack, in dependency order."""
+    return list(SERVICES)

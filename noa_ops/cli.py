@@ -1,36 +1,67 @@
 """The invoke tasks: each parses its flags, calls one function and prints the result.
 
 Docstrings and flag help are the documentation shown by `invoke --help <task>`.
-Long flags only: an automatic `-h` for --hot-reload would shadow help.
+Long flags only: an automatic `-h` for --hot-reload would shadow help. The library raises
+NoaError; `operator_task` turns it into invoke's Exit (one line, non-zero), here and nowhere else.
+Every verb that acts on an environment asks `targets.of(env)` for its target and never branches
+on the target's name.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json as json_module
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.tasks import Task, task
 
-from . import compose, docgen, envcheck, envfile, environments, images, kubernetes, models, preflight
-from . import deploy as deploy_stack
-from . import health as stack_health
+from . import (
+    docgen,
+    envcheck,
+    envfile,
+    environments,
+    image_push,
+    images,
+    models,
+    preflight,
+    probes,
+    release_cycle,
+    targets,
+)
 from . import logs as service_logs
-from . import registry as image_registry
 from . import status as release_status
+from .errors import NoaError
 from .report import print_env_check, print_health, print_images, print_json, print_status, step
 from .shell import run
+
+Body = TypeVar("Body", bound=Callable[..., None])
+
+def operator_task(**options: Any) -> Callable[[Body], Task[Body]]:
+    """`@task(auto_shortflags=False, ...)` whose NoaError becomes one line and a non-zero exit."""
+    def decorate(body: Body) -> Task[Body]:
+        @functools.wraps(body)
+        def run_body(*args: Any, **kwargs: Any) -> None:
+            try:
+                body(*args, **kwargs)
+            except NoaError as error:
+                raise Exit(str(error), code=error.code) from None
+
+        return task(auto_shortflags=False, **options)(run_body)  # type: ignore[no-any-return]
+    return decorate
+
 
 ENV_HELP = "environment from invoke.yaml: dev, staging or prod (default: dev)"
 TARGET_HELP = "compose or kubernetes (default: the environment's target in invoke.yaml: compose for dev, " \
     "kubernetes for staging and prod)"
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     iterable=["service"],
     help={
         "env": ENV_HELP,
@@ -62,8 +93,7 @@ def build(c: Context, env: str = "dev", service: list[str] | None = None, json: 
     step("build", f"built {', '.join(services)} as {selected.image_prefix}/<service>:{tag}")
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     iterable=["service"],
     help={
         "env": ENV_HELP,
@@ -83,20 +113,19 @@ def push(c: Context, env: str = "dev", service: list[str] | None = None, registr
     """
     selected = environments.select(c, env)
     services = images.select_services(service or [])
-    destination = image_registry.validate_registry(registry or selected.registry)
+    destination = image_push.validate_registry(registry or selected.registry)
     preflight.require_engine(c)
     tag = images.current_tag(c)
     if images.is_dirty(tag):
         step("push", f"warning: {tag} has uncommitted changes; commit before pushing for staging or prod")
-    pushed = image_registry.push(c, selected, services, tag, registry=destination)
+    pushed = image_push.push(c, selected, services, tag, registry=destination)
     if json:
         print_json({"tag": tag, "registry": destination, "pushed": pushed})
         return
     print_images(pushed, f"pushed {tag} to {destination}")
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     iterable=["service_image"],
     help={
         "env": ENV_HELP,
@@ -129,19 +158,14 @@ def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     """
     selected = environments.select(c, env, target)
     if timeout < 0:
-        raise Exit(f"--timeout must be a positive number of seconds, not {timeout}")
-    if selected.target == "kubernetes":
-        if hot_reload:
-            raise Exit("--hot-reload is for compose only (it mounts the source into the containers)")
-        kubernetes.deploy(c, selected, timeout=timeout or None, dry_run=dry_run, rollback=rollback,
-                          service_images=service_image or [])
-        return
-    deploy_stack.deploy(c, selected, hot_reload=hot_reload, timeout=timeout or None, dry_run=dry_run,
-                        rollback=rollback, service_images=service_image or [])
+        raise NoaError(f"--timeout must be a positive number of seconds, not {timeout}")
+    where = targets.of(selected)
+    request = where.parse_request(service_image or [], hot_reload)
+    release_cycle.deploy(c, where, selected, request, timeout=timeout or None, dry_run=dry_run,
+                         rollback=rollback)
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     help={
         "env": ENV_HELP,
         "target": TARGET_HELP,
@@ -159,15 +183,11 @@ def rollback(c: Context, env: str = "dev", target: str = "", to: str = "", timeo
     """
     selected = environments.select(c, env, target)
     if timeout < 0:
-        raise Exit(f"--timeout must be a positive number of seconds, not {timeout}")
-    if selected.target == "kubernetes":
-        kubernetes.rollback(c, selected, to=to, timeout=timeout or None)
-    else:
-        deploy_stack.rollback(c, selected, to=to, timeout=timeout or None)
+        raise NoaError(f"--timeout must be a positive number of seconds, not {timeout}")
+    release_cycle.rollback(c, targets.of(selected), selected, to=to, timeout=timeout or None)
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     help={
         "env": ENV_HELP,
         "target": TARGET_HELP,
@@ -188,22 +208,18 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     """
     selected = environments.select(c, env, target)
     if interval <= 0:
-        raise Exit(f"--interval must be a positive number of seconds, not {interval}")
-    if selected.target == "compose":
-        preflight.require_engine(c)
-        preflight.require_env_file(selected)
-    result = stack_health.Verdict(ok=True, unhealthy=())
+        raise NoaError(f"--interval must be a positive number of seconds, not {interval}")
+    where = targets.of(selected)
+    where.preflight_read(c, selected, "health")
+    result = probes.Verdict(ok=True, unhealthy=())
     try:
         while True:
-            if selected.target == "kubernetes":
-                checks = kubernetes.check_environment(c, selected)
-            else:
-                checks = stack_health.check_stack(c, selected)
-            result = stack_health.verdict(checks)
+            checks = where.health(c, selected)
+            result = probes.verdict(checks)
             if json and watch:
-                print(json_module.dumps(stack_health.as_json(selected, checks)), flush=True)
+                print(json_module.dumps(probes.as_json(selected, checks)), flush=True)
             elif json:
-                print_json(stack_health.as_json(selected, checks))
+                print_json(probes.as_json(selected, checks))
             else:
                 print_health(checks, result, selected.name)
             if not watch:
@@ -212,11 +228,10 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     except KeyboardInterrupt:
         pass
     if not result.ok:
-        raise Exit(f"health: {selected.name} is unhealthy: {', '.join(result.unhealthy)}")
+        raise NoaError(f"health: {selected.name} is unhealthy: {', '.join(result.unhealthy)}")
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     iterable=["service"],
     help={
         "env": ENV_HELP,
@@ -246,32 +261,18 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     min_level = service_logs.check_level(level)
     pattern = service_logs.compile_pattern(grep)
     if tail < -1:
-        raise Exit(f"--tail must be -1 (all) or a number of lines, not {tail}")
+        raise NoaError(f"--tail must be -1 (all) or a number of lines, not {tail}")
     if follow and json:
-        raise Exit("--follow and --json do not combine: --json prints a finished list")
+        raise NoaError("--follow and --json do not combine: --json prints a finished list")
     width = max(len(name) for name in services)
-    if selected.target == "kubernetes":
-        chosen = kubernetes.selector(service or [])
-        streams = kubernetes.log_streams(c, selected, chosen)
-        command = kubernetes.logs_command(selected, chosen, streams=streams, tail=tail, since=since,
-                                          follow=follow)
-        parse = service_logs.parse_kubectl_line
-    else:
-        preflight.require_engine(c)
-        preflight.require_env_file(selected, "logs")
-        command = compose.follow_logs(selected, services, tail=tail, since=since)
-        parse = service_logs.parse_compose_line
+    where = targets.of(selected)
+    where.preflight_read(c, selected, "logs")
     if follow:
+        command, parse = where.follow_logs(c, selected, service or [], tail=tail, since=since)
         with contextlib.suppress(KeyboardInterrupt):
             run(c, command, out_stream=service_logs.LineFilter(parse, min_level, pattern, width))
         return
-    if selected.target == "kubernetes":
-        answer = run(c, command, hide=True)
-        if answer.failed:
-            raise Exit(f"logs: kubectl logs failed: {(answer.stderr.strip().splitlines() or ['?'])[-1]}")
-        lines = service_logs.parse_all(answer.stdout, parse)
-    else:
-        lines = service_logs.collect(c, selected, services, tail=tail, since=since)
+    lines = where.log_lines(c, selected, service or [], tail=tail, since=since)
     kept = service_logs.select_lines(lines, min_level, pattern)
     if json:
         print_json([line.as_json() for line in kept])
@@ -280,8 +281,7 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
         print(service_logs.format_line(line, width))
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     help={
         "env": ENV_HELP,
         "target": TARGET_HELP,
@@ -300,15 +300,12 @@ def stop(c: Context, env: str = "dev", target: str = "", purge: bool = False, ye
     """
     selected = environments.select(c, env, target)
     if yes and not purge:
-        raise Exit("--yes confirms --purge; without --purge, stop keeps the data and needs no confirmation")
-    if selected.target == "kubernetes":
-        kubernetes.stop(c, selected, purge=purge, yes=yes)
-    else:
-        deploy_stack.stop(c, selected, purge=purge, yes=yes)
+        raise NoaError("--yes confirms --purge; without --purge, stop keeps the data and needs no "
+                       "confirmation")
+    targets.of(selected).stop(c, selected, purge=purge, yes=yes)
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     help={
         "env": "one environment (default: every environment in invoke.yaml)",
         "target": TARGET_HELP,
@@ -330,8 +327,7 @@ def status(c: Context, env: str = "", target: str = "", json: bool = False) -> N
         print_status(rows)
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     help={
         "env": ENV_HELP,
         "force": "replace an existing file (Postgres keeps its old password in its volume)",
@@ -349,15 +345,14 @@ def env_init(c: Context, env: str = "dev", force: bool = False) -> None:
     try:
         envfile.write(selected.env_file, selected.name, force=force)
     except FileExistsError:
-        raise Exit(
+        raise NoaError(
             f"{selected.env_file} exists; pass --force to replace it "
             f"(the database volume keeps the old password)"
         ) from None
-    step("env-init", f"wrote {selected.env_file} ({', '.join(envfile.SECRET_NAMES)}; mode 0600)")
+    step("env-init", f"wrote {selected.env_file} ({', '.join(envfile.GENERATED_SECRETS)}; mode 0600)")
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     help={
         "env": "rules of this environment: dev, staging or prod; staging and prod apply the production "
         "rules (default: dev)",
@@ -376,7 +371,7 @@ def env_check(c: Context, env: str = "dev", file: str = "", json: bool = False) 
     selected = environments.select(c, env)
     path = Path(file) if file else selected.env_file
     if not path.is_file():
-        raise Exit(f"env-check: {path} does not exist; write one with `invoke env-init --env {env}`")
+        raise NoaError(f"env-check: {path} does not exist; write one with `invoke env-init --env {env}`")
     findings = envcheck.check_file(path, selected.name)
     if json:
         print_json(envcheck.as_json(path, selected.name, findings))
@@ -384,12 +379,12 @@ def env_check(c: Context, env: str = "dev", file: str = "", json: bool = False) 
         print_env_check(findings, f"env-check of {path} for {selected.name}")
     failed = [finding.variable for finding in findings if finding.failed]
     if failed:
-        raise Exit(f"env-check: {path} fails for {selected.name}: {', '.join(failed)}")
+        raise NoaError(f"env-check: {path} fails for {selected.name}: {', '.join(failed)}")
     if not json:
         step("env-check", f"{path} passes the {selected.name} rules")
 
 
-@task(auto_shortflags=False, help={"check": "write nothing; exit non-zero naming the stale files"})
+@operator_task(help={"check": "write nothing; exit non-zero naming the stale files"})
 def docs(c: Context, check: bool = False) -> None:
     """Regenerate .env.example, docs/ENVIRONMENT_VARIABLES.md and the generated tables of the guides.
 
@@ -401,15 +396,14 @@ def docs(c: Context, check: bool = False) -> None:
     names = ", ".join(str(path.relative_to(docgen.REPO)) for path in stale)
     if check:
         if stale:
-            raise Exit(f"docs: stale: {names}; regenerate with `invoke docs`")
+            raise NoaError(f"docs: stale: {names}; regenerate with `invoke docs`")
         step("docs", "generated files are up to date")
         return
     docgen.write(stale, contents)
     step("docs", f"wrote {names}" if stale else "generated files were up to date")
 
 
-@task(
-    auto_shortflags=False,
+@operator_task(
     help={
         "env": ENV_HELP,
         "source": "PATH or http(s) URL of a GGUF model (default: the pinned Gemma 3 270M Q4_K_M from "
@@ -431,7 +425,6 @@ def model_fetch(
     another model. `invoke deploy` fetches the default itself when it is missing.
     """
     selected = environments.select(c, env)
-    environments.require_available(selected, "model-fetch")
     preflight.require_engine(c)
     local, name, checksum = models.resolve_source(c, source, sha256)
     if source and not sha256:

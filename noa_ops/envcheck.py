@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import envfile
 from .envfile import noa_env
 from .settings_catalogue import env_catalogue, settings
 
@@ -27,22 +28,6 @@ class Finding:
     @property
     def failed(self) -> bool:
         return self.status == FAIL
-
-
-def parse_env_file(text: str) -> dict[str, str]:
-    """KEY=VALUE lines as compose's --env-file reads them: comments, blanks, optional `export `
-    and one pair of surrounding quotes."""
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#") or "=" not in stripped:
-            continue
-        name, _, value = stripped.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name.strip()] = value
-    return values
 
 
 def _check_variable(declared: env_catalogue.Variable, raw: str | None, environment: str,
@@ -92,7 +77,7 @@ def check(values: Mapping[str, str], env_name: str) -> list[Finding]:
 
 
 def check_file(path: Path, env_name: str) -> list[Finding]:
-    return check(parse_env_file(path.read_text()), env_name)
+    return check(envfile.parse(path.read_text()), env_name)
 
 
 def as_json(path: Path, env_name: str, findings: list[Finding]) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import secrets
 import string
-from datetime import UTC, datetime
 from pathlib import Path
 
+from .clock import utc_stamp
+from .private_files import write_private
 from .settings_catalogue import env_catalogue
 
 SecretKind = env_catalogue.SecretKind
@@ -20,7 +21,7 @@ SecretKind = env_catalogue.SecretKind
 
 # The secrets env-init generates, in catalogue order (docker-compose.yml writes each as
 # ${NAME:?...}, no defaults).
-SECRET_NAMES: tuple[str, ...] = tuple(item.name for item in env_catalogue.VARIABLES if item.generate)
+GENERATED_SECRETS: tuple[str, ...] = tuple(item.name for item in env_catalogue.VARIABLES if item.generate)
 # Postgres keeps the password it was initialised with in its volume: a fresh one would lock the
 # services out, so a file lacking it is refused rather than completed.
 KEPT_BY_VOLUME = ("POSTGRES_PASSWORD",)
@@ -71,7 +72,7 @@ def generate_value(name: str) -> str:
 
 
 def render(env_name: str, values: dict[str, str]) -> str:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_stamp()
     lines = [
         f"# Noa Server secrets for the {env_name} environment, written by `invoke env-init` at {stamp}.",
         "# Git-ignored, mode 0600. Postgres keeps the password it was initialised with in the",
@@ -84,23 +85,39 @@ def render(env_name: str, values: dict[str, str]) -> str:
 def fresh_values(env_name: str) -> dict[str, str]:
     """NOA_ENV (outside dev, where compose defaults it) and every generated secret."""
     values = {} if env_name == "dev" else {"NOA_ENV": noa_env(env_name)}
-    values.update({name: generate_value(name) for name in SECRET_NAMES})
+    values.update({name: generate_value(name) for name in GENERATED_SECRETS})
     return values
+
+
+def parse(text: str) -> dict[str, str]:
+    """KEY=VALUE lines as compose's --env-file reads them: comments, blanks, optional `export `
+    and one pair of surrounding quotes. The one parser of env files in this package."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or "=" not in stripped:
+            continue
+        name, _, value = stripped.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+def read_values(path: Path) -> dict[str, str]:
+    """The KEY=VALUE pairs of an env file; {} when it does not exist."""
+    return parse(path.read_text()) if path.exists() else {}
 
 
 def read_names(path: Path) -> set[str]:
     """The variable names a KEY=VALUE file defines (values are not kept)."""
-    names = set()
-    for line in path.read_text().splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#") and "=" in stripped:
-            names.add(stripped.split("=", 1)[0].strip())
-    return names
+    return set(parse(path.read_text()))
 
 
 def missing_secrets(path: Path) -> list[str]:
     defined = read_names(path)
-    return [name for name in SECRET_NAMES if name not in defined]
+    return [name for name in GENERATED_SECRETS if name not in defined]
 
 
 def write(path: Path, env_name: str, *, force: bool = False) -> None:
@@ -131,7 +148,7 @@ def complete(path: Path) -> list[str]:
     if missing:
         text = path.read_text()
         separator = "" if not text or text.endswith("\n") else "\n"
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = utc_stamp()
         added = "".join(f"{name}={generate_value(name)}\n" for name in missing)
         with path.open("a") as handle:
             handle.write(f"{separator}# Added by the operator tasks at {stamp}.\n{added}")
@@ -139,8 +156,4 @@ def complete(path: Path) -> list[str]:
 
 
 def _write_new(path: Path, content: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        # The umask can only remove bits; set the mode explicitly anyway.
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(content)
+    write_private(path, content, exclusive=True)

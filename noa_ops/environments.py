@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from invoke.context import Context
-from invoke.exceptions import Exit
+
+from . import paths
+from .errors import NoaError
 
 TARGETS = ("compose", "kubernetes")
-AVAILABLE_TARGETS = TARGETS
+DEFAULT_HEALTH_TIMEOUT = 60
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class Environment:
     env_file: Path  # git-ignored file holding the environment's secrets
     image_prefix: str  # images are <image_prefix>/<service>:<tag>
     deploy_timeout: int  # the one deadline of deploy and rollback, in seconds
-    health_timeout: int  # within it, how long the health gate keeps probing
+    health_timeout: int = DEFAULT_HEALTH_TIMEOUT  # compose: how long the health gate keeps probing
     registry: str = ""  # <host[:port]>/<path> that push sends to and Kubernetes pulls from
     kube_context: str = ""  # the only kubectl context Kubernetes verbs may use
     namespace: str = ""  # Kubernetes namespace (default noa-server-<name>)
@@ -47,38 +49,38 @@ def parse_environment(name: str, raw: Any) -> Environment:
     """Validate one environment's settings; a mistake in invoke.yaml is one line, not a traceback."""
     where = f"invoke.yaml noa.environments.{name}"
     if not isinstance(raw, dict):
-        raise Exit(f"{where} must be a mapping of settings")
-    required = ("target", "project", "env_file", "image_prefix", "deploy_timeout", "health_timeout")
+        raise NoaError(f"{where} must be a mapping of settings")
+    required = ("target", "project", "env_file", "image_prefix", "deploy_timeout")
     missing = [key for key in required if key not in raw]
     if missing:
-        raise Exit(f"{where} lacks {', '.join(missing)}")
+        raise NoaError(f"{where} lacks {', '.join(missing)}")
     if raw["target"] not in TARGETS:
-        raise Exit(f"{where}.target is {raw['target']!r}; valid: {', '.join(TARGETS)}")
+        raise NoaError(f"{where}.target is {raw['target']!r}; valid: {', '.join(TARGETS)}")
     for key in ("deploy_timeout", "health_timeout"):
-        value = raw[key]
+        value = raw.get(key, DEFAULT_HEALTH_TIMEOUT)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise Exit(f"{where}.{key} must be a positive number of seconds, not {value!r}")
+            raise NoaError(f"{where}.{key} must be a positive number of seconds, not {value!r}")
     for key in ("project", "env_file", "image_prefix"):
         if not isinstance(raw[key], str) or not raw[key]:
-            raise Exit(f"{where}.{key} must be a non-empty string")
+            raise NoaError(f"{where}.{key} must be a non-empty string")
     for key in ("registry", "kube_context", "namespace"):
         if not isinstance(raw.get(key, ""), str):
-            raise Exit(f"{where}.{key} must be a string")
+            raise NoaError(f"{where}.{key} must be a string")
     components = raw.get("kube_components") or []
     if not isinstance(components, list) or not all(isinstance(item, str) for item in components):
-        raise Exit(f"{where}.kube_components must be a list of component names")
+        raise NoaError(f"{where}.kube_components must be a list of component names")
     return Environment(
         name=name,
         target=raw["target"],
         project=raw["project"],
-        env_file=Path(raw["env_file"]),
+        env_file=paths.under_root(Path(raw["env_file"])),
         image_prefix=raw["image_prefix"],
         deploy_timeout=raw["deploy_timeout"],
-        health_timeout=raw["health_timeout"],
         registry=raw.get("registry", ""),
         kube_context=raw.get("kube_context", ""),
         namespace=raw.get("namespace", ""),
         kube_components=tuple(components),
+        health_timeout=raw.get("health_timeout", DEFAULT_HEALTH_TIMEOUT),
     )
 
 
@@ -87,7 +89,8 @@ def configured(c: Context) -> dict[str, Any]:
     tree = plain(c.config.get("noa", {})) or {}
     environments = tree.get("environments") if isinstance(tree, dict) else None
     if not isinstance(environments, dict) or not environments:
-        raise Exit("no environments configured: invoke.yaml at the repo root must define noa.environments")
+        raise NoaError("no environments configured: invoke.yaml at the repo root must define "
+                       "noa.environments")
     return environments
 
 
@@ -96,17 +99,8 @@ def select(c: Context, name: str, target: str = "") -> Environment:
     one-line error naming the valid ones."""
     environments = configured(c)
     if name not in environments:
-        raise Exit(f"unknown environment {name!r}; valid: {', '.join(environments)}")
+        raise NoaError(f"unknown environment {name!r}; valid: {', '.join(environments)}")
     if target and target not in TARGETS:
-        raise Exit(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
+        raise NoaError(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
     selected = parse_environment(name, environments[name])
     return replace(selected, target=target) if target else selected
-
-
-def require_available(env: Environment, verb: str) -> None:
-    """Refuse verbs on targets that are not built yet, before anything runs."""
-    if env.target not in AVAILABLE_TARGETS:
-        raise Exit(
-            f"{verb}: target {env.target} (environment {env.name}) is not available yet; "
-            f"only compose environments can be used today"
-        )

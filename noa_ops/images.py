@@ -11,15 +11,16 @@ import re
 import shlex
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from invoke.context import Context
-from invoke.exceptions import Exit
 
-from . import catalogue, compose, models
+from . import catalogue, models, paths
+from . import compose_commands as compose
+from .clock import utc_stamp
 from .environments import Environment
+from .errors import NoaError
 from .shell import run, run_checked
 
 WHEELHOUSE_SCRIPT = "scripts/build-wheelhouse"
@@ -31,8 +32,6 @@ NO_COMMIT = "0" * 7
 
 
 DIRTY_SUFFIX = "-dirty"
-# Image IDs of each build and digests of each push, per tag (git-ignored state).
-BUILDS_DIR = Path(".noa/builds")
 
 
 def image_tag(revision: str, dirty: bool) -> str:
@@ -49,7 +48,7 @@ def git_revision(c: Context) -> str:
         return result.stdout.strip()
     if run(c, "git rev-parse --is-inside-work-tree", hide=True).ok:
         return NO_COMMIT
-    raise Exit("cannot tag images: not a git checkout (the tag is the git revision)")
+    raise NoaError("cannot tag images: not a git checkout (the tag is the git revision)")
 
 
 def tree_is_dirty(c: Context) -> bool:
@@ -69,14 +68,11 @@ def image_name(env: Environment, service: str, tag: str) -> str:
 
 def select_services(requested: Iterable[str]) -> list[str]:
     """Validate --service names against the catalogue; none given means the whole stack."""
-    stack = [service.name for service in catalogue.stack_services()]
+    stack = catalogue.names()
     wanted = list(dict.fromkeys(requested))
-    unknown = [name for name in wanted if name not in catalogue.names()]
+    unknown = [name for name in wanted if name not in stack]
     if unknown:
-        raise Exit(f"unknown service {', '.join(unknown)}; valid: {', '.join(stack)}")
-    outside = [name for name in wanted if name not in stack]
-    if outside:
-        raise Exit(f"{', '.join(outside)} is not part of the compose stack yet; valid: {', '.join(stack)}")
+        raise NoaError(f"unknown service {', '.join(unknown)}; valid: {', '.join(stack)}")
     # Catalogue (dependency) order, whatever order the flags came in.
     return [name for name in stack if name in wanted] if wanted else stack
 
@@ -106,7 +102,8 @@ def builder_variables(c: Context) -> dict[str, str]:
 
 
 def record_path(tag: str) -> Path:
-    return BUILDS_DIR / f"{tag}.json"
+    """Image IDs of each build and digests of each push of a tag (git-ignored state)."""
+    return paths.state("builds", f"{tag}.json")
 
 
 def load_record(tag: str) -> dict[str, Any]:
@@ -129,13 +126,13 @@ def save_record(record: dict[str, Any]) -> None:
 def record_build(c: Context, env: Environment, services: Iterable[str], tag: str) -> dict[str, str]:
     """Record the image ID of each built image (.noa/builds/<tag>.json); service -> ID."""
     record = load_record(tag)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_stamp()
     ids: dict[str, str] = {}
     for service in services:
         reference = image_name(env, service, tag)
         found = image_id(c, reference)
         if found is None:
-            raise Exit(f"build: {reference} is missing after the build; rerun "
+            raise NoaError(f"build: {reference} is missing after the build; rerun "
                        f"`invoke build --service {service}`")
         ids[service] = found
         record["images"][service] = {"reference": reference, "id": found, "built": stamp}

@@ -26,14 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from noa_ops import envfile
+from noa_ops import envfile, paths
 
-K8S_DIR = Path("k8s")
 DEV_SECRETS_FILE = Path("overlays/dev/secrets.env")  # relative to the k8s directory
 DEFAULT_OUT = Path("build/k8s-render")
 # The keys of the noa-secrets Secret: the generated secrets of the settings catalogue, the same
 # ones `invoke env-init` writes (tests/policy proves every secret source provides exactly these).
-SECRET_KEYS: tuple[str, ...] = envfile.SECRET_NAMES
+SECRET_KEYS: tuple[str, ...] = envfile.GENERATED_SECRETS
 
 
 class RenderError(RuntimeError):
@@ -152,7 +151,8 @@ def render_variants(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render every shipped Kubernetes variant to files.")
-    parser.add_argument("--k8s", type=Path, default=K8S_DIR, help="the k8s tree (default: k8s)")
+    parser.add_argument("--k8s", type=Path, default=paths.K8S,
+                        help="the k8s tree (default: the repository's k8s/)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--variant", action="append", help="only this variant (repeatable)")
     args = parser.parse_args(argv)

@@ -21,10 +21,10 @@ from typing import Any
 
 from invoke.config import Config
 from invoke.context import Context
-from invoke.exceptions import Exit
 from rich.table import Table
 
 from . import environments, images, models
+from .errors import NoaError
 from .report import out, step
 from .shell import run, run_checked
 
@@ -78,7 +78,7 @@ def wait_loaded(started: float, deadline_s: float = 300) -> float:
         if status == 200:
             return time.perf_counter() - started
         time.sleep(0.02)
-    raise Exit(f"llama did not load the model within {deadline_s:.0f} s")
+    raise NoaError(f"llama did not load the model within {deadline_s:.0f} s")
 
 
 def sample() -> Sample:
@@ -86,7 +86,7 @@ def sample() -> Sample:
             "cache_prompt": False}
     status, answer = fetch(f"http://127.0.0.1:{PORT}/completion", body)
     if status != 200 or not isinstance(answer, dict):
-        raise Exit(f"completion failed with HTTP {status}")
+        raise NoaError(f"completion failed with HTTP {status}")
     timings = answer["timings"]
     return Sample(float(timings["prompt_per_second"]), float(timings["predicted_per_second"]))
 
@@ -137,4 +137,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except NoaError as error:
+        raise SystemExit(f"bench: {error}") from None

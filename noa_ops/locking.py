@@ -17,14 +17,13 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
+from . import paths
+from .clock import utc_stamp
+from .errors import NoaError
 from .report import step
 
-LOCK_DIR = Path(".noa/locks")
 FREE, STALE, HELD = "free", "stale", "held"
 
 
@@ -46,7 +45,7 @@ def me(verb: str) -> Holder:
     except (KeyError, OSError):  # no passwd entry for the UID (containers)
         user = str(os.getuid())
     return Holder(os.getpid(), socket.gethostname(), user, verb,
-                  datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                  utc_stamp())
 
 
 def pid_alive(pid: int) -> bool:
@@ -68,8 +67,8 @@ def assess(holder: Holder | None, host: str, alive: Callable[[int], bool] = pid_
     return HELD
 
 
-def lock_path(env_name: str, directory: Path = LOCK_DIR) -> Path:
-    return directory / f"{env_name}.lock"
+def lock_path(env_name: str, directory: Path | None = None) -> Path:
+    return (directory or paths.state("locks")) / f"{env_name}.lock"
 
 
 def read_holder(path: Path) -> Holder | None:
@@ -94,7 +93,7 @@ def _create(path: Path, holder: Holder) -> bool:
     return True
 
 
-def acquire(env_name: str, verb: str, directory: Path = LOCK_DIR) -> Path:
+def acquire(env_name: str, verb: str, directory: Path | None = None) -> Path:
     path = lock_path(env_name, directory)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     mine = me(verb)
@@ -104,7 +103,7 @@ def acquire(env_name: str, verb: str, directory: Path = LOCK_DIR) -> Path:
         holder = read_holder(path)
         state = assess(holder, mine.host)
         if state == HELD and holder is not None:
-            raise Exit(
+            raise NoaError(
                 f"{verb}: {env_name} is locked by {holder.describe()}; wait for it to finish "
                 f"(if that process is gone for sure, remove {path})"
             )
@@ -112,7 +111,7 @@ def acquire(env_name: str, verb: str, directory: Path = LOCK_DIR) -> Path:
             step(verb, f"warning: taking over the stale lock of {holder.describe()} (process gone)")
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-    raise Exit(f"{verb}: could not take the lock {path}; retry")
+    raise NoaError(f"{verb}: could not take the lock {path}; retry")
 
 
 def release(path: Path) -> None:
@@ -122,7 +121,7 @@ def release(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def hold(env_name: str, verb: str, directory: Path = LOCK_DIR) -> Iterator[Path]:
+def hold(env_name: str, verb: str, directory: Path | None = None) -> Iterator[Path]:
     """The environment's lock for the duration of the block."""
     path = acquire(env_name, verb, directory)
     try:

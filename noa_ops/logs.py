@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from invoke.exceptions import Exit
+from .errors import NoaError
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50, "fatal": 50}
 LEVEL_NAMES = ("debug", "info", "warning", "error", "critical")
@@ -81,7 +81,7 @@ def check_level(level: str) -> int | None:
     if not level:
         return None
     if level.lower() not in LEVELS:
-        raise Exit(f"logs: unknown level {level!r}; valid: {', '.join(LEVEL_NAMES)}")
+        raise NoaError(f"logs: unknown level {level!r}; valid: {', '.join(LEVEL_NAMES)}")
     return LEVELS[level.lower()]
 
 
@@ -91,7 +91,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str] | None:
     try:
         return re.compile(pattern)
     except re.error as error:
-        raise Exit(f"logs: --grep {pattern!r} is not a regular expression: {error}") from None
+        raise NoaError(f"logs: --grep {pattern!r} is not a regular expression: {error}") from None
 
 
 def keep(line: LogLine, min_level: int | None, pattern: re.Pattern[str] | None) -> bool:
@@ -134,7 +134,7 @@ class LineFilter:
 
 def collect(c: Any, env: Any, services: list[str], *, tail: int, since: str = "") -> list[LogLine]:
     """Compose: each service's lines (engine timestamps), then one merge."""
-    from . import compose
+    from . import compose_commands as compose
     from .shell import run
 
     lines: list[LogLine] = []
@@ -142,7 +142,7 @@ def collect(c: Any, env: Any, services: list[str], *, tail: int, since: str = ""
         result = run(c, compose.service_logs(env, service, tail=tail, since=since), hide=True)
         if result.failed:
             reason = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
-            raise Exit(f"logs: docker compose logs {service} failed: {reason}")
+            raise NoaError(f"logs: docker compose logs {service} failed: {reason}")
         lines += [line for raw in result.stdout.splitlines() if (line := parse_timestamped(service, raw))]
     return lines
 

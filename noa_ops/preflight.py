@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from invoke.context import Context
-from invoke.exceptions import Exit
 
 from . import envcheck, envfile
-from .environments import Environment, require_available
+from .environments import Environment
+from .errors import NoaError
 from .report import step
 from .shell import run
 
 
 def require_engine(c: Context) -> None:
     if run(c, "docker info --format '{{.ServerVersion}}'", hide=True).failed:
-        raise Exit("no Docker engine answers: start one with scripts/start-engine")
+        raise NoaError("no Docker engine answers: start one with scripts/start-engine")
     if run(c, "docker compose version --short", hide=True).failed:
-        raise Exit("docker compose v2 is missing: install it with scripts/install-compose-plugin")
+        raise NoaError("docker compose v2 is missing: install it with scripts/install-compose-plugin")
 
 
 def complete_env_file(env: Environment, verb: str) -> None:
@@ -26,7 +26,7 @@ def complete_env_file(env: Environment, verb: str) -> None:
         step(verb, f"added {', '.join(added)} to {env.env_file} (fresh random values)")
     missing = envfile.missing_secrets(env.env_file)
     if missing:
-        raise Exit(
+        raise NoaError(
             f"{env.env_file} lacks {', '.join(missing)}: add them, or replace the file with "
             f"`invoke env-init --env {env.name} --force`"
         )
@@ -43,7 +43,7 @@ def ensure_env_file(env: Environment, verb: str) -> None:
 def require_env_file(env: Environment, verb: str = "health") -> None:
     """Verbs on a running stack need the file it was deployed with (compose interpolates it)."""
     if not env.env_file.exists():
-        raise Exit(
+        raise NoaError(
             f"{env.env_file} is missing, so {env.name} was never deployed from this checkout: "
             f"`invoke deploy --env {env.name}` creates it"
         )
@@ -53,7 +53,6 @@ def require_env_file(env: Environment, verb: str = "health") -> None:
 
 def prepare(c: Context, env: Environment, verb: str) -> None:
     """Checks shared by build and deploy."""
-    require_available(env, verb)
     require_engine(c)
     ensure_env_file(env, verb)
 
@@ -71,10 +70,10 @@ def require_strong_secrets(env: Environment, verb: str) -> None:
     if env.name not in STRICT or (env.target == "kubernetes" and not env.env_file.is_file()):
         return
     if not env.env_file.is_file():
-        raise Exit(f"{verb}: {env.env_file} is missing: write it with `invoke env-init --env {env.name}`")
+        raise NoaError(f"{verb}: {env.env_file} is missing: write it with `invoke env-init --env {env.name}`")
     failed = [f.variable for f in envcheck.check_file(env.env_file, env.name) if f.failed]
     if failed:
-        raise Exit(
+        raise NoaError(
             f"{verb}: {env.env_file} fails the {env.name} rules ({', '.join(failed)}); "
             f"see `invoke env-check --env {env.name}`, fix them, then deploy again"
         )

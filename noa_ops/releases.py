@@ -26,13 +26,15 @@ import re
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from invoke.exceptions import Exit
+from . import paths
+from .clock import utc_now, utc_stamp
+from .errors import NoaError
+from .private_files import write_private
 
-STATE_DIR = Path(".noa/releases")
 PENDING, HEALTHY, FAILED = "pending", "healthy", "failed"
 DEPLOY, ROLLBACK, AUTO_ROLLBACK = "deploy", "rollback", "auto-rollback"
 COMPOSE_FILE = "compose.yaml"
@@ -40,7 +42,7 @@ MANIFESTS_FILE = "manifests.yaml"
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_stamp()
 
 
 def _user() -> str:
@@ -81,21 +83,22 @@ class Event:
     target: str = "compose"
 
 
-def env_dir(env_name: str, state: Path = STATE_DIR) -> Path:
-    return state / env_name
+def env_dir(env_name: str, state: Path | None = None) -> Path:
+    """<ROOT>/.noa/releases/<env> (or `state`/<env>)."""
+    return (state or paths.state("releases")) / env_name
 
 
-def release_dir(env_name: str, release_id: str, state: Path = STATE_DIR) -> Path:
+def release_dir(env_name: str, release_id: str, state: Path | None = None) -> Path:
     return env_dir(env_name, state) / release_id
 
 
-def rendered_path(release: Release, state: Path = STATE_DIR) -> Path:
+def rendered_path(release: Release, state: Path | None = None) -> Path:
     return release_dir(release.environment, release.id, state) / release.rendered
 
 
 def new_id(tag: str, existing: Iterable[str], stamp: datetime | None = None) -> str:
     """Sortable and unique: <UTC time>-<tag>, with a counter when two land in the same second."""
-    moment = stamp or datetime.now(UTC)
+    moment = stamp or utc_now()
     base = f"{moment:%Y%m%dT%H%M%SZ}-{tag}"
     taken = set(existing)
     candidate, counter = base, 1
@@ -105,65 +108,57 @@ def new_id(tag: str, existing: Iterable[str], stamp: datetime | None = None) -> 
     return candidate
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(text)
-
-
 def create(env_name: str, target: str, tag: str, *, images: dict[str, str], sources: dict[str, str],
-           rendered_text: str, state: Path = STATE_DIR) -> Release:
+           rendered_text: str, state: Path | None = None) -> Release:
     """Record a new release (outcome pending) with its rendered configuration."""
     filename = COMPOSE_FILE if target == "compose" else MANIFESTS_FILE
     release = Release(new_id(tag, release_ids(env_name, state)), env_name, target, tag, images, sources,
                       filename)
-    _write_private(rendered_path(release, state), rendered_text)
+    write_private(rendered_path(release, state), rendered_text)
     save(release, state)
     return release
 
 
-def save(release: Release, state: Path = STATE_DIR) -> None:
+def save(release: Release, state: Path | None = None) -> None:
     path = release_dir(release.environment, release.id, state) / "release.json"
-    _write_private(path, json.dumps(asdict(release), indent=2) + "\n")
+    write_private(path, json.dumps(asdict(release), indent=2) + "\n")
 
 
-def finish(release: Release, outcome: str, detail: str = "", state: Path = STATE_DIR) -> None:
+def finish(release: Release, outcome: str, detail: str = "", state: Path | None = None) -> None:
     release.outcome, release.finished, release.detail = outcome, now(), detail
     save(release, state)
 
 
-def release_ids(env_name: str, state: Path = STATE_DIR) -> list[str]:
+def release_ids(env_name: str, state: Path | None = None) -> list[str]:
     directory = env_dir(env_name, state)
     if not directory.is_dir():
         return []
     return sorted(child.name for child in directory.iterdir() if (child / "release.json").is_file())
 
 
-def load(env_name: str, release_id: str, state: Path = STATE_DIR) -> Release:
+def load(env_name: str, release_id: str, state: Path | None = None) -> Release:
     path = release_dir(env_name, release_id, state) / "release.json"
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:
         known = release_ids(env_name, state)
         listed = ", ".join(known[-5:]) if known else "none yet"
-        raise Exit(f"no release {release_id!r} of {env_name}; recent: {listed}") from None
+        raise NoaError(f"no release {release_id!r} of {env_name}; recent: {listed}") from None
     return Release(**data)
 
 
-def all_releases(env_name: str, state: Path = STATE_DIR) -> list[Release]:
+def all_releases(env_name: str, state: Path | None = None) -> list[Release]:
     return [load(env_name, release_id, state) for release_id in release_ids(env_name, state)]
 
 
-def record(env_name: str, event: Event, state: Path = STATE_DIR) -> None:
+def record(env_name: str, event: Event, state: Path | None = None) -> None:
     path = env_dir(env_name, state) / "history.jsonl"
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with path.open("a") as handle:
         handle.write(json.dumps(asdict(event)) + "\n")
 
 
-def history(env_name: str, target: str | None = None, state: Path = STATE_DIR) -> list[Event]:
+def history(env_name: str, target: str | None = None, state: Path | None = None) -> list[Event]:
     """Every apply and stop of an environment, oldest first; only those on `target` when given."""
     path = env_dir(env_name, state) / "history.jsonl"
     if not path.is_file():
@@ -172,7 +167,7 @@ def history(env_name: str, target: str | None = None, state: Path = STATE_DIR) -
     return [event for event in events if target is None or event.target == target]
 
 
-def target_release_ids(env_name: str, target: str, state: Path = STATE_DIR) -> list[str]:
+def target_release_ids(env_name: str, target: str, state: Path | None = None) -> list[str]:
     return [release.id for release in all_releases(env_name, state) if release.target == target]
 
 

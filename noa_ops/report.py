@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .health import Check, Verdict
+from .probes import Check, Verdict
 
 out = Console(highlight=False)
 progress = Console(stderr=True, highlight=False)

@@ -16,3 +16,6 @@ if str(SERVICES_DIR) not in sys.path:
 from noa_common import env_catalogue, rules, settings  # noqa: E402
 
 __all__ = ["env_catalogue", "rules", "settings"]
+
+# Every variable whose value is secret: masked wherever a rendered configuration is shown.
+SECRET_VARIABLES: tuple[str, ...] = tuple(item.name for item in env_catalogue.VARIABLES if item.secret)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from invoke.context import Context
-from invoke.exceptions import Exit
 from invoke.runners import Result
+
+from . import paths
+from .errors import NoaError
 
 
 def run(c: Context, command: str, **kwargs: Any) -> Result:
-    """Run a command that may fail; the caller decides what a failure means."""
-    result = c.run(command, warn=True, **kwargs)
+    """Run a command that may fail, in the checkout (paths.ROOT); the caller decides what a failure
+    means."""
+    with c.cd(str(paths.ROOT)):
+        result = c.run(command, warn=True, **kwargs)
     if result is None:  # only with disown/asynchronous, which this package never uses
         raise RuntimeError(f"no result from {command!r}")
     return result
@@ -21,5 +25,5 @@ def run_checked(c: Context, command: str, what: str, **kwargs: Any) -> Result:
     """Run a command; on failure, one line naming the step instead of invoke's long report."""
     result = run(c, command, **kwargs)
     if result.failed:
-        raise Exit(f"{what} failed (exit {result.exited}): {command}")
+        raise NoaError(f"{what} failed (exit {result.exited}): {command}")
     return result

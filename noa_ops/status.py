@@ -1,7 +1,8 @@
 """`invoke status`: which release runs where, since when, and whether it is healthy now.
 
 The release and its time come from the recorded history (.noa/releases/<env>/history.jsonl);
-health is measured now (compose: the health probes; Kubernetes: workload readiness).
+health is measured now by the environment's target (compose: the health probes; Kubernetes:
+workload readiness).
 `describe` decides from the history and is pure.
 """
 
@@ -11,11 +12,10 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from invoke.context import Context
-from invoke.exceptions import Exit
 
-from . import health, kubernetes, releases
+from . import probes, releases, targets
 from .environments import Environment
-from .shell import run
+from .errors import NoaError
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,10 @@ def measure(c: Context, env: Environment, status: Status) -> Status:
     if status.state != "running":
         return status
     try:
-        if env.target == "kubernetes":
-            checks = kubernetes.workload_checks(
-                kubernetes.get_json(c, env, "status", "deployments,statefulsets"))
-        else:
-            if run(c, "docker info --format '{{.ServerVersion}}'", hide=True).failed:
-                return replace(status, detail="no Docker engine answers")
-            checks = health.check_stack(c, env)
-    except Exit as error:
-        return replace(status, detail=str(error.message or error))
-    verdict = health.verdict(checks)
+        checks = targets.of(env).current_health(c, env)
+    except NoaError as error:
+        return replace(status, detail=str(error))
+    verdict = probes.verdict(checks)
     detail = "" if verdict.ok else f"unhealthy: {', '.join(verdict.unhealthy)}"
     return replace(status, healthy_now=verdict.ok, detail=detail)
 

@@ -11,7 +11,7 @@ import yaml
 from invoke.config import Config
 from invoke.context import MockContext
 
-from noa_ops import environments
+from noa_ops import environments, paths
 from noa_ops.environments import Environment
 
 REPO = Path(__file__).resolve().parents[3]
@@ -36,6 +36,13 @@ def runs(c: MockContext) -> Mock:
     return cast(Mock, c.run)
 
 
+@pytest.fixture(autouse=True)
+def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every unit test acts for a checkout of its own (paths.ROOT): never the real .noa/."""
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    return tmp_path
+
+
 @pytest.fixture
 def dev() -> Environment:
     return environments.select(mock_context(), "dev")
@@ -43,6 +50,6 @@ def dev() -> Environment:
 
 @pytest.fixture
 def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run from an empty directory, so .noa/dev.env is created there and nowhere else."""
+    """The test's own checkout root (see isolated_root), also as the working directory."""
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -35,7 +35,7 @@ def test_health_paths_are_distinct_for_the_standard_contract() -> None:
 def test_llama_has_one_tiered_health_endpoint() -> None:
     """llama.cpp's /health is 503 while the model loads and 200 once it serves: every tier is it."""
     llama = catalogue.get("llama")
-    assert llama.stack and llama.health is not None
+    assert llama.health is not None
     assert {llama.health.path(tier) for tier in catalogue.Tier} == {"/health"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from noa_ops import compose
+from noa_ops import compose_commands as compose
 from noa_ops.environments import Environment
 
 BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
@@ -25,12 +25,6 @@ def test_hot_reload_adds_the_dev_file_after_the_main_one(dev: Environment) -> No
 def test_paths_are_shell_quoted(dev: Environment) -> None:
     spaced = replace(dev, env_file=Path("my secrets/dev.env"))
     assert compose.base(spaced).endswith("--env-file 'my secrets/dev.env'")
-
-
-def test_up_waits_and_never_builds_or_pulls(dev: Environment) -> None:
-    assert compose.up(dev, timeout=600) == (
-        f"{BASE} up -d --wait --wait-timeout 600 --no-build --pull never"
-    )
 
 
 def test_down_keeps_volumes(dev: Environment) -> None:

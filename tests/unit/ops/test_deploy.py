@@ -14,9 +14,11 @@ from invoke.context import MockContext
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import catalogue, cli, envfile, environments, health, locking, models, releases
-from noa_ops import deploy as deploy_stack
+from noa_ops import catalogue, cli, envfile, environments, locking, models, paths, releases
+from noa_ops import probes as health
 from noa_ops.environments import Environment
+from noa_ops.settings_catalogue import SECRET_VARIABLES
+from noa_ops.targets import compose as deploy_stack
 
 from .conftest import mock_context, runs
 
@@ -135,7 +137,7 @@ def test_deploy_of_present_images_records_a_release_and_applies_it(in_tmp: Path)
     stored = yaml.safe_load(releases.rendered_path(release).read_text())
     assert {svc["image"] for svc in stored["services"].values()} == {"sha256:x"}
     assert oct(releases.rendered_path(release).stat().st_mode & 0o777) == "0o600"
-    stored_file = releases.rendered_path(release)
+    stored_file = paths.shown(releases.rendered_path(release))
     assert up_commands(c)[0] == (f"docker compose -p noa-dev -f {stored_file} up -d --wait "
                                  f"--wait-timeout 600 --no-build --pull never --remove-orphans")
     assert [(e.release, e.action, e.healthy) for e in releases.history("dev")] == [
@@ -266,7 +268,7 @@ def test_dry_run_shows_the_config_diff_and_changes_nothing(
 def test_dry_run_masks_secrets(in_tmp: Path) -> None:
     old = "services:\n  mcp:\n    environment:\n      POSTGRES_PASSWORD: old-value\n"
     new = old.replace("old-value", "new-value")
-    shown = releases.diff(old, new, "a", "b", deploy_stack.SECRET_NAMES)
+    shown = releases.diff(old, new, "a", "b", SECRET_VARIABLES)
     assert "old-value" not in shown and "new-value" not in shown
     assert "-      POSTGRES_PASSWORD: <secret sha256:" in shown
 

@@ -26,15 +26,15 @@ def prod_values() -> dict[str, str]:
 def test_the_generated_example_is_rejected_for_prod(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(Exit, match=r"env-check: .*\.env\.example fails for prod: NOA_ENV, POSTGRES_PASSWORD"):
         cli.env_check(mock_context(), env="prod", file=str(REPO / ".env.example"))
-    problems = failed(envcheck.parse_env_file((REPO / ".env.example").read_text()))
-    assert set(problems) == {"NOA_ENV", *envfile.SECRET_NAMES}
+    problems = failed(envfile.parse((REPO / ".env.example").read_text()))
+    assert set(problems) == {"NOA_ENV", *envfile.GENERATED_SECRETS}
     assert "placeholder" in problems["POSTGRES_PASSWORD"]
     assert "not random" in problems["ENCRYPTION_KEY"]
     assert "FAIL" in capsys.readouterr().out
 
 
 def test_the_example_is_accepted_for_dev() -> None:
-    assert failed(envcheck.parse_env_file((REPO / ".env.example").read_text()), "dev") == {}
+    assert failed(envfile.parse((REPO / ".env.example").read_text()), "dev") == {}
 
 
 @pytest.mark.parametrize("env", ["prod", "staging"])
@@ -49,8 +49,8 @@ def test_a_file_from_env_init_passes_env_check(
     cli.env_check(c, env=env, file=str(path), json=True)
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True and report["noa_env"] == envfile.noa_env(env)
-    secrets = envcheck.parse_env_file(path.read_text())
-    assert set(envfile.SECRET_NAMES) <= set(secrets)
+    secrets = envfile.parse(path.read_text())
+    assert set(envfile.GENERATED_SECRETS) <= set(secrets)
 
 
 def test_json_and_table_never_show_secret_values(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,7 +61,7 @@ def test_json_and_table_never_show_secret_values(in_tmp: Path, capsys: pytest.Ca
         with pytest.raises(Exit) as error:
             cli.env_check(mock_context(), env="prod", file=str(path), json=as_json)
         printed = capsys.readouterr()
-        for name in envfile.SECRET_NAMES:
+        for name in envfile.GENERATED_SECRETS:
             assert values[name] not in printed.out + printed.err + str(error.value.message)
     assert "99" in printed.out  # non-secret values are shown
 
@@ -106,7 +106,7 @@ def test_unknown_names_are_reported_but_do_not_fail(prod_values: dict[str, str])
 
 def test_env_file_parsing() -> None:
     text = "# c\n\nexport A=1\nB='two words'\nC=\"x\"\nD=a=b\nnot a pair\n"
-    assert envcheck.parse_env_file(text) == {"A": "1", "B": "two words", "C": "x", "D": "a=b"}
+    assert envfile.parse(text) == {"A": "1", "B": "two words", "C": "x", "D": "a=b"}
 
 
 def test_a_missing_file_is_one_line(in_tmp: Path) -> None:

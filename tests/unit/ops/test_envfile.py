@@ -27,7 +27,7 @@ def test_written_file_has_both_random_secrets_and_mode_0600(tmp_path: Path) -> N
     path = tmp_path / ".noa" / "dev.env"
     envfile.write(path, "dev")
     written = values(path)
-    assert set(written) == set(envfile.SECRET_NAMES)
+    assert set(written) == set(envfile.GENERATED_SECRETS)
     generated = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "JWT_SECRET", "SESSION_SECRET", "ENCRYPTION_KEY"}
     assert generated <= set(written)
     assert len(set(written.values())) == len(written)
@@ -80,7 +80,7 @@ def test_write_refuses_an_existing_file_unless_forced(tmp_path: Path) -> None:
 def test_missing_secrets_are_named(tmp_path: Path) -> None:
     path = tmp_path / "dev.env"
     path.write_text("# comment\nPOSTGRES_PASSWORD=x\n")
-    expected = [name for name in envfile.SECRET_NAMES if name != "POSTGRES_PASSWORD"]
+    expected = [name for name in envfile.GENERATED_SECRETS if name != "POSTGRES_PASSWORD"]
     assert envfile.missing_secrets(path) == expected
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import cli, environments
+from noa_ops import cli, environments, paths
+from noa_ops.errors import NoaError
 
 from .conftest import REPO, mock_context, project_config, runs
 
@@ -37,7 +37,7 @@ def test_dev_is_the_local_compose_stack() -> None:
     dev = environments.select(mock_context(), "dev")
     assert dev.target == "compose"
     assert dev.project == "noa-dev"
-    assert dev.env_file == Path(".noa/dev.env")
+    assert paths.shown(dev.env_file) == ".noa/dev.env"
     assert dev.image_prefix == "noa"
     assert dev.deploy_timeout == 600
     assert dev.health_timeout > 0
@@ -106,14 +106,14 @@ def valid_settings() -> dict[str, Any]:
 )
 def test_bad_settings_are_one_line(key: str, value: Any, expected: str) -> None:
     settings = valid_settings() | {key: value}
-    with pytest.raises(Exit, match=expected):
+    with pytest.raises(NoaError, match=expected):
         environments.parse_environment("dev", settings)
 
 
 def test_missing_settings_are_named() -> None:
     settings = valid_settings()
     del settings["project"]
-    with pytest.raises(Exit, match="lacks project"):
+    with pytest.raises(NoaError, match="lacks project"):
         environments.parse_environment("dev", settings)
 
 
@@ -121,7 +121,7 @@ def test_no_environments_configured_is_one_line() -> None:
     from invoke.config import Config
     from invoke.context import MockContext
 
-    with pytest.raises(Exit, match=r"noa\.environments"):
+    with pytest.raises(NoaError, match=r"noa\.environments"):
         environments.select(MockContext(config=Config()), "dev")
 
 

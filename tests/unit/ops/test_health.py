@@ -8,10 +8,11 @@ import urllib.error
 import pytest
 from invoke.runners import Result
 
-from noa_ops import catalogue, health
+from noa_ops import catalogue
+from noa_ops import probes as health
 from noa_ops.catalogue import Tier
 from noa_ops.environments import Environment
-from noa_ops.health import Check, Container
+from noa_ops.probes import Check, Container
 
 from .conftest import mock_context, runs
 

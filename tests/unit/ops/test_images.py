@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from unittest.mock import call
 
@@ -10,8 +9,9 @@ import pytest
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import catalogue, cli, images
+from noa_ops import cli, images
 from noa_ops.environments import Environment
+from noa_ops.errors import NoaError
 
 from .conftest import mock_context, runs
 
@@ -50,7 +50,7 @@ def test_a_repository_without_commits_still_tags() -> None:
 
 def test_outside_git_is_a_one_line_error() -> None:
     c = mock_context({REVISION: Result(exited=128), INSIDE: Result(exited=128)})
-    with pytest.raises(Exit, match="not a git checkout"):
+    with pytest.raises(NoaError, match="not a git checkout"):
         images.current_tag(c)
 
 
@@ -65,19 +65,11 @@ def test_services_are_deduplicated_and_ordered() -> None:
 
 
 def test_unknown_service_lists_valid_ones() -> None:
-    with pytest.raises(Exit) as raised:
+    with pytest.raises(NoaError) as raised:
         images.select_services(["mcp", "nginx"])
     assert raised.value.message == (
         "unknown service nginx; valid: postgres, redis, mcp, claude-flow, agenticos, llama, ui"
     )
-
-
-def test_a_service_outside_the_stack_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    outside = tuple(dataclasses.replace(s, stack=False) if s.name == "llama" else s
-                    for s in catalogue.SERVICES)
-    monkeypatch.setattr(catalogue, "SERVICES", outside)
-    with pytest.raises(Exit, match="llama is not part of the compose stack yet"):
-        images.select_services(["llama"])
 
 
 def test_build_task_validates_services_before_running_anything() -> None:
@@ -123,14 +115,14 @@ def test_build_records_image_ids(dev: Environment, in_tmp: object) -> None:
     assert images.record_build(c, dev, ["mcp"], "abc") == {"mcp": "sha256:1"}
     assert images.load_record("abc")["images"]["mcp"]["id"] == "sha256:1"
     c = mock_context({f"{INSPECT_ID}noa/ui:abc": Result(exited=1)})
-    with pytest.raises(Exit, match="noa/ui:abc is missing after the build"):
+    with pytest.raises(NoaError, match="noa/ui:abc is missing after the build"):
         images.record_build(c, dev, ["ui"], "abc")
 
 
 def test_a_failed_build_is_one_line(dev: Environment) -> None:
     c = mock_context({"scripts/build-wheelhouse": Result(""), f"{BASE} build mcp": Result(exited=17),
                       VERSION: Result("20.10.24 linux\n")})
-    with pytest.raises(Exit) as raised:
+    with pytest.raises(NoaError) as raised:
         images.build(c, dev, ["mcp"], "abc")
     assert raised.value.message == f"docker compose build failed (exit 17): {BASE} build mcp"
 

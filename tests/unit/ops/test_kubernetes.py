@@ -20,8 +20,11 @@ from invoke.context import MockContext
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import catalogue, cli, environments, health, images, k8s_render, kubernetes, releases
+from noa_ops import catalogue, cli, environments, images, k8s_render, releases
+from noa_ops import probes as health
 from noa_ops.environments import Environment
+from noa_ops.errors import NoaError
+from noa_ops.targets import kubernetes
 
 from .conftest import REPO, mock_context, runs
 
@@ -172,7 +175,8 @@ def test_a_failed_rollout_shows_events_and_logs_then_rolls_back(staging_render: 
     with pytest.raises(Exit) as raised:
         cli.deploy(c, env="staging", timeout=300)
     message = raised.value.message or ""
-    assert "failed (deployment/mcp)" in message and f"rolled back to {good.id}, which is ready" in message
+    assert "failed its health gate (deployment/mcp)" in message \
+        and f"rolled back to {good.id}, which is ready" in message
     ran = commands(c)
     applies = [m["id"] for command in ran if (m := APPLY.match(command))]
     assert len(applies) == 2 and applies[1] == good.id
@@ -369,12 +373,12 @@ def test_a_missing_kube_context_setting_is_one_line(monkeypatch: pytest.MonkeyPa
     env = environments.select(mock_context(), "staging")
     unset = environments.Environment(**{**env.__dict__, "kube_context": ""})
     with pytest.raises(
-        Exit, match=r"no kube_context for staging: set noa\.environments\.staging\.kube_context"
+        NoaError, match=r"no kube_context for staging: set noa\.environments\.staging\.kube_context"
     ):
         kubernetes.require_context(mock_context(), unset, "deploy")
 
 
 def test_an_unshipped_component_combination_is_refused(staging: Environment) -> None:
     odd = environments.Environment(**{**staging.__dict__, "kube_components": ("gpu",)})
-    with pytest.raises(Exit, match="variant staging\\+gpu, which does not ship"):
+    with pytest.raises(NoaError, match="variant staging\\+gpu, which does not ship"):
         kubernetes.variant_for(odd)

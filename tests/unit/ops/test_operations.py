@@ -12,10 +12,12 @@ import pytest
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import cli, compose, images, locking, releases, status
+from noa_ops import cli, images, locking, releases, status
+from noa_ops import compose_commands as compose
+from noa_ops import image_push as image_registry
 from noa_ops import logs as service_logs
-from noa_ops import registry as image_registry
 from noa_ops.environments import Environment
+from noa_ops.errors import NoaError
 from noa_ops.releases import Event
 
 from .conftest import mock_context, runs
@@ -50,7 +52,7 @@ def test_a_held_lock_names_its_holder(tmp_path: Path) -> None:
             }
         )
     )
-    with pytest.raises(Exit) as raised:
+    with pytest.raises(NoaError) as raised:
         locking.acquire("dev", "rollback", tmp_path)
     assert raised.value.message == (
         f"rollback: dev is locked by deploy by alice@{socket.gethostname()} (pid {os.getppid()}) since "
@@ -126,7 +128,7 @@ def test_releases_are_private_files(in_tmp: Path) -> None:
     assert oct((directory / "release.json").stat().st_mode & 0o777) == "0o600"
     releases.finish(release, releases.HEALTHY)
     assert releases.load("dev", release.id).outcome == "healthy"
-    with pytest.raises(Exit, match=f"no release 'nope' of dev; recent: {release.id}"):
+    with pytest.raises(NoaError, match=f"no release 'nope' of dev; recent: {release.id}"):
         releases.load("dev", "nope")
 
 
@@ -199,9 +201,9 @@ def test_log_lines_merge_in_time_order_and_filter() -> None:
 
 
 def test_log_flag_errors_are_one_line() -> None:
-    with pytest.raises(Exit, match="unknown level 'loud'; valid: debug, info, warning, error, critical"):
+    with pytest.raises(NoaError, match="unknown level 'loud'; valid: debug, info, warning, error, critical"):
         service_logs.check_level("loud")
-    with pytest.raises(Exit, match="is not a regular expression"):
+    with pytest.raises(NoaError, match="is not a regular expression"):
         service_logs.compile_pattern("(")
 
 
@@ -251,7 +253,7 @@ DIGEST = "sha256:" + "ab" * 32
 
 @pytest.mark.parametrize("value", ["http://127.0.0.1:5000", "", "bad host/x"])
 def test_registry_must_be_host_port_path(value: str) -> None:
-    with pytest.raises(Exit):
+    with pytest.raises(NoaError):
         image_registry.validate_registry(value)
 
 
@@ -289,13 +291,13 @@ def test_push_gives_up_naming_the_image(in_tmp: Path, dev: Environment) -> None:
             ),
         }
     )
-    with pytest.raises(Exit, match=r"push: r.example/mcp:abc failed 3 times \(denied: requested access"):
+    with pytest.raises(NoaError, match=r"push: r.example/mcp:abc failed 3 times \(denied: requested access"):
         image_registry.push(c, dev, ["mcp"], "abc", registry="r.example", sleep=lambda _: None)
 
 
 def test_push_of_unbuilt_images_says_build_first(in_tmp: Path, dev: Environment) -> None:
     c = mock_context({"docker image inspect --format '{{.Id}}' noa/ui:abc": Result(exited=1)})
-    with pytest.raises(Exit, match="no image for tag abc of ui: run `invoke build` first"):
+    with pytest.raises(NoaError, match="no image for tag abc of ui: run `invoke build` first"):
         image_registry.push(c, dev, ["ui"], "abc", registry="r.example")
 
 

@@ -1,43 +1,36 @@
-"""Deploy, roll back and stop the compose stack of an environment. A deploy is a release.
+"""The compose target: the stack of an environment as one `docker compose` project.
 
-deploy: render `docker compose config` (env file and image tags interpolated), pin every image to
-the image ID it resolves to now, store that file as a release (.noa/releases/<env>/<id>/), then
-apply exactly the stored file (`docker compose -p <project> -f <stored file> up -d --wait`) and
-wait for every service under one deadline. A failure rolls back to the last good release by
-applying its stored file the same way. Rendering, pinning and choosing decide; `apply_release`
-and friends act through Context.run.
+A release is the rendered `docker compose config` (env file and image tags interpolated), every
+image pinned to the image ID it resolves to now, stored under .noa/releases/<env>/<id>/. Applying
+it is `docker compose -p <project> -f <stored file> up -d --wait`, then the health probes of
+noa_ops/probes.py. Rendering, pinning and probing decide; the rest acts through Context.run.
+The cycle itself (record, gate, roll back) is noa_ops/release_cycle.py.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from invoke.context import Context
-from invoke.exceptions import Exit
 
-from . import catalogue, compose, health, images, locking, models, recovery, releases
-from .environments import Environment, require_available
-from .preflight import prepare, require_engine, require_env_file, require_strong_secrets
-from .report import out, print_health, step
-from .settings_catalogue import env_catalogue
-from .shell import run, run_checked
+from .. import catalogue, images, locking, models, probes, releases
+from .. import compose_commands as compose
+from .. import logs as service_logs
+from ..environments import Environment
+from ..errors import NoaError
+from ..preflight import prepare, require_engine, require_env_file
+from ..report import out, print_health, step
+from ..settings_catalogue import SECRET_VARIABLES
+from ..shell import run, run_checked
+from . import DeployRequest, LineParser, Outcome, Rendered
 
 # Seconds between two `up` attempts while a restarting service may still recover in time.
 RETRY_PAUSE = 5.0
-SECRET_NAMES: tuple[str, ...] = tuple(item.name for item in env_catalogue.VARIABLES if item.secret)
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    checks: list[health.Check]
-    unhealthy: tuple[str, ...]
 
 
 def ensure_images(c: Context, env: Environment, tag: str, services: list[str] | None = None) -> None:
@@ -69,9 +62,10 @@ def parse_service_images(values: Iterable[str]) -> dict[str, str]:
     for value in values:
         service, separator, reference = value.partition("=")
         if not separator or not service or not reference:
-            raise Exit(f"--service-image {value!r}: expected SERVICE=IMAGE, e.g. mcp=noa/mcp:1a2b3c4d5e6f")
+            raise NoaError(f"--service-image {value!r}: expected SERVICE=IMAGE, e.g. "
+                           f"mcp=noa/mcp:1a2b3c4d5e6f")
         if service not in stack:
-            raise Exit(f"--service-image: unknown service {service}; valid: {', '.join(stack)}")
+            raise NoaError(f"--service-image: unknown service {service}; valid: {', '.join(stack)}")
         chosen[service] = reference
     return chosen
 
@@ -89,8 +83,8 @@ def pin_images(config: dict[str, Any], overrides: dict[str, str],
         reference = overrides.get(name, str(service.get("image", "")))
         resolved = resolve(reference)
         if resolved is None:
-            raise Exit(f"deploy: image {reference} of {name} is not in the engine: build it (`invoke build`) "
-                       f"or load it, then deploy again")
+            raise NoaError(f"deploy: image {reference} of {name} is not in the engine: build it "
+                           f"(`invoke build`) or load it, then deploy again")
         service["image"] = resolved
         sources[name], pinned[name] = reference, resolved
     return sources, pinned
@@ -106,7 +100,7 @@ def render(c: Context, env: Environment, tag: str, *, hot_reload: bool = False) 
                          env=compose.image_variables(env, tag), hide=True)
     loaded = yaml.safe_load(result.stdout)
     if not isinstance(loaded, dict) or not loaded.get("services"):
-        raise Exit("deploy: docker compose config printed no services; check docker/docker-compose.yml")
+        raise NoaError("deploy: docker compose config printed no services; check docker/docker-compose.yml")
     return loaded
 
 
@@ -128,13 +122,13 @@ def apply_release(c: Context, env: Environment, release: releases.Release, *, ti
         step("deploy", f"not every service is up yet; trying again ({int(deadline - clock())} s left)")
         sleep(RETRY_PAUSE)
     budget = min(env.health_timeout, max(0.0, deadline - clock()))
-    checks = health.wait_until_healthy(c, env, budget=budget, sleep=sleep, clock=clock)
-    result = health.verdict(checks)
-    return Outcome(result.ok, checks, result.unhealthy)
+    checks = probes.wait_until_healthy(c, env, budget=budget, sleep=sleep, clock=clock)
+    result = probes.verdict(checks)
+    return Outcome(result.ok, result.unhealthy, tuple(checks))
 
 
 def show_failure(c: Context, env: Environment, outcome: Outcome) -> None:
-    print_health(outcome.checks, health.verdict(outcome.checks), env.name)
+    print_health(list(outcome.checks), probes.verdict(outcome.checks), env.name)
     step("deploy", f"last log lines of {', '.join(outcome.unhealthy)}:")
     run(c, compose.logs(env, outcome.unhealthy))
 
@@ -144,66 +138,9 @@ def require_pinned_images(c: Context, release: releases.Release, verb: str) -> N
     for service, pinned in release.images.items():
         if images.image_id(c, pinned) is None:
             source = release.sources.get(service, "")
-            raise Exit(f"{verb}: image {pinned[:19]}… of {service} ({source}) in release {release.id} is "
+            raise NoaError(f"{verb}: image {pinned[:19]}… of {service} ({source}) in release {release.id} is "
                        f"gone from the engine: rebuild that revision, or roll back to another release "
                        f"with --to")
-
-
-def roll_back_to(c: Context, env: Environment, target: str, action: str, timeout: int) -> Outcome:
-    release = releases.load(env.name, target)
-    if release.target != "compose":
-        raise Exit(f"rollback: release {target} was deployed to {release.target}, not compose")
-    require_pinned_images(c, release, "rollback")
-    step("rollback", f"applying release {target} ({release.tag}) of {env.name}")
-    outcome = apply_release(c, env, release, timeout=timeout)
-    releases.record(env.name, releases.Event(target, action, releases.now(), outcome.ok,
-                                             ", ".join(outcome.unhealthy), "compose"))
-    return outcome
-
-
-def deploy(c: Context, env: Environment, *, hot_reload: bool = False, timeout: int | None = None,
-           dry_run: bool = False, rollback: bool = True, service_images: Iterable[str] = ()) -> None:
-    """Deploy the current revision as a new release; roll back to the last good one if it fails."""
-    overrides = parse_service_images(service_images)
-    prepare(c, env, "deploy")
-    require_strong_secrets(env, "deploy")
-    tag = images.current_tag(c)
-    wait = timeout or env.deploy_timeout
-    if dry_run:
-        show_plan(c, env, tag, overrides, hot_reload=hot_reload)
-        return
-    with locking.hold(env.name, "deploy"):
-        built = [s.name for s in catalogue.stack_services() if s.name not in overrides]
-        ensure_images(c, env, tag, built)
-        # llama mounts the models volume read-only and cannot load what is not there.
-        step("deploy", models.ensure_for_deploy(c, env))
-        config = render(c, env, tag, hot_reload=hot_reload)
-        sources, pinned = pin_images(config, overrides, lambda ref: images.image_id(c, ref))
-        release = releases.create(env.name, "compose", tag, images=pinned, sources=sources,
-                                  rendered_text=dump(config))
-        step("deploy", f"release {release.id}: starting {env.project} (deadline {wait} s)")
-        outcome = apply_release(c, env, release, timeout=wait)
-        conclude(c, env, release, outcome, rollback=rollback, timeout=wait)
-
-
-def conclude(c: Context, env: Environment, release: releases.Release, outcome: Outcome, *,
-             rollback: bool, timeout: int) -> None:
-    """Record the outcome; on failure show why, roll back (unless told not to) and exit non-zero."""
-    detail = ", ".join(outcome.unhealthy)
-    releases.finish(release, releases.HEALTHY if outcome.ok else releases.FAILED, detail)
-    releases.record(env.name, releases.Event(release.id, releases.DEPLOY, releases.now(), outcome.ok, detail,
-                                             "compose"))
-    if outcome.ok:
-        print_health(outcome.checks, health.verdict(outcome.checks), env.name)
-        step("deploy", f"{env.name} is up and healthy: release {release.id}")
-        show_where_to_look()
-        return
-    show_failure(c, env, outcome)
-    recovery.recover(env.name, "compose", release.id,
-                     f"deploy: release {release.id} of {env.name} failed its health gate ({detail})",
-                     rollback=rollback, good_word="healthy",
-                     roll_back_to=lambda good: roll_back_to(c, env, good, releases.AUTO_ROLLBACK, timeout),
-                     show_failure=lambda restored: show_failure(c, env, restored))
 
 
 def show_where_to_look() -> None:
@@ -227,11 +164,11 @@ def show_plan(c: Context, env: Environment, tag: str, overrides: dict[str, str],
     running = releases.current(releases.history(env.name, "compose"))
     if running is None or not running.release:
         step("deploy", f"dry run: no release of {env.name} is running; this configuration would be applied:")
-        out.print(releases.mask_secrets(new, SECRET_NAMES), markup=False, highlight=False)
+        out.print(releases.mask_secrets(new, SECRET_VARIABLES), markup=False, highlight=False)
         return
     old = releases.rendered_path(releases.load(env.name, running.release)).read_text()
     changes = releases.diff(old, new, f"release {running.release} (running)", f"{tag} (this deploy)",
-                            SECRET_NAMES)
+                            SECRET_VARIABLES)
     if not changes:
         step("deploy", f"dry run: nothing would change; release {running.release} already runs this")
         return
@@ -239,30 +176,8 @@ def show_plan(c: Context, env: Environment, tag: str, overrides: dict[str, str],
     out.print(changes, markup=False, highlight=False, end="")
 
 
-def rollback(c: Context, env: Environment, *, to: str = "", timeout: int | None = None) -> None:
-    """Apply the last good release (or `to`) again, then the health gate."""
-    require_engine(c)
-    require_env_file(env, "rollback")
-    events = releases.history(env.name, "compose")
-    running = releases.current(events)
-    try:
-        target = releases.rollback_target(events, releases.target_release_ids(env.name, "compose"),
-                                          away_from=running.release if running else None, to=to)
-    except ValueError as error:
-        raise Exit(f"rollback: {error} for {env.name}; see `invoke status --env {env.name}`") from None
-    with locking.hold(env.name, "rollback"):
-        outcome = roll_back_to(c, env, target, releases.ROLLBACK, timeout or env.deploy_timeout)
-    if not outcome.ok:
-        show_failure(c, env, outcome)
-        raise Exit(f"rollback: release {target} of {env.name} is unhealthy ({', '.join(outcome.unhealthy)}); "
-                   f"logs above; `invoke rollback --env {env.name} --to <release>` tries another")
-    print_health(outcome.checks, health.verdict(outcome.checks), env.name)
-    step("rollback", f"{env.name} runs release {target} and is healthy")
-
-
 def stop(c: Context, env: Environment, *, purge: bool = False, yes: bool = False) -> None:
     """Remove the containers and network; named volumes (the data) stay unless --purge --yes."""
-    require_available(env, "stop")
     require_engine(c)
     require_env_file(env, "stop")
     if purge:
@@ -271,10 +186,95 @@ def stop(c: Context, env: Environment, *, purge: bool = False, yes: bool = False
         shown = ", ".join(names) if names else "none exist"
         step("stop", f"--purge deletes the volumes of {env.project} and all their data: {shown}")
         if not yes:
-            raise Exit("stop: --purge deletes data; run again with --purge --yes to confirm "
+            raise NoaError("stop: --purge deletes data; run again with --purge --yes to confirm "
                        "(nothing was changed)")
     with locking.hold(env.name, "stop"):
         run_checked(c, compose.down(env, volumes=purge), "docker compose down", echo=True)
         releases.record(env.name, releases.Event("", "purge" if purge else "stop", releases.now(), False,
                                                  target="compose"))
     step("stop", f"{env.project} stopped; " + ("volumes deleted" if purge else "volumes kept"))
+
+
+def render_release(c: Context, env: Environment, request: DeployRequest) -> Rendered:
+    """Build what the tag lacks, put the model in place, render and pin: the release to record."""
+    tag = images.current_tag(c)
+    built = [s.name for s in catalogue.stack_services() if s.name not in request.service_images]
+    ensure_images(c, env, tag, built)
+    # llama mounts the models volume read-only and cannot load what is not there.
+    step("deploy", models.ensure_for_deploy(c, env))
+    config = render(c, env, tag, hot_reload=request.hot_reload)
+    sources, pinned = pin_images(config, request.service_images, lambda ref: images.image_id(c, ref))
+    return Rendered(tag, dump(config), pinned, sources)
+
+
+def follow_command(env: Environment, services: list[str], *, tail: int, since: str) -> tuple[str, LineParser]:
+    chosen = images.select_services(services)
+    return compose.follow_logs(env, chosen, tail=tail, since=since), service_logs.parse_compose_line
+
+
+def current_health(c: Context, env: Environment) -> list[probes.Check]:
+    if run(c, "docker info --format '{{.ServerVersion}}'", hide=True).failed:
+        raise NoaError("no Docker engine answers")
+    return probes.check_stack(c, env)
+
+
+class ComposeTarget:
+    """The Target protocol (noa_ops/targets/__init__.py) for `docker compose`."""
+
+    name = "compose"
+    good_word = "healthy"
+    bad_word = "unhealthy"
+
+    def parse_request(self, service_images: Iterable[str], hot_reload: bool) -> DeployRequest:
+        return DeployRequest(parse_service_images(service_images), hot_reload)
+
+    def preflight_deploy(self, c: Context, env: Environment) -> None:
+        prepare(c, env, "deploy")
+
+    def preflight(self, c: Context, env: Environment, verb: str) -> None:
+        require_engine(c)
+        require_env_file(env, verb)
+
+    def preflight_read(self, c: Context, env: Environment, verb: str) -> None:
+        self.preflight(c, env, verb)
+
+    def show_plan(self, c: Context, env: Environment, request: DeployRequest) -> None:
+        show_plan(c, env, images.current_tag(c), request.service_images, hot_reload=request.hot_reload)
+
+    def render(self, c: Context, env: Environment, request: DeployRequest) -> Rendered:
+        return render_release(c, env, request)
+
+    def where(self, env: Environment) -> str:
+        return env.project
+
+    def check_release(self, c: Context, release: releases.Release, verb: str) -> None:
+        require_pinned_images(c, release, verb)
+
+    def apply(self, c: Context, env: Environment, release: releases.Release, *, timeout: int) -> Outcome:
+        return apply_release(c, env, release, timeout=timeout)
+
+    def show_failure(self, c: Context, env: Environment, outcome: Outcome) -> None:
+        show_failure(c, env, outcome)
+
+    def show_success(self, c: Context, env: Environment, outcome: Outcome) -> None:
+        print_health(list(outcome.checks), probes.verdict(outcome.checks), env.name)
+
+    def show_arrival(self, env: Environment) -> None:
+        show_where_to_look()
+
+    def health(self, c: Context, env: Environment) -> list[probes.Check]:
+        return probes.check_stack(c, env)
+
+    def current_health(self, c: Context, env: Environment) -> list[probes.Check]:
+        return current_health(c, env)
+
+    def stop(self, c: Context, env: Environment, *, purge: bool, yes: bool) -> None:
+        stop(c, env, purge=purge, yes=yes)
+
+    def log_lines(self, c: Context, env: Environment, services: list[str], *, tail: int,
+                  since: str) -> list[service_logs.LogLine]:
+        return service_logs.collect(c, env, images.select_services(services), tail=tail, since=since)
+
+    def follow_logs(self, c: Context, env: Environment, services: list[str], *, tail: int,
+                    since: str) -> tuple[str, LineParser]:
+        return follow_command(env, services, tail=tail, since=since)

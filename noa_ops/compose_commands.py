@@ -10,21 +10,19 @@ import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import paths
 from .environments import Environment
 
-COMPOSE_FILE = "docker/docker-compose.yml"
-# Mounts the service source into the containers and reloads on change.
-HOT_RELOAD_FILE = "docker/docker-compose.dev.yml"
 LOG_TAIL = 40
 
 
 def base(env: Environment, *, hot_reload: bool = False) -> str:
     """`docker compose -p <project> -f <file> [-f <dev file>] --env-file <file>`."""
-    files = [COMPOSE_FILE, HOT_RELOAD_FILE] if hot_reload else [COMPOSE_FILE]
+    files = [paths.COMPOSE_FILE, paths.HOT_RELOAD_FILE] if hot_reload else [paths.COMPOSE_FILE]
     words = ["docker", "compose", "-p", env.project]
     for file in files:
-        words += ["-f", file]
-    words += ["--env-file", str(env.env_file)]
+        words += ["-f", str(file)]
+    words += ["--env-file", paths.shown(env.env_file)]
     return shlex.join(words)
 
 
@@ -42,20 +40,16 @@ def build(env: Environment, services: Iterable[str]) -> str:
     return _with_services(f"{base(env)} build", services)
 
 
-def up(env: Environment, *, timeout: int, hot_reload: bool = False) -> str:
-    # Images are built (or found) before this runs: compose must neither build nor try
-    # a registry, which this machine cannot reach.
-    return f"{base(env, hot_reload=hot_reload)} up -d --wait --wait-timeout {timeout} --no-build --pull never"
-
-
 def config(env: Environment, *, hot_reload: bool = False) -> str:
     """The fully rendered configuration (env file and image variables interpolated)."""
     return f"{base(env, hot_reload=hot_reload)} config"
 
 
 def up_release(project: str, rendered: Path, *, timeout: int) -> str:
-    """Apply a release's stored rendered file: nothing else (no env file, no repo compose file) is read."""
-    words = ["docker", "compose", "-p", project, "-f", str(rendered), "up", "-d", "--wait",
+    """Apply a release's stored rendered file: nothing else (no env file, no repo compose file) is read.
+
+    Images are built (or found) before this runs: compose must neither build nor try a registry."""
+    words = ["docker", "compose", "-p", project, "-f", paths.shown(rendered), "up", "-d", "--wait",
              "--wait-timeout", str(timeout), "--no-build", "--pull", "never", "--remove-orphans"]
     return shlex.join(words)
 

@@ -1,4 +1,4 @@
-"""The Kubernetes target: the same verbs as compose, through kubectl.
+"""The Kubernetes target: the Target protocol (noa_ops/targets/__init__.py) through kubectl.
 
 Every kubectl call that touches a cluster names `--context <configured>` and `-n <namespace>`
 explicitly, and the mutating verbs (deploy, rollback, stop) first refuse unless the current context
@@ -10,7 +10,8 @@ per workload under one deadline. Rollback applies a stored release's manifests a
 Secrets and every other object included, which `kubectl rollout undo` would leave behind.
 
 Rendering, pinning, readiness and claim selection are pure; the rest acts through Context.run,
-so the unit tests check every command with MockContext.
+so the unit tests check every command with MockContext. The cycle itself (record, gate, roll back)
+is noa_ops/release_cycle.py.
 """
 
 from __future__ import annotations
@@ -25,26 +26,23 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from invoke.context import Context
-from invoke.exceptions import Exit
 
-from . import catalogue, health, images, k8s_render, locking, recovery, releases
-from .envcheck import parse_env_file
-from .environments import Environment
-from .health import Check
-from .preflight import require_strong_secrets
-from .report import out, print_health, step
-from .shell import run, run_checked
+from .. import catalogue, envfile, images, k8s_render, locking, paths, probes, releases
+from .. import logs as service_logs
+from ..environments import Environment
+from ..errors import NoaError
+from ..probes import Check
+from ..report import out, step
+from ..shell import run, run_checked
+from . import DeployRequest, LineParser, Outcome, Rendered
 
 TARGET = "kubernetes"
 FIELD_MANAGER = "noa-ops"
-RENDER_DIR = Path(".noa/render")
-K8S_SOURCE = Path(__file__).resolve().parents[1] / "k8s"
 PART_OF = "app.kubernetes.io/part-of=noa-server"
 NAME_LABEL = "app.kubernetes.io/name"
 WORKLOAD_KINDS = ("StatefulSet", "Deployment")  # data first: the apps wait for it
@@ -52,13 +50,6 @@ LOG_TAIL = 40
 Clock = Callable[[], float]
 # (env, service) -> a context manager yielding the local port forwarded to the service.
 Forwarder = Callable[[Environment, catalogue.Service], AbstractContextManager[int]]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    unhealthy: tuple[str, ...]  # workloads that did not become ready (or "apply")
-    detail: str = ""
 
 
 def kubectl(env: Environment, *words: str) -> str:
@@ -69,16 +60,18 @@ def kubectl(env: Environment, *words: str) -> str:
 def require_context(c: Context, env: Environment, verb: str) -> None:
     """Refuse unless kubectl's current context is the one configured for the environment."""
     if not env.kube_context:
-        raise Exit(f"{verb}: no kube_context for {env.name}: set noa.environments.{env.name}.kube_context "
-                   f"in invoke.yaml to the kubectl context of that cluster")
+        raise NoaError(f"{verb}: no kube_context for {env.name}: set "
+                       f"noa.environments.{env.name}.kube_context in invoke.yaml to the kubectl context of "
+                       f"that cluster")
     answer = run(c, "kubectl config current-context", hide=True)
     current = answer.stdout.strip() if answer.ok else ""
     if not current:
-        raise Exit(f"{verb}: kubectl has no current context; `kubectl config use-context {env.kube_context}` "
-                   f"selects the one configured for {env.name}")
+        raise NoaError(f"{verb}: kubectl has no current context; "
+                       f"`kubectl config use-context {env.kube_context}` selects the one configured for "
+                       f"{env.name}")
     if current != env.kube_context:
-        raise Exit(f"{verb}: the current kube context is {current}, but {env.name} may only use "
-                   f"{env.kube_context}: run `kubectl config use-context {env.kube_context}`, then retry")
+        raise NoaError(f"{verb}: the current kube context is {current}, but {env.name} may only use "
+                       f"{env.kube_context}: run `kubectl config use-context {env.kube_context}`, then retry")
 
 
 def variant_for(env: Environment) -> k8s_render.Variant:
@@ -87,24 +80,24 @@ def variant_for(env: Environment) -> k8s_render.Variant:
         return k8s_render.variant(name)
     except KeyError:
         shipped = ", ".join(item.name for item in k8s_render.VARIANTS if item.complete)
-        raise Exit(f"{env.name}: kube_components {list(env.kube_components)} make variant {name}, which does "
-                   f"not ship; complete variants: {shipped} (noa_ops/k8s_render.py)") from None
+        raise NoaError(f"{env.name}: kube_components {list(env.kube_components)} make variant {name}, "
+                       f"which does not ship; complete variants: {shipped} (noa_ops/k8s_render.py)") from None
 
 
-def stage(env: Environment, variant: k8s_render.Variant, source: Path = K8S_SOURCE) -> Path:
+def stage(env: Environment, variant: k8s_render.Variant, source: Path = paths.K8S) -> Path:
     """A private copy of k8s/ to render from; the dev overlay gets its Secret from the env file."""
-    root = RENDER_DIR / env.name
+    root = paths.state("render", env.name)
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(mode=0o700, parents=True)
     staged = k8s_render.stage(source, root)
     if variant.overlay == "dev":
         if not env.env_file.is_file():
-            raise Exit(f"deploy: {env.env_file} is missing: `invoke env-init --env {env.name}` writes it")
-        values = parse_env_file(env.env_file.read_text())
+            raise NoaError(f"deploy: {env.env_file} is missing: `invoke env-init --env {env.name}` writes it")
+        values = envfile.parse(env.env_file.read_text())
         missing = [key for key in k8s_render.SECRET_KEYS if not values.get(key)]
         if missing:
-            raise Exit(f"deploy: {env.env_file} lacks {', '.join(missing)}: "
+            raise NoaError(f"deploy: {env.env_file} lacks {', '.join(missing)}: "
                        f"`invoke env-init --env {env.name} --force` writes a complete one")
         lines = [f"{key}={values[key]}" for key in k8s_render.SECRET_KEYS]
         (staged / k8s_render.DEV_SECRETS_FILE).write_text("\n".join(lines) + "\n")
@@ -112,10 +105,10 @@ def stage(env: Environment, variant: k8s_render.Variant, source: Path = K8S_SOUR
 
 
 def render(c: Context, directory: Path) -> str:
-    result = run(c, f"kubectl kustomize {shlex.quote(str(directory))}", hide=True)
+    result = run(c, f"kubectl kustomize {shlex.quote(paths.shown(directory))}", hide=True)
     if result.failed:
         reason = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
-        raise Exit(f"deploy: kubectl kustomize {directory} failed: {reason}")
+        raise NoaError(f"deploy: kubectl kustomize {paths.shown(directory)} failed: {reason}")
     return result.stdout
 
 
@@ -155,7 +148,7 @@ def pin_manifests(rendered: str, prefix: str, digests: dict[str, str]) -> tuple[
                 container["image"] = digests[service]
     if unpinned:
         names = ", ".join(sorted(set(unpinned)))
-        raise Exit(f"deploy: no pushed digest for {names}: run `invoke push` for this revision, "
+        raise NoaError(f"deploy: no pushed digest for {names}: run `invoke push` for this revision, "
                    f"or name one with --service-image SERVICE=REGISTRY/NAME@sha256:...")
     return yaml.safe_dump_all(documents, sort_keys=False, width=1000), sources
 
@@ -174,7 +167,7 @@ def parse_service_images(values: Iterable[str]) -> dict[str, str]:
     for value in values:
         service, separator, reference = value.partition("=")
         if not separator or service not in names or "@sha256:" not in reference:
-            raise Exit(f"--service-image {value!r}: expected SERVICE=REGISTRY/NAME@sha256:DIGEST with "
+            raise NoaError(f"--service-image {value!r}: expected SERVICE=REGISTRY/NAME@sha256:DIGEST with "
                        f"SERVICE one of {', '.join(names)}")
         chosen[service] = reference
     return chosen
@@ -186,7 +179,7 @@ def pushed_digests(env: Environment, tag: str) -> dict[str, str]:
 
 def apply_command(env: Environment, manifests: Path) -> str:
     return kubectl(env, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
-                   "-f", str(manifests))
+                   "-f", paths.shown(manifests))
 
 
 def apply_release(c: Context, env: Environment, release: releases.Release, *, timeout: int,
@@ -198,13 +191,13 @@ def apply_release(c: Context, env: Environment, release: releases.Release, *, ti
     applied = run(c, apply_command(env, manifests), echo=True)
     if applied.failed:
         reason = (applied.stderr.strip().splitlines() or [f"exit {applied.exited}"])[-1]
-        return Outcome(False, ("apply",), reason)
+        return Outcome(False, ("apply",), detail=reason)
     for kind, name in workloads(manifests.read_text()):
         remaining = max(1, round(deadline - clock()))
         wait = kubectl(env, "rollout", "status", f"{kind.lower()}/{name}", f"--timeout={remaining}s")
         waited = run(c, wait, echo=True)
         if waited.failed:
-            return Outcome(False, (f"{kind.lower()}/{name}",), "not ready before the deadline")
+            return Outcome(False, (f"{kind.lower()}/{name}",), detail="not ready before the deadline")
     return Outcome(True, ())
 
 
@@ -223,88 +216,28 @@ def show_failure(c: Context, env: Environment, outcome: Outcome) -> None:
         run(c, kubectl(env, "logs", workload, "--all-containers", "--timestamps", f"--tail={LOG_TAIL}"))
 
 
-def record_event(env: Environment, release_id: str, action: str, outcome: Outcome) -> None:
-    releases.record(env.name, releases.Event(release_id, action, releases.now(), outcome.ok,
-                                             ", ".join(outcome.unhealthy), TARGET))
-
-
-def deploy(c: Context, env: Environment, *, timeout: int | None = None, dry_run: bool = False,
-           rollback: bool = True, service_images: Iterable[str] = ()) -> None:
-    """Render, pin, record, apply and wait; roll back to the last good release when it fails."""
-    overrides = parse_service_images(service_images)
-    require_context(c, env, "deploy")
-    require_strong_secrets(env, "deploy")
+def render_release(c: Context, env: Environment, request: DeployRequest) -> Rendered:
+    """Render the environment's variant and pin every Noa image to its pushed digest."""
     tag = images.current_tag(c)
     variant = variant_for(env)
-    digests = {**pushed_digests(env, tag), **overrides}
+    digests = {**pushed_digests(env, tag), **request.service_images}
     manifests, sources = pin_manifests(render(c, stage(env, variant)), env.image_prefix, digests)
-    pinned = {service: digests[service] for service in sources}
-    wait = timeout or env.deploy_timeout
-    if dry_run:
-        show_plan(c, env, manifests)
-        return
-    with locking.hold(env.name, "deploy"):
-        release = releases.create(env.name, TARGET, tag, images=pinned, sources=sources,
-                                  rendered_text=manifests)
-        step("deploy", f"release {release.id}: applying {variant.name} to "
-                       f"{env.kube_context}/{env.kube_namespace} (deadline {wait} s)")
-        outcome = apply_release(c, env, release, timeout=wait)
-        detail = ", ".join(outcome.unhealthy)
-        releases.finish(release, releases.HEALTHY if outcome.ok else releases.FAILED, detail)
-        record_event(env, release.id, releases.DEPLOY, outcome)
-        if outcome.ok:
-            step("deploy", f"{env.name} is rolled out and ready: release {release.id}")
-            return
-        show_failure(c, env, outcome)
-        recovery.recover(env.name, TARGET, release.id,
-                         f"deploy: release {release.id} of {env.name} failed ({detail})",
-                         rollback=rollback, good_word="ready",
-                         roll_back_to=lambda good: roll_back_to(c, env, good, releases.AUTO_ROLLBACK, wait),
-                         show_failure=lambda restored: show_failure(c, env, restored))
+    return Rendered(tag, manifests, {service: digests[service] for service in sources}, sources)
 
 
 def show_plan(c: Context, env: Environment, manifests: str) -> None:
     """--dry-run: `kubectl diff` of the pinned manifests against the cluster; nothing is applied."""
-    path = RENDER_DIR / env.name / "dry-run.yaml"
+    path = paths.state("render", env.name, "dry-run.yaml")
     path.write_text(manifests)
     step("deploy", f"dry run: what would change in {env.kube_context}/{env.kube_namespace} "
                    f"(nothing is applied)")
     compared = run(c, kubectl(env, "diff", "--server-side", f"--field-manager={FIELD_MANAGER}",
-                              "--force-conflicts", "-f", str(path)))
+                              "--force-conflicts", "-f", paths.shown(path)))
     # kubectl diff: 0 no differences, 1 differences shown, anything else an error.
     if compared.exited == 0:
         step("deploy", "dry run: nothing would change")
     elif compared.exited != 1:
-        raise Exit(f"deploy: kubectl diff failed (exit {compared.exited}); see its message above")
-
-
-def roll_back_to(c: Context, env: Environment, target: str, action: str, timeout: int) -> Outcome:
-    release = releases.load(env.name, target)
-    if release.target != TARGET:
-        raise Exit(f"rollback: release {target} was deployed to {release.target}, not {TARGET}")
-    step("rollback", f"applying release {target} ({release.tag}) to {env.kube_context}/{env.kube_namespace}")
-    outcome = apply_release(c, env, release, timeout=timeout)
-    record_event(env, target, action, outcome)
-    return outcome
-
-
-def rollback(c: Context, env: Environment, *, to: str = "", timeout: int | None = None) -> None:
-    require_context(c, env, "rollback")
-    events = releases.history(env.name, TARGET)
-    running = releases.current(events)
-    try:
-        target = releases.rollback_target(events, releases.target_release_ids(env.name, TARGET),
-                                          away_from=running.release if running else None, to=to)
-    except ValueError as error:
-        raise Exit(f"rollback: {error} for {env.name} on {TARGET}; "
-                   f"see `invoke status --env {env.name}`") from None
-    with locking.hold(env.name, "rollback"):
-        outcome = roll_back_to(c, env, target, releases.ROLLBACK, timeout or env.deploy_timeout)
-    if not outcome.ok:
-        show_failure(c, env, outcome)
-        raise Exit(f"rollback: release {target} of {env.name} is not ready ({', '.join(outcome.unhealthy)}); "
-                   f"`invoke rollback --env {env.name} --to <release>` tries another")
-    step("rollback", f"{env.name} runs release {target} and is ready")
+        raise NoaError(f"deploy: kubectl diff failed (exit {compared.exited}); see its message above")
 
 
 def statefulset_claims(statefulsets: dict[str, Any], claims: dict[str, Any]) -> list[str]:
@@ -322,8 +255,8 @@ def get_json(c: Context, env: Environment, verb: str, *what: str) -> dict[str, A
     result = run(c, kubectl(env, "get", *what, "-o", "json"), hide=True)
     if result.failed:
         reason = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
-        raise Exit(f"{verb}: kubectl get {' '.join(what)} in {env.kube_context}/{env.kube_namespace} failed: "
-                   f"{reason}")
+        raise NoaError(f"{verb}: kubectl get {' '.join(what)} in {env.kube_context}/{env.kube_namespace} "
+                       f"failed: {reason}")
     loaded: dict[str, Any] = json.loads(result.stdout or "{}")
     return loaded
 
@@ -340,7 +273,7 @@ def stop(c: Context, env: Environment, *, purge: bool = False, yes: bool = False
         shown = ", ".join(claims) if claims else "none exist"
         step("stop", f"--purge deletes these PVCs of {env.kube_namespace} and all their data: {shown}")
         if not yes:
-            raise Exit("stop: --purge deletes data; run again with --purge --yes to confirm "
+            raise NoaError("stop: --purge deletes data; run again with --purge --yes to confirm "
                        "(nothing was changed)")
     with locking.hold(env.name, "stop"):
         run_checked(c, kubectl(env, "scale", "deployment,statefulset", "--all", "--replicas=0"),
@@ -405,7 +338,7 @@ def port_forward(env: Environment, service: catalogue.Service, wait: float = 10.
 
 
 def endpoint_checks(env: Environment, forwarder: Forwarder | None = None,
-                    fetcher: health.Fetch | None = None) -> list[Check]:
+                    fetcher: probes.Fetch | None = None) -> list[Check]:
     """The three tiers of every HTTP service, through a port-forward each."""
     forwarder = forwarder or port_forward
     checks: list[Check] = []
@@ -414,14 +347,14 @@ def endpoint_checks(env: Environment, forwarder: Forwarder | None = None,
             continue
         try:
             with forwarder(env, service) as local:
-                checks += [health.probe_http(service, tier, fetcher, port=local) for tier in catalogue.Tier]
+                checks += [probes.probe_http(service, tier, fetcher, port=local) for tier in catalogue.Tier]
         except OSError as error:
             checks.append(Check(service.name, "port-forward", False, "no forward", detail=str(error)))
     return checks
 
 
 def check_environment(c: Context, env: Environment, forwarder: Forwarder | None = None,
-                      fetcher: health.Fetch | None = None) -> list[Check]:
+                      fetcher: probes.Fetch | None = None) -> list[Check]:
     """Workload readiness, then the endpoints of the HTTP services, in catalogue order."""
     checks = workload_checks(get_json(c, env, "health", "deployments,statefulsets"))
     checks += endpoint_checks(env, forwarder, fetcher)
@@ -452,5 +385,81 @@ def logs_command(env: Environment, label_selector: str, *, streams: int, tail: i
     return kubectl(env, *words)
 
 
-def print_checks(checks: list[Check], env: Environment) -> None:
-    print_health(checks, health.verdict(checks), f"{env.name} ({env.kube_context}/{env.kube_namespace})")
+def follow_command(env: Environment, services: list[str], *, streams: int, tail: int,
+                   since: str) -> tuple[str, LineParser]:
+    command = logs_command(env, selector(services), streams=streams, tail=tail, since=since, follow=True)
+    return command, service_logs.parse_kubectl_line
+
+
+def log_lines(c: Context, env: Environment, services: list[str], *, tail: int,
+              since: str) -> list[service_logs.LogLine]:
+    chosen = selector(services)
+    command = logs_command(env, chosen, streams=log_streams(c, env, chosen), tail=tail, since=since)
+    answer = run(c, command, hide=True)
+    if answer.failed:
+        raise NoaError(f"logs: kubectl logs failed: {(answer.stderr.strip().splitlines() or ['?'])[-1]}")
+    return service_logs.parse_all(answer.stdout, service_logs.parse_kubectl_line)
+
+
+class KubernetesTarget:
+    """The Target protocol (noa_ops/targets/__init__.py) for a Kubernetes cluster."""
+
+    name = TARGET
+    good_word = "ready"
+    bad_word = "not ready"
+
+    def parse_request(self, service_images: Iterable[str], hot_reload: bool) -> DeployRequest:
+        if hot_reload:
+            raise NoaError("--hot-reload is for compose only (it mounts the source into the containers)")
+        return DeployRequest(parse_service_images(service_images))
+
+    def preflight_deploy(self, c: Context, env: Environment) -> None:
+        require_context(c, env, "deploy")
+
+    def preflight(self, c: Context, env: Environment, verb: str) -> None:
+        require_context(c, env, verb)
+
+    def preflight_read(self, c: Context, env: Environment, verb: str) -> None:
+        """health and logs only read, through --context: they do not check the current context."""
+
+    def show_plan(self, c: Context, env: Environment, request: DeployRequest) -> None:
+        show_plan(c, env, render_release(c, env, request).text)
+
+    def render(self, c: Context, env: Environment, request: DeployRequest) -> Rendered:
+        return render_release(c, env, request)
+
+    def where(self, env: Environment) -> str:
+        return f"{env.kube_context}/{env.kube_namespace}"
+
+    def check_release(self, c: Context, release: releases.Release, verb: str) -> None:
+        """The registry keeps every pushed digest; nothing to check locally."""
+
+    def apply(self, c: Context, env: Environment, release: releases.Release, *, timeout: int) -> Outcome:
+        return apply_release(c, env, release, timeout=timeout)
+
+    def show_failure(self, c: Context, env: Environment, outcome: Outcome) -> None:
+        show_failure(c, env, outcome)
+
+    def show_success(self, c: Context, env: Environment, outcome: Outcome) -> None:
+        """`kubectl rollout status` printed each workload as it became ready."""
+
+    def show_arrival(self, env: Environment) -> None:
+        step("deploy", f"`invoke health --env {env.name}` probes every service through port-forwards")
+
+    def health(self, c: Context, env: Environment) -> list[Check]:
+        return check_environment(c, env)
+
+    def current_health(self, c: Context, env: Environment) -> list[Check]:
+        return workload_checks(get_json(c, env, "status", "deployments,statefulsets"))
+
+    def stop(self, c: Context, env: Environment, *, purge: bool, yes: bool) -> None:
+        stop(c, env, purge=purge, yes=yes)
+
+    def log_lines(self, c: Context, env: Environment, services: list[str], *, tail: int,
+                  since: str) -> list[service_logs.LogLine]:
+        return log_lines(c, env, services, tail=tail, since=since)
+
+    def follow_logs(self, c: Context, env: Environment, services: list[str], *, tail: int,
+                    since: str) -> tuple[str, LineParser]:
+        chosen = selector(services)
+        return follow_command(env, services, streams=log_streams(c, env, chosen), tail=tail, since=since)

@@ -20,7 +20,8 @@ from typing import Any
 
 from invoke.context import Context
 
-from . import catalogue, compose
+from . import catalogue
+from . import compose_commands as compose
 from .environments import Environment
 from .shell import run
 

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 
 from invoke.context import Context
-from invoke.exceptions import Exit
 
 from . import images
 from .environments import Environment
+from .errors import NoaError
 from .report import step
 from .shell import run
 
@@ -30,9 +30,9 @@ def validate_registry(registry: str) -> str:
     """`host[:port][/path]`, no scheme and no trailing slash; one line saying what is wrong."""
     cleaned = registry.strip().rstrip("/")
     if not cleaned:
-        raise Exit("push: no registry: pass --registry HOST[:PORT][/PATH] or set registry in invoke.yaml")
+        raise NoaError("push: no registry: pass --registry HOST[:PORT][/PATH] or set registry in invoke.yaml")
     if "://" in cleaned or not _REGISTRY.match(cleaned):
-        raise Exit(f"push: registry {registry!r} is not HOST[:PORT][/PATH], e.g. 127.0.0.1:5000/noa")
+        raise NoaError(f"push: registry {registry!r} is not HOST[:PORT][/PATH], e.g. 127.0.0.1:5000/noa")
     return cleaned
 
 
@@ -61,7 +61,7 @@ def push_one(c: Context, reference: str, *, attempts: int = ATTEMPTS,
             sleep(pause)
             pause *= 2
         else:
-            raise Exit(f"push: {reference} failed {attempts} times ({reason}); check that the registry "
+            raise NoaError(f"push: {reference} failed {attempts} times ({reason}); check that the registry "
                        f"answers and accepts pushes, then run `invoke push` again")
     raise AssertionError("unreachable")
 
@@ -71,7 +71,7 @@ def push(c: Context, env: Environment, services: list[str], tag: str, *, registr
     """Tag and push each service's image; record and return service -> <registry>/<service>@<digest>."""
     missing = images.missing_images(c, env, services, tag)
     if missing:
-        raise Exit(f"push: no image for tag {tag} of {', '.join(missing)}: run `invoke build` first")
+        raise NoaError(f"push: no image for tag {tag} of {', '.join(missing)}: run `invoke build` first")
     record = images.load_record(tag)
     pushed: dict[str, str] = {}
     for service in services:
@@ -79,7 +79,7 @@ def push(c: Context, env: Environment, services: list[str], tag: str, *, registr
         remote = remote_name(registry, service, tag)
         tagged = run(c, f"docker tag {shlex.quote(local)} {shlex.quote(remote)}", hide=True)
         if tagged.failed:
-            raise Exit(f"push: docker tag {local} {remote} failed: {tagged.stderr.strip()}")
+            raise NoaError(f"push: docker tag {local} {remote} failed: {tagged.stderr.strip()}")
         step("push", f"pushing {remote}")
         digest = push_one(c, remote, sleep=sleep)
         pushed[service] = f"{registry}/{service}@{digest}"

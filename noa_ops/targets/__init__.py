@@ -1,0 +1,111 @@
+"""Where an environment runs: one `Target` protocol, one module per target.
+
+The CLI asks `of(env)` for the environment's target and calls the same methods whatever it is;
+what every target shares (a deploy is a release, the health gate, recovery by rollback) is written
+once in noa_ops/release_cycle.py. compose: noa_ops/targets/compose.py; kubernetes:
+noa_ops/targets/kubernetes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from invoke.context import Context
+
+from ..environments import Environment
+from ..logs import LogLine
+from ..probes import Check
+from ..releases import Release
+
+# A line of a followed log stream -> the parsed line, or None for a line that is not a log line.
+LineParser = Callable[[str], LogLine | None]
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What the operator asked a deploy for, beyond the environment."""
+
+    service_images: dict[str, str] = field(default_factory=dict)  # service -> image to run instead
+    hot_reload: bool = False
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A release before it is recorded: the exact text to apply, images pinned."""
+
+    tag: str
+    text: str
+    images: dict[str, str]  # service -> pinned reference (image ID or repo@digest)
+    sources: dict[str, str]  # service -> the reference it was resolved from
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The health gate's answer for an applied release."""
+
+    ok: bool
+    unhealthy: tuple[str, ...]  # services or workloads that did not pass (or "apply")
+    checks: tuple[Check, ...] = ()
+    detail: str = ""
+
+
+class Target(Protocol):
+    name: str  # as invoke.yaml spells it: compose | kubernetes
+    good_word: str  # what a release that passed the gate is: healthy | ready
+    bad_word: str  # and one that did not: unhealthy | not ready
+
+    def parse_request(self, service_images: Iterable[str], hot_reload: bool) -> DeployRequest: ...
+
+    def preflight_deploy(self, c: Context, env: Environment) -> None: ...
+
+    def preflight(self, c: Context, env: Environment, verb: str) -> None:
+        """Before a verb changes what runs (rollback)."""
+
+    def preflight_read(self, c: Context, env: Environment, verb: str) -> None:
+        """Before a verb reads what runs (health, logs)."""
+
+    def show_plan(self, c: Context, env: Environment, request: DeployRequest) -> None: ...
+
+    def render(self, c: Context, env: Environment, request: DeployRequest) -> Rendered: ...
+
+    def where(self, env: Environment) -> str:
+        """Where a release goes, for progress lines: `noa-dev`, `noa-staging/noa-server-staging`."""
+
+    def check_release(self, c: Context, release: Release, verb: str) -> None:
+        """Refuse a recorded release that can no longer be applied here."""
+
+    def apply(self, c: Context, env: Environment, release: Release, *, timeout: int) -> Outcome: ...
+
+    def show_failure(self, c: Context, env: Environment, outcome: Outcome) -> None: ...
+
+    def show_success(self, c: Context, env: Environment, outcome: Outcome) -> None: ...
+
+    def show_arrival(self, env: Environment) -> None:
+        """After a successful deploy: where to look next."""
+
+    def health(self, c: Context, env: Environment) -> list[Check]:
+        """Every check `invoke health` shows."""
+
+    def current_health(self, c: Context, env: Environment) -> list[Check]:
+        """The cheaper checks `invoke status` shows; NoaError when nothing answers."""
+
+    def stop(self, c: Context, env: Environment, *, purge: bool, yes: bool) -> None: ...
+
+    def log_lines(self, c: Context, env: Environment, services: list[str], *, tail: int,
+                  since: str) -> list[LogLine]:
+        """The services' recent lines (all services when `services` is empty), unmerged."""
+
+    def follow_logs(self, c: Context, env: Environment, services: list[str], *, tail: int,
+                    since: str) -> tuple[str, LineParser]:
+        """The command that streams the services' lines, and the parser of its output lines."""
+
+
+def of(env: Environment) -> Target:
+    """The target an environment runs on (invoke.yaml, or --target)."""
+    from .compose import ComposeTarget
+    from .kubernetes import KubernetesTarget
+
+    known: dict[str, Target] = {"compose": ComposeTarget(), "kubernetes": KubernetesTarget()}
+    return known[env.target]
