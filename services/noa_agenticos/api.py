@@ -17,7 +17,7 @@ from noa_agenticos.payloads import (
     parse_task,
 )
 from noa_agenticos.registry import AgentRegistry, TooManyAgents
-from noa_agenticos.tasks import AlreadyCompleted, QueueFull, TaskBoard, UnknownAgent
+from noa_agenticos.task_board import AlreadyCompleted, QueueFull, TaskBoard, UnknownAgent
 from noa_agenticos.tokens import AgentTokens, bearer_token
 from noa_common.metrics import Metrics
 

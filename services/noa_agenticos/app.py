@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 
 from noa_agenticos.api import agent_routes, task_routes
 from noa_agenticos.registry import AgentRegistry
-from noa_agenticos.tasks import TaskBoard
+from noa_agenticos.task_board import TaskBoard
 from noa_agenticos.tokens import AgentTokens
 from noa_common.env_catalogue import AGENTICOS
 from noa_common.service_app import ServiceParts, ServiceRuntime, ServiceSpec, build_app
