@@ -302,7 +302,7 @@ def stop(c: Context, env: str = "dev", target: str = "", purge: bool = False, ye
     if yes and not purge:
         raise NoaError("--yes confirms --purge; without --purge, stop keeps the data and needs no "
                        "confirmation")
-    targets.of(selected).stop(c, selected, purge=purge, yes=yes)
+    release_cycle.stop(c, targets.of(selected), selected, purge=purge, yes=yes)
 
 
 @operator_task(

@@ -92,6 +92,25 @@ def roll_back_to(c: Context, target: Target, env: Environment, release_id: str, 
     return outcome
 
 
+def stop(c: Context, target: Target, env: Environment, *, purge: bool, yes: bool) -> None:
+    """Stop an environment; its data stays unless purge (which needs yes, and says what goes)."""
+    target.preflight(c, env, "stop")
+    doomed = None
+    if purge:
+        doomed = target.stored_data(c, env)
+        shown = ", ".join(doomed) if doomed else "none exist"
+        step("stop", f"--purge deletes the {target.data_kind} of {target.where(env)} and all their data: "
+                     f"{shown}")
+        if not yes:
+            raise NoaError("stop: --purge deletes data; run again with --purge --yes to confirm "
+                           "(nothing was changed)")
+    with locking.hold(env.name, "stop"):
+        done = target.halt(c, env, doomed)
+        releases.record(env.name, releases.Event("", "purge" if purge else "stop", releases.now(), False,
+                                                 target=target.name))
+    step("stop", done)
+
+
 def rollback(c: Context, target: Target, env: Environment, *, to: str = "",
              timeout: int | None = None) -> None:
     """Apply the last good release (or `to`) again, then the health gate."""

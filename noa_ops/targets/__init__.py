@@ -91,7 +91,13 @@ class Target(Protocol):
     def current_health(self, c: Context, env: Environment) -> list[Check]:
         """The cheaper checks `invoke status` shows; NoaError when nothing answers."""
 
-    def stop(self, c: Context, env: Environment, *, purge: bool, yes: bool) -> None: ...
+    data_kind: str  # what holds the data: volumes | PVCs
+
+    def stored_data(self, c: Context, env: Environment) -> list[str]:
+        """The names of what `stop --purge` deletes."""
+
+    def halt(self, c: Context, env: Environment, doomed: list[str] | None) -> str:
+        """Stop what runs (and delete `doomed`, unless None); the line that says what happened."""
 
     def log_lines(self, c: Context, env: Environment, services: list[str], *, tail: int,
                   since: str) -> list[LogLine]:

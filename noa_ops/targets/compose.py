@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from invoke.context import Context
 
-from .. import catalogue, images, locking, models, probes, releases
+from .. import catalogue, images, models, probes, releases
 from .. import compose_commands as compose
 from .. import logs as service_logs
 from ..environments import Environment
@@ -176,23 +176,16 @@ def show_plan(c: Context, env: Environment, tag: str, overrides: dict[str, str],
     out.print(changes, markup=False, highlight=False, end="")
 
 
-def stop(c: Context, env: Environment, *, purge: bool = False, yes: bool = False) -> None:
-    """Remove the containers and network; named volumes (the data) stay unless --purge --yes."""
-    require_engine(c)
-    require_env_file(env, "stop")
-    if purge:
-        listed = run_checked(c, compose.volumes(env), "docker volume ls", hide=True)
-        names = [line.strip() for line in listed.stdout.splitlines() if line.strip()]
-        shown = ", ".join(names) if names else "none exist"
-        step("stop", f"--purge deletes the volumes of {env.project} and all their data: {shown}")
-        if not yes:
-            raise NoaError("stop: --purge deletes data; run again with --purge --yes to confirm "
-                       "(nothing was changed)")
-    with locking.hold(env.name, "stop"):
-        run_checked(c, compose.down(env, volumes=purge), "docker compose down", echo=True)
-        releases.record(env.name, releases.Event("", "purge" if purge else "stop", releases.now(), False,
-                                                 target="compose"))
-    step("stop", f"{env.project} stopped; " + ("volumes deleted" if purge else "volumes kept"))
+def stored_data(c: Context, env: Environment) -> list[str]:
+    """The project's named volumes: what `stop --purge` deletes."""
+    listed = run_checked(c, compose.volumes(env), "docker volume ls", hide=True)
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip()]
+
+
+def halt(c: Context, env: Environment, doomed: list[str] | None) -> str:
+    """`docker compose down`, with --volumes when `doomed` (the data) goes too."""
+    run_checked(c, compose.down(env, volumes=doomed is not None), "docker compose down", echo=True)
+    return f"{env.project} stopped; " + ("volumes deleted" if doomed is not None else "volumes kept")
 
 
 def render_release(c: Context, env: Environment, request: DeployRequest) -> Rendered:
@@ -268,8 +261,13 @@ class ComposeTarget:
     def current_health(self, c: Context, env: Environment) -> list[probes.Check]:
         return current_health(c, env)
 
-    def stop(self, c: Context, env: Environment, *, purge: bool, yes: bool) -> None:
-        stop(c, env, purge=purge, yes=yes)
+    data_kind = "volumes"
+
+    def stored_data(self, c: Context, env: Environment) -> list[str]:
+        return stored_data(c, env)
+
+    def halt(self, c: Context, env: Environment, doomed: list[str] | None) -> str:
+        return halt(c, env, doomed)
 
     def log_lines(self, c: Context, env: Environment, services: list[str], *, tail: int,
                   since: str) -> list[service_logs.LogLine]:

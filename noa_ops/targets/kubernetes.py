@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from invoke.context import Context
 
-from .. import catalogue, envfile, images, k8s_render, locking, paths, probes, releases
+from .. import catalogue, envfile, images, k8s_render, paths, probes, releases
 from .. import logs as service_logs
 from ..environments import Environment
 from ..errors import NoaError
@@ -261,29 +261,19 @@ def get_json(c: Context, env: Environment, verb: str, *what: str) -> dict[str, A
     return loaded
 
 
-def stop(c: Context, env: Environment, *, purge: bool = False, yes: bool = False) -> None:
-    """Scale every Deployment and StatefulSet to zero; claims stay unless --purge --yes.
+def stored_data(c: Context, env: Environment) -> list[str]:
+    """The PVCs of the namespace's StatefulSets: what `stop --purge` deletes (never the namespace)."""
+    return statefulset_claims(get_json(c, env, "stop", "statefulsets"), get_json(c, env, "stop", "pvc"))
 
-    Never deletes the namespace: with --purge only the PVCs of the namespace's StatefulSets go.
-    """
-    require_context(c, env, "stop")
-    claims: list[str] = []
-    if purge:
-        claims = statefulset_claims(get_json(c, env, "stop", "statefulsets"), get_json(c, env, "stop", "pvc"))
-        shown = ", ".join(claims) if claims else "none exist"
-        step("stop", f"--purge deletes these PVCs of {env.kube_namespace} and all their data: {shown}")
-        if not yes:
-            raise NoaError("stop: --purge deletes data; run again with --purge --yes to confirm "
-                       "(nothing was changed)")
-    with locking.hold(env.name, "stop"):
-        run_checked(c, kubectl(env, "scale", "deployment,statefulset", "--all", "--replicas=0"),
-                    "kubectl scale", echo=True)
-        if claims:
-            run_checked(c, kubectl(env, "delete", "pvc", *claims), "kubectl delete pvc", echo=True)
-        releases.record(env.name, releases.Event("", "purge" if claims else "stop", releases.now(), False,
-                                                 target=TARGET))
-    kept = "PVCs deleted" if claims else "PVCs kept"
-    step("stop", f"{env.kube_namespace} scaled to zero; {kept}; the namespace stays")
+
+def halt(c: Context, env: Environment, doomed: list[str] | None) -> str:
+    """Scale every Deployment and StatefulSet to zero, then delete the `doomed` claims."""
+    run_checked(c, kubectl(env, "scale", "deployment,statefulset", "--all", "--replicas=0"),
+                "kubectl scale", echo=True)
+    if doomed:
+        run_checked(c, kubectl(env, "delete", "pvc", *doomed), "kubectl delete pvc", echo=True)
+    kept = "PVCs deleted" if doomed else "PVCs kept"
+    return f"{env.kube_namespace} scaled to zero; {kept}; the namespace stays"
 
 
 def workload_checks(listing: dict[str, Any]) -> list[Check]:
@@ -452,8 +442,13 @@ class KubernetesTarget:
     def current_health(self, c: Context, env: Environment) -> list[Check]:
         return workload_checks(get_json(c, env, "status", "deployments,statefulsets"))
 
-    def stop(self, c: Context, env: Environment, *, purge: bool, yes: bool) -> None:
-        stop(c, env, purge=purge, yes=yes)
+    data_kind = "PVCs"
+
+    def stored_data(self, c: Context, env: Environment) -> list[str]:
+        return stored_data(c, env)
+
+    def halt(self, c: Context, env: Environment, doomed: list[str] | None) -> str:
+        return halt(c, env, doomed)
 
     def log_lines(self, c: Context, env: Environment, services: list[str], *, tail: int,
                   since: str) -> list[service_logs.LogLine]:
