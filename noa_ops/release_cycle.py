@@ -31,11 +31,11 @@ def deploy(c: Context, target: Target, env: Environment, request: DeployRequest,
         return
     wait = timeout or env.deploy_timeout
     with locking.hold(env.name, "deploy"):
-        rendered = target.render(c, env, request)
+        rendered = target.render_release(c, env, request)
         release = releases.create(env.name, target.name, rendered.tag, images=rendered.images,
                                   sources=rendered.sources, rendered_text=rendered.text)
         step("deploy", f"release {release.id}: applying to {target.where(env)} (deadline {wait} s)")
-        outcome = target.apply(c, env, release, timeout=wait)
+        outcome = target.apply_release(c, env, release, timeout=wait)
         detail = ", ".join(outcome.unhealthy)
         releases.finish(release, releases.HEALTHY if outcome.ok else releases.FAILED, detail)
         record(target, env, release.id, releases.DEPLOY, outcome)
@@ -87,7 +87,7 @@ def roll_back_to(c: Context, target: Target, env: Environment, release_id: str, 
         raise NoaError(f"rollback: release {release_id} was deployed to {release.target}, not {target.name}")
     target.check_release(c, release, "rollback")
     step("rollback", f"applying release {release_id} ({release.tag}) to {target.where(env)}")
-    outcome = target.apply(c, env, release, timeout=timeout)
+    outcome = target.apply_release(c, env, release, timeout=timeout)
     record(target, env, release_id, action, outcome)
     return outcome
 

@@ -1,5 +1,6 @@
 """Where an environment runs: one `Target` protocol, one module per target.
 
+Each target is a module whose functions and constants implement the protocol (mypy checks it).
 The CLI asks `of(env)` for the environment's target and calls the same methods whatever it is;
 what every target shares (a deploy is a release, the health gate, recovery by rollback) is written
 once in noa_ops/release_cycle.py. compose: noa_ops/targets/compose.py; kubernetes:
@@ -68,7 +69,7 @@ class Target(Protocol):
 
     def show_plan(self, c: Context, env: Environment, request: DeployRequest) -> None: ...
 
-    def render(self, c: Context, env: Environment, request: DeployRequest) -> Rendered: ...
+    def render_release(self, c: Context, env: Environment, request: DeployRequest) -> Rendered: ...
 
     def where(self, env: Environment) -> str:
         """Where a release goes, for progress lines: `noa-dev`, `noa-staging/noa-server-staging`."""
@@ -76,7 +77,7 @@ class Target(Protocol):
     def check_release(self, c: Context, release: Release, verb: str) -> None:
         """Refuse a recorded release that can no longer be applied here."""
 
-    def apply(self, c: Context, env: Environment, release: Release, *, timeout: int) -> Outcome: ...
+    def apply_release(self, c: Context, env: Environment, release: Release, *, timeout: int) -> Outcome: ...
 
     def show_failure(self, c: Context, env: Environment, outcome: Outcome) -> None: ...
 
@@ -109,9 +110,8 @@ class Target(Protocol):
 
 
 def of(env: Environment) -> Target:
-    """The target an environment runs on (invoke.yaml, or --target)."""
-    from .compose import ComposeTarget
-    from .kubernetes import KubernetesTarget
+    """The target an environment runs on (invoke.yaml, or --target): the module of that name."""
+    from . import compose, kubernetes
 
-    known: dict[str, Target] = {"compose": ComposeTarget(), "kubernetes": KubernetesTarget()}
+    known: dict[str, Target] = {compose.name: compose, kubernetes.name: kubernetes}
     return known[env.target]

@@ -27,6 +27,11 @@ from ..settings_catalogue import SECRET_VARIABLES
 from ..shell import run, run_checked
 from . import DeployRequest, LineParser, Outcome, Rendered
 
+# The Target protocol (noa_ops/targets/__init__.py): this module is the compose target.
+name = "compose"
+good_word = "healthy"
+bad_word = "unhealthy"
+data_kind = "volumes"
 # Seconds between two `up` attempts while a restarting service may still recover in time.
 RETRY_PAUSE = 5.0
 Clock = Callable[[], float]
@@ -94,7 +99,7 @@ def dump(config: dict[str, Any]) -> str:
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=False, width=1000)
 
 
-def render(c: Context, env: Environment, tag: str, *, hot_reload: bool = False) -> dict[str, Any]:
+def render_config(c: Context, env: Environment, tag: str, *, hot_reload: bool = False) -> dict[str, Any]:
     """`docker compose config`: the repo's compose file(s) with the env file and image tag interpolated."""
     result = run_checked(c, compose.config(env, hot_reload=hot_reload), "docker compose config",
                          env=compose.image_variables(env, tag), hide=True)
@@ -133,7 +138,7 @@ def show_failure(c: Context, env: Environment, outcome: Outcome) -> None:
     run(c, compose.logs(env, outcome.unhealthy))
 
 
-def require_pinned_images(c: Context, release: releases.Release, verb: str) -> None:
+def check_release(c: Context, release: releases.Release, verb: str) -> None:
     """Every image a release pins must still be in the engine (a prune may have removed it)."""
     for service, pinned in release.images.items():
         if images.image_id(c, pinned) is None:
@@ -143,7 +148,7 @@ def require_pinned_images(c: Context, release: releases.Release, verb: str) -> N
                        f"with --to")
 
 
-def show_where_to_look() -> None:
+def show_arrival(env: Environment) -> None:
     """The URLs an operator opens next: the dashboard first, then each published service."""
     ui = catalogue.get("ui")
     step("dashboard", f"http://127.0.0.1:{ui.port}/")
@@ -152,9 +157,10 @@ def show_where_to_look() -> None:
             step(service.name, f"http://127.0.0.1:{service.port}/")
 
 
-def show_plan(c: Context, env: Environment, tag: str, overrides: dict[str, str], *, hot_reload: bool) -> None:
+def show_config_diff(c: Context, env: Environment, tag: str, overrides: dict[str, str], *,
+                     hot_reload: bool) -> None:
     """--dry-run: the rendered config against what runs now, secrets masked; nothing is changed."""
-    config = render(c, env, tag, hot_reload=hot_reload)
+    config = render_config(c, env, tag, hot_reload=hot_reload)
 
     def resolve(reference: str) -> str:
         return images.image_id(c, reference) or f"{reference} (not built yet: deploy builds it)"
@@ -195,12 +201,13 @@ def render_release(c: Context, env: Environment, request: DeployRequest) -> Rend
     ensure_images(c, env, tag, built)
     # llama mounts the models volume read-only and cannot load what is not there.
     step("deploy", models.ensure_for_deploy(c, env))
-    config = render(c, env, tag, hot_reload=request.hot_reload)
+    config = render_config(c, env, tag, hot_reload=request.hot_reload)
     sources, pinned = pin_images(config, request.service_images, lambda ref: images.image_id(c, ref))
     return Rendered(tag, dump(config), pinned, sources)
 
 
-def follow_command(env: Environment, services: list[str], *, tail: int, since: str) -> tuple[str, LineParser]:
+def follow_logs(c: Context, env: Environment, services: list[str], *, tail: int,
+                since: str) -> tuple[str, LineParser]:
     chosen = images.select_services(services)
     return compose.follow_logs(env, chosen, tail=tail, since=since), service_logs.parse_compose_line
 
@@ -211,68 +218,39 @@ def current_health(c: Context, env: Environment) -> list[probes.Check]:
     return probes.check_stack(c, env)
 
 
-class ComposeTarget:
-    """The Target protocol (noa_ops/targets/__init__.py) for `docker compose`."""
+def parse_request(service_images: Iterable[str], hot_reload: bool) -> DeployRequest:
+    return DeployRequest(parse_service_images(service_images), hot_reload)
 
-    name = "compose"
-    good_word = "healthy"
-    bad_word = "unhealthy"
 
-    def parse_request(self, service_images: Iterable[str], hot_reload: bool) -> DeployRequest:
-        return DeployRequest(parse_service_images(service_images), hot_reload)
+def preflight_deploy(c: Context, env: Environment) -> None:
+    prepare(c, env, "deploy")
 
-    def preflight_deploy(self, c: Context, env: Environment) -> None:
-        prepare(c, env, "deploy")
 
-    def preflight(self, c: Context, env: Environment, verb: str) -> None:
-        require_engine(c)
-        require_env_file(env, verb)
+def preflight(c: Context, env: Environment, verb: str) -> None:
+    require_engine(c)
+    require_env_file(env, verb)
 
-    def preflight_read(self, c: Context, env: Environment, verb: str) -> None:
-        self.preflight(c, env, verb)
 
-    def show_plan(self, c: Context, env: Environment, request: DeployRequest) -> None:
-        show_plan(c, env, images.current_tag(c), request.service_images, hot_reload=request.hot_reload)
+def preflight_read(c: Context, env: Environment, verb: str) -> None:
+    preflight(c, env, verb)
 
-    def render(self, c: Context, env: Environment, request: DeployRequest) -> Rendered:
-        return render_release(c, env, request)
 
-    def where(self, env: Environment) -> str:
-        return env.project
+def show_plan(c: Context, env: Environment, request: DeployRequest) -> None:
+    show_config_diff(c, env, images.current_tag(c), request.service_images, hot_reload=request.hot_reload)
 
-    def check_release(self, c: Context, release: releases.Release, verb: str) -> None:
-        require_pinned_images(c, release, verb)
 
-    def apply(self, c: Context, env: Environment, release: releases.Release, *, timeout: int) -> Outcome:
-        return apply_release(c, env, release, timeout=timeout)
+def where(env: Environment) -> str:
+    return env.project
 
-    def show_failure(self, c: Context, env: Environment, outcome: Outcome) -> None:
-        show_failure(c, env, outcome)
 
-    def show_success(self, c: Context, env: Environment, outcome: Outcome) -> None:
-        print_health(list(outcome.checks), probes.verdict(outcome.checks), env.name)
+def show_success(c: Context, env: Environment, outcome: Outcome) -> None:
+    print_health(list(outcome.checks), probes.verdict(outcome.checks), env.name)
 
-    def show_arrival(self, env: Environment) -> None:
-        show_where_to_look()
 
-    def health(self, c: Context, env: Environment) -> list[probes.Check]:
-        return probes.check_stack(c, env)
+def health(c: Context, env: Environment) -> list[probes.Check]:
+    return probes.check_stack(c, env)
 
-    def current_health(self, c: Context, env: Environment) -> list[probes.Check]:
-        return current_health(c, env)
 
-    data_kind = "volumes"
-
-    def stored_data(self, c: Context, env: Environment) -> list[str]:
-        return stored_data(c, env)
-
-    def halt(self, c: Context, env: Environment, doomed: list[str] | None) -> str:
-        return halt(c, env, doomed)
-
-    def log_lines(self, c: Context, env: Environment, services: list[str], *, tail: int,
-                  since: str) -> list[service_logs.LogLine]:
-        return service_logs.collect(c, env, images.select_services(services), tail=tail, since=since)
-
-    def follow_logs(self, c: Context, env: Environment, services: list[str], *, tail: int,
-                    since: str) -> tuple[str, LineParser]:
-        return follow_command(env, services, tail=tail, since=since)
+def log_lines(c: Context, env: Environment, services: list[str], *, tail: int,
+              since: str) -> list[service_logs.LogLine]:
+    return service_logs.collect(c, env, images.select_services(services), tail=tail, since=since)

@@ -41,7 +41,11 @@ from ..report import out, step
 from ..shell import run, run_checked
 from . import DeployRequest, LineParser, Outcome, Rendered
 
-TARGET = "kubernetes"
+# The Target protocol (noa_ops/targets/__init__.py): this module is the Kubernetes target.
+name = TARGET = "kubernetes"
+good_word = "ready"
+bad_word = "not ready"
+data_kind = "PVCs"
 FIELD_MANAGER = "noa-ops"
 PART_OF = "app.kubernetes.io/part-of=noa-server"
 NAME_LABEL = "app.kubernetes.io/name"
@@ -225,10 +229,10 @@ def render_release(c: Context, env: Environment, request: DeployRequest) -> Rend
     return Rendered(tag, manifests, {service: digests[service] for service in sources}, sources)
 
 
-def show_plan(c: Context, env: Environment, manifests: str) -> None:
+def show_plan(c: Context, env: Environment, request: DeployRequest) -> None:
     """--dry-run: `kubectl diff` of the pinned manifests against the cluster; nothing is applied."""
     path = paths.state("render", env.name, "dry-run.yaml")
-    path.write_text(manifests)
+    path.write_text(render_release(c, env, request).text)
     step("deploy", f"dry run: what would change in {env.kube_context}/{env.kube_namespace} "
                    f"(nothing is applied)")
     compared = run(c, kubectl(env, "diff", "--server-side", f"--field-manager={FIELD_MANAGER}",
@@ -343,7 +347,7 @@ def endpoint_checks(env: Environment, forwarder: Forwarder | None = None,
     return checks
 
 
-def check_environment(c: Context, env: Environment, forwarder: Forwarder | None = None,
+def health(c: Context, env: Environment, forwarder: Forwarder | None = None,
                       fetcher: probes.Fetch | None = None) -> list[Check]:
     """Workload readiness, then the endpoints of the HTTP services, in catalogue order."""
     checks = workload_checks(get_json(c, env, "health", "deployments,statefulsets"))
@@ -375,9 +379,11 @@ def logs_command(env: Environment, label_selector: str, *, streams: int, tail: i
     return kubectl(env, *words)
 
 
-def follow_command(env: Environment, services: list[str], *, streams: int, tail: int,
-                   since: str) -> tuple[str, LineParser]:
-    command = logs_command(env, selector(services), streams=streams, tail=tail, since=since, follow=True)
+def follow_logs(c: Context, env: Environment, services: list[str], *, tail: int,
+                since: str) -> tuple[str, LineParser]:
+    chosen = selector(services)
+    command = logs_command(env, chosen, streams=log_streams(c, env, chosen), tail=tail, since=since,
+                           follow=True)
     return command, service_logs.parse_kubectl_line
 
 
@@ -391,70 +397,39 @@ def log_lines(c: Context, env: Environment, services: list[str], *, tail: int,
     return service_logs.parse_all(answer.stdout, service_logs.parse_kubectl_line)
 
 
-class KubernetesTarget:
-    """The Target protocol (noa_ops/targets/__init__.py) for a Kubernetes cluster."""
+def parse_request(service_images: Iterable[str], hot_reload: bool) -> DeployRequest:
+    if hot_reload:
+        raise NoaError("--hot-reload is for compose only (it mounts the source into the containers)")
+    return DeployRequest(parse_service_images(service_images))
 
-    name = TARGET
-    good_word = "ready"
-    bad_word = "not ready"
 
-    def parse_request(self, service_images: Iterable[str], hot_reload: bool) -> DeployRequest:
-        if hot_reload:
-            raise NoaError("--hot-reload is for compose only (it mounts the source into the containers)")
-        return DeployRequest(parse_service_images(service_images))
+def preflight_deploy(c: Context, env: Environment) -> None:
+    require_context(c, env, "deploy")
 
-    def preflight_deploy(self, c: Context, env: Environment) -> None:
-        require_context(c, env, "deploy")
 
-    def preflight(self, c: Context, env: Environment, verb: str) -> None:
-        require_context(c, env, verb)
+def preflight(c: Context, env: Environment, verb: str) -> None:
+    require_context(c, env, verb)
 
-    def preflight_read(self, c: Context, env: Environment, verb: str) -> None:
-        """health and logs only read, through --context: they do not check the current context."""
 
-    def show_plan(self, c: Context, env: Environment, request: DeployRequest) -> None:
-        show_plan(c, env, render_release(c, env, request).text)
+def preflight_read(c: Context, env: Environment, verb: str) -> None:
+    """health and logs only read, through --context: they do not check the current context."""
 
-    def render(self, c: Context, env: Environment, request: DeployRequest) -> Rendered:
-        return render_release(c, env, request)
 
-    def where(self, env: Environment) -> str:
-        return f"{env.kube_context}/{env.kube_namespace}"
+def where(env: Environment) -> str:
+    return f"{env.kube_context}/{env.kube_namespace}"
 
-    def check_release(self, c: Context, release: releases.Release, verb: str) -> None:
-        """The registry keeps every pushed digest; nothing to check locally."""
 
-    def apply(self, c: Context, env: Environment, release: releases.Release, *, timeout: int) -> Outcome:
-        return apply_release(c, env, release, timeout=timeout)
+def check_release(c: Context, release: releases.Release, verb: str) -> None:
+    """The registry keeps every pushed digest: nothing to check here."""
 
-    def show_failure(self, c: Context, env: Environment, outcome: Outcome) -> None:
-        show_failure(c, env, outcome)
 
-    def show_success(self, c: Context, env: Environment, outcome: Outcome) -> None:
-        """`kubectl rollout status` printed each workload as it became ready."""
+def show_success(c: Context, env: Environment, outcome: Outcome) -> None:
+    """`kubectl rollout status` printed each workload as it became ready."""
 
-    def show_arrival(self, env: Environment) -> None:
-        step("deploy", f"`invoke health --env {env.name}` probes every service through port-forwards")
 
-    def health(self, c: Context, env: Environment) -> list[Check]:
-        return check_environment(c, env)
+def show_arrival(env: Environment) -> None:
+    step("deploy", f"`invoke health --env {env.name}` probes every service through port-forwards")
 
-    def current_health(self, c: Context, env: Environment) -> list[Check]:
-        return workload_checks(get_json(c, env, "status", "deployments,statefulsets"))
 
-    data_kind = "PVCs"
-
-    def stored_data(self, c: Context, env: Environment) -> list[str]:
-        return stored_data(c, env)
-
-    def halt(self, c: Context, env: Environment, doomed: list[str] | None) -> str:
-        return halt(c, env, doomed)
-
-    def log_lines(self, c: Context, env: Environment, services: list[str], *, tail: int,
-                  since: str) -> list[service_logs.LogLine]:
-        return log_lines(c, env, services, tail=tail, since=since)
-
-    def follow_logs(self, c: Context, env: Environment, services: list[str], *, tail: int,
-                    since: str) -> tuple[str, LineParser]:
-        chosen = selector(services)
-        return follow_command(env, services, streams=log_streams(c, env, chosen), tail=tail, since=since)
+def current_health(c: Context, env: Environment) -> list[Check]:
+    return workload_checks(get_json(c, env, "status", "deployments,statefulsets"))

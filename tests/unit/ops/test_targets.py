@@ -9,8 +9,7 @@ import pytest
 
 from noa_ops import environments, targets
 from noa_ops.environments import Environment
-from noa_ops.targets.compose import ComposeTarget
-from noa_ops.targets.kubernetes import KubernetesTarget
+from noa_ops.targets import compose, kubernetes
 
 NOA_OPS = Path(__file__).resolve().parents[3] / "noa_ops"
 # A comparison with a target's name (comparing a release's target with the environment's is fine).
@@ -23,7 +22,7 @@ def test_every_configurable_target_has_an_implementation(dev: Environment) -> No
         assert targets.of(Environment(**{**dev.__dict__, "target": name})).name == name
 
 
-@pytest.mark.parametrize("target", [ComposeTarget(), KubernetesTarget()], ids=["compose", "kubernetes"])
+@pytest.mark.parametrize("target", [compose, kubernetes], ids=["compose", "kubernetes"])
 def test_each_target_offers_every_method_of_the_protocol(target: targets.Target) -> None:
     wanted = {name for name in vars(targets.Target) if not name.startswith("_")}
     wanted |= set(targets.Target.__annotations__)
