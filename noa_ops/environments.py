@@ -13,6 +13,8 @@ from typing import Any
 from invoke.context import Context
 from invoke.exceptions import Exit
 
+from . import k8s_render
+
 TARGETS = ("compose", "kubernetes")
 AVAILABLE_TARGETS = TARGETS
 
@@ -29,7 +31,7 @@ class Environment:
     registry: str = ""  # <host[:port]>/<path> that push sends to and Kubernetes pulls from
     kube_context: str = ""  # the only kubectl context Kubernetes verbs may use
     namespace: str = ""  # Kubernetes namespace (default noa-server-<name>)
-    kube_components: tuple[str, ...] = ()  # k8s/components/* on top of k8s/overlays/<name>
+    kube_variant: str = ""  # the folder k8s/variants/<kube_variant> a Kubernetes deploy applies
 
     @property
     def kube_namespace(self) -> str:
@@ -41,6 +43,14 @@ def plain(value: Any) -> Any:
     if hasattr(value, "keys") and not isinstance(value, str | bytes):
         return {key: plain(value[key]) for key in value}
     return value
+
+
+def shipped_variants() -> list[str]:
+    """The folders of k8s/variants (a broken one is a one-line error, not a traceback)."""
+    try:
+        return [item.name for item in k8s_render.shipped()]
+    except k8s_render.VariantError as error:
+        raise Exit(str(error)) from None
 
 
 def parse_environment(name: str, raw: Any) -> Environment:
@@ -61,12 +71,12 @@ def parse_environment(name: str, raw: Any) -> Environment:
     for key in ("project", "env_file", "image_prefix"):
         if not isinstance(raw[key], str) or not raw[key]:
             raise Exit(f"{where}.{key} must be a non-empty string")
-    for key in ("registry", "kube_context", "namespace"):
+    for key in ("registry", "kube_context", "namespace", "kube_variant"):
         if not isinstance(raw.get(key, ""), str):
             raise Exit(f"{where}.{key} must be a string")
-    components = raw.get("kube_components") or []
-    if not isinstance(components, list) or not all(isinstance(item, str) for item in components):
-        raise Exit(f"{where}.kube_components must be a list of component names")
+    if raw.get("kube_variant") and raw["kube_variant"] not in (shipped := shipped_variants()):
+        raise Exit(f"{where}.kube_variant is {raw['kube_variant']!r}, not a folder of k8s/variants; "
+                   f"valid: {', '.join(shipped)}")
     return Environment(
         name=name,
         target=raw["target"],
@@ -78,7 +88,7 @@ def parse_environment(name: str, raw: Any) -> Environment:
         registry=raw.get("registry", ""),
         kube_context=raw.get("kube_context", ""),
         namespace=raw.get("namespace", ""),
-        kube_components=tuple(components),
+        kube_variant=raw.get("kube_variant", ""),
     )
 
 
