@@ -150,10 +150,11 @@ def resources() -> str:
 
 def environments() -> str:
     configured = _load_yaml("invoke.yaml")["noa"]["environments"]
-    lines = ["| Environment | Target | Project | Env file | Deploy timeout (s) |", "|---|---|---|---|---|"]
+    lines = ["| Environment | Target | Project | Env file | Deploy timeout (s) | Kubernetes variant |",
+             "|---|---|---|---|---|---|"]
     for name, raw in configured.items():
         lines.append(f"| {name} | {raw['target']} | {raw['project']} | `{raw['env_file']}` "
-                     f"| {raw['deploy_timeout']} |")
+                     f"| {raw['deploy_timeout']} | `k8s/variants/{raw.get('kube_variant') or name}` |")
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from invoke.context import Context
 
-from . import paths
+from . import k8s_render, paths
 from .errors import NoaError
 
 TARGETS = ("compose", "kubernetes")
@@ -31,7 +31,7 @@ class Environment:
     registry: str = ""  # <host[:port]>/<path> that push sends to and Kubernetes pulls from
     kube_context: str = ""  # the only kubectl context Kubernetes verbs may use
     namespace: str = ""  # Kubernetes namespace (default noa-server-<name>)
-    kube_components: tuple[str, ...] = ()  # k8s/components/* on top of k8s/overlays/<name>
+    kube_variant: str = ""  # the folder k8s/variants/<kube_variant> a Kubernetes deploy applies
 
     @property
     def kube_namespace(self) -> str:
@@ -43,6 +43,14 @@ def plain(value: Any) -> Any:
     if hasattr(value, "keys") and not isinstance(value, str | bytes):
         return {key: plain(value[key]) for key in value}
     return value
+
+
+def shipped_variants() -> list[str]:
+    """The folders of k8s/variants (a broken one is a one-line error, not a traceback)."""
+    try:
+        return [item.name for item in k8s_render.shipped()]
+    except k8s_render.VariantError as error:
+        raise NoaError(str(error)) from None
 
 
 def parse_environment(name: str, raw: Any) -> Environment:
@@ -63,12 +71,12 @@ def parse_environment(name: str, raw: Any) -> Environment:
     for key in ("project", "env_file", "image_prefix"):
         if not isinstance(raw[key], str) or not raw[key]:
             raise NoaError(f"{where}.{key} must be a non-empty string")
-    for key in ("registry", "kube_context", "namespace"):
+    for key in ("registry", "kube_context", "namespace", "kube_variant"):
         if not isinstance(raw.get(key, ""), str):
             raise NoaError(f"{where}.{key} must be a string")
-    components = raw.get("kube_components") or []
-    if not isinstance(components, list) or not all(isinstance(item, str) for item in components):
-        raise NoaError(f"{where}.kube_components must be a list of component names")
+    if raw.get("kube_variant") and raw["kube_variant"] not in (shipped := shipped_variants()):
+        raise NoaError(f"{where}.kube_variant is {raw['kube_variant']!r}, not a folder of k8s/variants; "
+                       f"valid: {', '.join(shipped)}")
     return Environment(
         name=name,
         target=raw["target"],
@@ -79,7 +87,7 @@ def parse_environment(name: str, raw: Any) -> Environment:
         registry=raw.get("registry", ""),
         kube_context=raw.get("kube_context", ""),
         namespace=raw.get("namespace", ""),
-        kube_components=tuple(components),
+        kube_variant=raw.get("kube_variant", ""),
         health_timeout=raw.get("health_timeout", DEFAULT_HEALTH_TIMEOUT),
     )
 

@@ -1,17 +1,21 @@
-"""The Kubernetes variants that ship, and rendering them with `kubectl kustomize`.
+"""The Kubernetes variants that ship, found on disk, and rendering them with `kubectl kustomize`.
 
-A variant is an overlay, optionally with components on top. The list below is the one place that
-says which combinations ship: `nox -s validate` renders every one of them, and a deploy picks one.
-Staging and prod get their Secret from a component (External Secrets or Sealed Secrets), so those
-overlays alone are rendered and checked too, but are not complete deployments.
+A variant is a committed folder k8s/variants/<name>/ whose kustomization names one overlay
+(`resources: [../../overlays/<overlay>]`) and optionally components (`../../components/<c>`),
+repeating the overlay's namespace for the objects the components add. Every folder there ships:
+`kubectl kustomize k8s/variants/<name>` (or `kubectl apply -k`) is exactly what `nox -s validate`
+checks and a deploy applies, and the policy tests require each to provide the noa-secrets Secret
+(dev from its secretGenerator, staging and prod from a secrets component). Overlays that no
+variant ships alone (staging and prod: their Secret comes from a component) are rendered and
+checked on their own too, as incomplete renders that are never deployed.
 
 Rendering happens in a temporary copy of k8s/: the dev overlay reads its Secret from a git-ignored
-`secrets.env`, which the copy gets with throwaway random values, and each overlay+component
-combination gets a generated kustomization (`resources: [overlay]`, `components: [...]`). The
-default load restrictions stay on, exactly as `kubectl apply -k` applies them.
+`secrets.env`, which the copy gets with throwaway random values (an operator's own file is never
+read or overwritten). The default load restrictions stay on, exactly as `kubectl apply -k` applies
+them.
 
 Standard library only: the checkov session renders with it too, in a venv without the project's
-dependencies.
+dependencies (so the kustomizations are read line by line, not with a YAML parser).
 """
 
 from __future__ import annotations
@@ -28,15 +32,22 @@ from pathlib import Path
 
 from noa_ops import envfile, paths
 
+VARIANTS_DIR = Path("variants")  # relative to the k8s directory
 DEV_SECRETS_FILE = Path("overlays/dev/secrets.env")  # relative to the k8s directory
 DEFAULT_OUT = Path("build/k8s-render")
 # The keys of the noa-secrets Secret: the generated secrets of the settings catalogue, the same
 # ones `invoke env-init` writes (tests/policy proves every secret source provides exactly these).
 SECRET_KEYS: tuple[str, ...] = envfile.GENERATED_SECRETS
+_OVERLAY = re.compile(r"^\.\./\.\./overlays/([A-Za-z0-9._-]+)/?$")
+_COMPONENT = re.compile(r"^\.\./\.\./components/([A-Za-z0-9._-]+)/?$")
 
 
 class RenderError(RuntimeError):
     """kubectl kustomize failed for a variant; the message names it and kustomize's reason."""
+
+
+class VariantError(ValueError):
+    """A folder under k8s/variants is not a variant: one line naming the file and the fault."""
 
 
 @dataclass(frozen=True)
@@ -44,46 +55,94 @@ class Variant:
     name: str
     overlay: str
     components: tuple[str, ...] = ()
-    # False: renders and passes every check, but lacks the Secret a component supplies.
+    # True: a committed folder under k8s/variants, which ships and must provide noa-secrets.
+    # False: an overlay rendered alone; it passes every check but lacks the Secret a component adds.
     complete: bool = True
+
+    @property
+    def directory(self) -> Path:
+        """Where the variant's kustomization lives, relative to the k8s directory."""
+        return VARIANTS_DIR / self.name if self.complete else Path("overlays") / self.overlay
 
     @property
     def namespace(self) -> str:
         return f"noa-server-{self.overlay}"
 
-    def kustomization(self) -> str:
-        """The generated kustomization of an overlay+component combination (relative paths).
 
-        It repeats the overlay's namespace: the objects a component adds are outside the overlay.
-        """
-        lines = [
-            "apiVersion: kustomize.config.k8s.io/v1beta1",
-            "kind: Kustomization",
-            f"namespace: {self.namespace}",
-            "resources:",
-            f"  - ../../overlays/{self.overlay}",
-            "components:",
-            *(f"  - ../../components/{component}" for component in self.components),
-        ]
-        return "\n".join(lines) + "\n"
-
-
-VARIANTS: tuple[Variant, ...] = (
-    Variant("dev", "dev"),
-    Variant("staging", "staging", complete=False),
-    Variant("prod", "prod", complete=False),
-    Variant("staging+external-secrets", "staging", ("external-secrets",)),
-    Variant("staging+sealed-secrets", "staging", ("sealed-secrets",)),
-    Variant("prod+external-secrets", "prod", ("external-secrets",)),
-    Variant("prod+sealed-secrets", "prod", ("sealed-secrets",)),
-)
+def list_entries(text: str, key: str) -> list[str]:
+    """The entries of a top-level list (`key:` then `  - entry` lines, or `key: [a, b]`)."""
+    entries: list[str] = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].rstrip()
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            name, _, rest = line.partition(":")
+            inside = name == key and not rest.strip()
+            if name == key and rest.strip().startswith("["):
+                entries += [item.strip() for item in rest.strip()[1:-1].split(",") if item.strip()]
+            continue
+        if inside and line.lstrip().startswith("- "):
+            entries.append(line.lstrip()[2:].strip().strip("'\""))
+    return entries
 
 
-def variant(name: str) -> Variant:
-    for candidate in VARIANTS:
+def read_variant(k8s: Path, name: str) -> Variant:
+    """The variant committed as k8s/variants/<name>/kustomization.yaml, or a one-line VariantError."""
+    where = VARIANTS_DIR / name / "kustomization.yaml"
+    path = k8s / where
+    if not path.is_file():
+        raise VariantError(f"k8s/{where} is missing: every folder under k8s/variants is a variant")
+    text = path.read_text()
+    resources = list_entries(text, "resources")
+    overlays = [m.group(1) for m in map(_OVERLAY.match, resources) if m]
+    if len(overlays) != 1 or len(resources) != 1:
+        raise VariantError(f"k8s/{where}: resources must be exactly one ../../overlays/<overlay>, "
+                           f"not {resources}")
+    components: list[str] = []
+    for entry in list_entries(text, "components"):
+        match = _COMPONENT.match(entry)
+        if match is None:
+            raise VariantError(f"k8s/{where}: component {entry!r} is not ../../components/<name>")
+        components.append(match.group(1))
+    for kind, item in [("overlays", overlays[0]), *(("components", c) for c in components)]:
+        if not (k8s / kind / item / "kustomization.yaml").is_file():
+            present = ", ".join(sorted(p.name for p in (k8s / kind).iterdir() if p.is_dir()))
+            raise VariantError(f"k8s/{where}: ../../{kind}/{item} does not exist (k8s/{kind} has: {present})")
+    return Variant(name, overlays[0], tuple(components))
+
+
+def variants(k8s: Path = paths.K8S) -> tuple[Variant, ...]:
+    """Every committed variant (k8s/variants/*), and each overlay that no variant ships alone,
+    sorted by name."""
+    folder = k8s / VARIANTS_DIR
+    found = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    shipped = [read_variant(k8s, name) for name in found]
+    alone = {item.overlay for item in shipped if not item.components}
+    names = {item.name for item in shipped}
+    checked = []
+    for overlay in sorted(p.name for p in (k8s / "overlays").iterdir() if p.is_dir()):
+        if overlay in alone:
+            continue
+        if overlay in names:
+            raise VariantError(f"k8s/variants/{overlay} adds components to another overlay, but overlay "
+                               f"{overlay} is rendered alone under the same name: rename the folder")
+        checked.append(Variant(overlay, overlay, complete=False))
+    return tuple(sorted([*shipped, *checked], key=lambda item: item.name))
+
+
+def shipped(k8s: Path = paths.K8S) -> tuple[Variant, ...]:
+    """The variants an environment may deploy: the folders under k8s/variants."""
+    return tuple(item for item in variants(k8s) if item.complete)
+
+
+def variant(name: str, k8s: Path = paths.K8S) -> Variant:
+    known = variants(k8s)
+    for candidate in known:
         if candidate.name == name:
             return candidate
-    raise KeyError(f"unknown variant {name!r}; valid: {', '.join(v.name for v in VARIANTS)}")
+    raise KeyError(f"unknown variant {name!r}; valid: {', '.join(v.name for v in known)}")
 
 
 def throwaway_secrets() -> str:
@@ -95,20 +154,15 @@ def throwaway_secrets() -> str:
 
 
 def stage(source: Path, dest: Path) -> Path:
-    """Copy the k8s tree to dest/k8s with throwaway dev secrets and the combinations' kustomizations."""
+    """Copy the k8s tree (the committed variants included) to dest/k8s with throwaway dev secrets."""
     staged = dest / "k8s"
-    shutil.copytree(source, staged, ignore=shutil.ignore_patterns("secrets.env", "variants"))
+    shutil.copytree(source, staged, ignore=shutil.ignore_patterns("secrets.env"))
     (staged / DEV_SECRETS_FILE).write_text(throwaway_secrets())
-    for item in VARIANTS:
-        if item.components:
-            directory = staged / "variants" / item.name
-            directory.mkdir(parents=True)
-            (directory / "kustomization.yaml").write_text(item.kustomization())
     return staged
 
 
 def variant_dir(staged: Path, item: Variant) -> Path:
-    return staged / "variants" / item.name if item.components else staged / "overlays" / item.overlay
+    return staged / item.directory
 
 
 def render(directory: Path, kubectl: str = "kubectl") -> str:
@@ -131,14 +185,15 @@ def count_objects(rendered: str) -> int:
 
 
 def render_variants(
-    source: Path, out: Path, variants: Sequence[Variant] = VARIANTS, kubectl: str = "kubectl"
+    source: Path, out: Path, chosen: Sequence[Variant] | None = None, kubectl: str = "kubectl"
 ) -> dict[str, Path]:
-    """Render each variant of the k8s tree at `source` to out/<variant>.yaml."""
+    """Render each variant of the k8s tree at `source` (default: all it holds) to out/<variant>.yaml."""
+    chosen = variants(source) if chosen is None else chosen
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="noa-k8s-") as scratch:
         staged = stage(source, Path(scratch))
-        for item in variants:
+        for item in chosen:
             try:
                 rendered = render(variant_dir(staged, item), kubectl)
             except RenderError as error:
@@ -156,13 +211,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--variant", action="append", help="only this variant (repeatable)")
     args = parser.parse_args(argv)
-    chosen = [variant(name) for name in args.variant] if args.variant else list(VARIANTS)
-    if args.out.exists():
-        for stale in args.out.glob("*.yaml"):
-            stale.unlink()
     try:
+        chosen = [variant(name, args.k8s) for name in args.variant] if args.variant else None
+        if args.out.exists():
+            for stale in args.out.glob("*.yaml"):
+                stale.unlink()
         written = render_variants(args.k8s, args.out, chosen)
-    except (RenderError, KeyError) as error:
+    except KeyError as error:
+        print(f"render: {error.args[0]}", file=sys.stderr)
+        return 1
+    except (RenderError, VariantError) as error:
         print(f"render: {error}", file=sys.stderr)
         return 1
     for name, path in written.items():

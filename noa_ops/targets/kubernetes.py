@@ -3,7 +3,7 @@
 Every kubectl call that touches a cluster names `--context <configured>` and `-n <namespace>`
 explicitly, and the mutating verbs (deploy, rollback, stop) first refuse unless the current context
 is the one invoke.yaml configures for the environment. A deploy renders the environment's variant
-(k8s/overlays/<env> plus its kube_components, see noa_ops/k8s_render.py) with `kubectl kustomize`,
+(the committed folder k8s/variants/<kube_variant>, see noa_ops/k8s_render.py) with `kubectl kustomize`,
 pins every Noa image to the digest `invoke push` recorded, stores the result as a release and
 applies exactly that file (`kubectl apply --server-side`), then waits with `kubectl rollout status`
 per workload under one deadline. Rollback applies a stored release's manifests again: ConfigMaps,
@@ -34,7 +34,7 @@ from invoke.context import Context
 
 from .. import catalogue, envfile, images, k8s_render, paths, probes, releases
 from .. import logs as service_logs
-from ..environments import Environment
+from ..environments import Environment, shipped_variants
 from ..errors import NoaError
 from ..probes import Check
 from ..report import out, step
@@ -79,13 +79,13 @@ def require_context(c: Context, env: Environment, verb: str) -> None:
 
 
 def variant_for(env: Environment) -> k8s_render.Variant:
-    name = "+".join([env.name, *env.kube_components])
-    try:
-        return k8s_render.variant(name)
-    except KeyError:
-        shipped = ", ".join(item.name for item in k8s_render.VARIANTS if item.complete)
-        raise NoaError(f"{env.name}: kube_components {list(env.kube_components)} make variant {name}, "
-                       f"which does not ship; complete variants: {shipped} (noa_ops/k8s_render.py)") from None
+    """The committed variant the environment deploys: k8s/variants/<kube_variant> (default: its name)."""
+    name = env.kube_variant or env.name
+    shipped = shipped_variants()
+    if name not in shipped:
+        raise NoaError(f"{env.name}: kube_variant {name} is not a folder of k8s/variants; shipped variants: "
+                       f"{', '.join(shipped)}")
+    return k8s_render.variant(name, paths.K8S)
 
 
 def stage(env: Environment, variant: k8s_render.Variant, source: Path = paths.K8S) -> Path:

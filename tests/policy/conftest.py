@@ -24,7 +24,7 @@ def load_render(path: Path, variant: k8s_render.Variant) -> Render:
 @pytest.fixture(scope="session")
 def render_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("NOA_K8S_RENDER")
-    if given and all((Path(given) / f"{v.name}.yaml").exists() for v in k8s_render.VARIANTS):
+    if given and all((Path(given) / f"{v.name}.yaml").exists() for v in k8s_render.variants()):
         return Path(given)
     out = tmp_path_factory.mktemp("k8s-render")
     k8s_render.render_variants(ROOT / "k8s", out)
@@ -33,4 +33,4 @@ def render_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def renders(render_dir: Path) -> dict[str, Render]:
-    return {v.name: load_render(render_dir / f"{v.name}.yaml", v) for v in k8s_render.VARIANTS}
+    return {v.name: load_render(render_dir / f"{v.name}.yaml", v) for v in k8s_render.variants()}

@@ -58,7 +58,7 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("variant", ["dev", "prod+sealed-secrets"])
+@pytest.mark.parametrize("variant", ["dev", "prod-sealed-secrets"])
 def test_fetches_verifies_and_then_skips(renders: dict[str, Render], workspace: Path, variant: str) -> None:
     script = fetch_script(renders[variant])
     good = hashlib.sha256((workspace / "payload").read_bytes()).hexdigest()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from noa_ops.k8s_render import VARIANTS
+from noa_ops.k8s_render import variants
 from tests.policy.rules import RULES, Render
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
-@pytest.mark.parametrize("variant", [v.name for v in VARIANTS])
+@pytest.mark.parametrize("variant", [v.name for v in variants()])
 def test_variant_passes_rule(renders: dict[str, Render], variant: str, rule: str) -> None:
     violations = RULES[rule](renders[variant])
     assert not violations, f"{variant}: " + "\n".join(violations)

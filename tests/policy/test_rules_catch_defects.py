@@ -360,12 +360,12 @@ DEFECTS: list[Defect] = [
     ("prod", gpu_missing, "environment_shape", "Deployment/llama: staging and prod run noa/llama-cuda"),
     ("dev", server_writes_models, "llama_fetches_its_model",
      "Deployment/llama: claim llama-models must be writable by init container fetch-model alone"),
-    ("prod+sealed-secrets", server_writes_models, "llama_fetches_its_model",
+    ("prod-sealed-secrets", server_writes_models, "llama_fetches_its_model",
      "Deployment/llama: containers[0] must mount claim llama-models read-only at /models"),
     ("dev", no_model_fetcher, "llama_fetches_its_model",
      "Deployment/llama: claim llama-models must be writable by init container fetch-model alone"),
     ("dev", model_sha256_drifts, "llama_fetches_its_model", "data.MODEL_SHA256 '0000"),
-    ("staging+external-secrets", model_url_drifts, "llama_fetches_its_model",
+    ("staging-external-secrets", model_url_drifts, "llama_fetches_its_model",
      "data.MODEL_URL 'https://example.org/"),
     ("dev", rename_before_verify, "llama_fetches_its_model",
      "initContainers[0](fetch-model) must download over https only, check MODEL_SHA256"),
@@ -425,7 +425,7 @@ def test_schema_validation_rejects_a_wrong_type_and_an_unknown_kind(
 
 
 def test_schema_validation_passes_the_good_render(render_dir: Path) -> None:
-    report = k8s_validate.validate([render_dir / "prod+external-secrets.yaml"])
+    report = k8s_validate.validate([render_dir / "prod-external-secrets.yaml"])
     assert report.ok, "\n".join(report.lines())
     assert report.skipped == {"ExternalSecret"}
 

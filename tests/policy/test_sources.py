@@ -31,12 +31,12 @@ def load(path: Path) -> dict[str, Any]:
 def render_for(kustomization: Path, k8s_dir: Path) -> str:
     """The variant whose render contains what this kustomization produces."""
     relative = kustomization.parent.relative_to(k8s_dir)
-    if relative.parts[0] == "overlays":
+    if relative.parts[0] in ("overlays", "variants"):
         return relative.parts[1]
     if relative.parts[0] == "components":
         return next(
             v.name
-            for v in k8s_render.VARIANTS
+            for v in k8s_render.variants(k8s_dir)
             if relative.parts[1] in v.components or (relative.parts[1] == "gpu" and v.overlay != "dev")
         )
     return "dev"

@@ -85,8 +85,8 @@ def test_target_override_and_unknown_target() -> None:
 
 def test_kubernetes_settings_come_from_invoke_yaml() -> None:
     prod = environments.select(mock_context(), "prod")
-    assert (prod.kube_context, prod.kube_namespace, prod.kube_components) == (
-        "noa-prod", "noa-server-prod", ("external-secrets",))
+    assert (prod.kube_context, prod.kube_namespace, prod.kube_variant) == (
+        "noa-prod", "noa-server-prod", "prod-external-secrets")
     assert environments.select(mock_context(), "dev").registry == "127.0.0.1:5000/noa"
 
 
@@ -102,6 +102,11 @@ def valid_settings() -> dict[str, Any]:
         ("health_timeout", "soon", "positive number of seconds"),
         ("deploy_timeout", True, "positive number of seconds"),
         ("project", "", "non-empty string"),
+        ("kube_variant", ["dev"], "kube_variant must be a string"),
+        # Near misses: the overlay alone (no Secret), a name that merely contains a variant's.
+        ("kube_variant", "staging", r"kube_variant is 'staging', not a folder of k8s/variants; valid: dev, "),
+        ("kube_variant", "staging-external-secrets-old", "'staging-external-secrets-old', not a folder"),
+        ("kube_variant", "staging+external-secrets", "not a folder of k8s/variants"),
     ],
 )
 def test_bad_settings_are_one_line(key: str, value: Any, expected: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from noa_ops import k8s_render, k8s_validate
+from noa_ops import k8s_render, k8s_validate, paths
 
 REPORT = {
     "resources": [
@@ -87,15 +87,19 @@ def test_explicit_kubeconform_engine_needs_the_binary(
 
 
 def test_every_variant_is_named_once_and_combinations_repeat_the_namespace() -> None:
-    names = [v.name for v in k8s_render.VARIANTS]
+    found = k8s_render.variants()
+    names = [v.name for v in found]
     assert len(names) == len(set(names))
-    assert {v.overlay for v in k8s_render.VARIANTS} == {"dev", "staging", "prod"}
-    combination = k8s_render.variant("prod+sealed-secrets")
-    text = combination.kustomization()
-    assert "namespace: noa-server-prod\n" in text
-    assert "  - ../../overlays/prod\n" in text and "  - ../../components/sealed-secrets\n" in text
+    assert {v.overlay for v in found} == {"dev", "staging", "prod"}
+    combination = k8s_render.variant("prod-sealed-secrets")
+    assert (combination.overlay, combination.components) == ("prod", ("sealed-secrets",))
+    for item in k8s_render.shipped():
+        text = (paths.K8S / item.directory / "kustomization.yaml").read_text()
+        assert f"namespace: {item.namespace}\n" in text, item.name
+        assert f"  - ../../overlays/{item.overlay}\n" in text
+        assert all(f"  - ../../components/{c}\n" in text for c in item.components)
     # Only the overlays whose Secret comes from a component are incomplete on their own.
-    assert [v.name for v in k8s_render.VARIANTS if not v.complete] == ["staging", "prod"]
+    assert [v.name for v in found if not v.complete] == ["prod", "staging"]
 
 
 def test_throwaway_secrets_cover_every_generated_secret() -> None:

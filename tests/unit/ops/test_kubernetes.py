@@ -30,7 +30,7 @@ from .conftest import REPO, mock_context, runs
 
 TAG = "1a2b3c4d5e6f"
 KUBECTL = "kubectl --context noa-staging -n noa-server-staging"
-RENDER = "kubectl kustomize .noa/render/staging/k8s/variants/staging+external-secrets"
+RENDER = "kubectl kustomize .noa/render/staging/k8s/variants/staging-external-secrets"
 REGISTRY = "registry.noa.example/noa"
 APPLY = re.compile(
     rf"^{re.escape(KUBECTL)} apply --server-side --field-manager=noa-ops --force-conflicts "
@@ -49,8 +49,8 @@ def staging_render(tmp_path_factory: pytest.TempPathFactory) -> str:
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed (scripts/bootstrap installs it)")
     out = tmp_path_factory.mktemp("render")
-    written = k8s_render.render_variants(REPO / "k8s", out, [k8s_render.variant("staging+external-secrets")])
-    return written["staging+external-secrets"].read_text()
+    written = k8s_render.render_variants(REPO / "k8s", out, [k8s_render.variant("staging-external-secrets")])
+    return written["staging-external-secrets"].read_text()
 
 
 @pytest.fixture
@@ -379,6 +379,25 @@ def test_a_missing_kube_context_setting_is_one_line(monkeypatch: pytest.MonkeyPa
 
 
 def test_an_unshipped_component_combination_is_refused(staging: Environment) -> None:
-    odd = environments.Environment(**{**staging.__dict__, "kube_components": ("gpu",)})
-    with pytest.raises(NoaError, match="variant staging\\+gpu, which does not ship"):
+    odd = environments.Environment(**{**staging.__dict__, "kube_variant": "staging-gpu"})
+    with pytest.raises(NoaError, match="kube_variant staging-gpu is not a folder of k8s/variants"):
         kubernetes.variant_for(odd)
+
+
+@pytest.mark.parametrize("name", ["staging", "staging-external-secrets-old"])
+def test_an_overlay_alone_or_a_longer_name_is_no_variant(staging: Environment, name: str) -> None:
+    """staging alone lacks its Secret; a name that merely contains a variant's is not that variant."""
+    odd = environments.Environment(**{**staging.__dict__, "kube_variant": name})
+    expected = f"kube_variant {name} is not a folder of k8s/variants; shipped variants: dev, prod-"
+    with pytest.raises(NoaError, match=expected):
+        kubernetes.variant_for(odd)
+
+
+def test_each_environment_deploys_its_committed_folder() -> None:
+    chosen = {name: kubernetes.variant_for(environments.select(mock_context(), name))
+              for name in ("dev", "staging", "prod")}
+    assert {name: item.directory.as_posix() for name, item in chosen.items()} == {
+        "dev": "variants/dev",
+        "staging": "variants/staging-external-secrets",
+        "prod": "variants/prod-external-secrets",
+    }

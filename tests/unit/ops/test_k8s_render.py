@@ -1,0 +1,149 @@
+"""noa_ops.k8s_render: the variants are the committed folders k8s/variants/*, and what an operator
+renders from one by hand is byte for byte what `nox -s validate` checks and `invoke deploy` applies."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from invoke.config import Config
+from invoke.context import Context
+
+from noa_ops import envfile, environments, k8s_render, paths
+from noa_ops.targets import kubernetes
+
+from .conftest import REPO, mock_context
+
+K8S = REPO / "k8s"
+# The same values for every path, so the dev Secret (and its name's content hash) can be compared.
+SECRETS = {key: f"fixed-{key.lower().replace('_', '-')}-0123456789abcdef" for key in k8s_render.SECRET_KEYS}
+
+
+def needs_kubectl() -> None:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed (scripts/bootstrap installs it)")
+
+
+def folders(k8s: Path) -> list[str]:
+    """Listed without k8s_render, so a folder its discovery skipped would show."""
+    return sorted(path.name for path in (k8s / "variants").iterdir() if path.is_dir())
+
+
+def copy_tree(tmp_path: Path) -> Path:
+    copy = tmp_path / "tree" / "k8s"
+    shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("secrets.env"))
+    return copy
+
+
+def add_variant(k8s: Path, name: str, body: str) -> None:
+    (k8s / "variants" / name).mkdir()
+    (k8s / "variants" / name / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" + body
+    )
+
+
+def test_the_shipped_variants_are_the_committed_folders() -> None:
+    assert [v.name for v in k8s_render.shipped()] == folders(K8S) == [
+        "dev", "prod-external-secrets", "prod-sealed-secrets", "staging-external-secrets",
+        "staging-sealed-secrets",
+    ]
+    assert all(v.directory == Path("variants") / v.name for v in k8s_render.shipped())
+
+
+def test_validate_renders_every_committed_variant_folder(tmp_path: Path) -> None:
+    """The noxfile's call (validate and validate-checkov) names no variant: it renders them all."""
+    needs_kubectl()
+    noxfile = (REPO / "noxfile.py").read_text()
+    assert noxfile.count('"python", "-m", "noa_ops.k8s_render", "--out", K8S_RENDER_DIR)') == 2
+    assert k8s_render.main(["--out", str(tmp_path)]) == 0
+    rendered = sorted(path.stem for path in tmp_path.glob("*.yaml"))
+    # Every folder, plus the staging and prod overlays alone (checked, never deployed).
+    assert rendered == sorted([*folders(K8S), "staging", "prod"])
+
+
+@pytest.mark.parametrize("name", folders(K8S))
+def test_kubectl_kustomize_of_a_folder_is_what_validate_checks_and_deploy_applies(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needs_kubectl()
+    item = k8s_render.variant(name)
+    # By hand, on the real tree; dev needs k8s/overlays/dev/secrets.env, so it gets a copy (an
+    # operator's own file is never touched).
+    tree = K8S
+    if item.overlay == "dev":
+        tree = copy_tree(tmp_path)
+        (tree / k8s_render.DEV_SECRETS_FILE).write_text("".join(f"{k}={v}\n" for k, v in SECRETS.items()))
+    by_hand = subprocess.run(["kubectl", "kustomize", str(tree / "variants" / name)],
+                             capture_output=True, text=True, check=True).stdout
+    # What `nox -s validate` checks.
+    monkeypatch.setattr(k8s_render, "throwaway_secrets", lambda: envfile.render("validation", SECRETS))
+    checked = k8s_render.render_variants(K8S, tmp_path / "render", [item])[name].read_text()
+    # What a deploy applies (before pinning the images): kubernetes.render of kubernetes.stage.
+    monkeypatch.chdir(tmp_path)
+    env_file = tmp_path / "env" / f"{item.overlay}.env"
+    env_file.parent.mkdir()
+    env_file.write_text(envfile.render(item.overlay, SECRETS))
+    env = replace(environments.select(mock_context(), item.overlay), kube_variant=name, env_file=env_file)
+    staged = kubernetes.stage(env, kubernetes.variant_for(env))
+    assert staged == paths.state("render", item.overlay, "k8s", "variants", name)
+    deployed = kubernetes.render(Context(Config(overrides={"run": {"in_stream": False}})), staged)
+    assert by_hand == checked == deployed
+    assert k8s_render.count_objects(by_hand) > 40
+
+
+def test_a_missing_component_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A near miss: the folder names a component that merely resembles one that exists."""
+    copy = copy_tree(tmp_path)
+    add_variant(copy, "prod-sealed-secrets-v2", "namespace: noa-server-prod\nresources:\n"
+                "  - ../../overlays/prod\ncomponents:\n  - ../../components/sealed-secrets-v2\n")
+    expected = ("k8s/variants/prod-sealed-secrets-v2/kustomization.yaml: ../../components/sealed-secrets-v2 "
+                "does not exist (k8s/components has: external-secrets, gpu, sealed-secrets)")
+    with pytest.raises(k8s_render.VariantError) as raised:
+        k8s_render.variants(copy)
+    assert str(raised.value) == expected
+    assert k8s_render.main(["--k8s", str(copy), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == f"render: {expected}\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("", "resources must be exactly one ../../overlays/<overlay>, not []"),
+        ("resources:\n  - ../../overlays/prod\n  - extra.yaml\n",
+         "not ['../../overlays/prod', 'extra.yaml']"),
+        ("resources: [../../overlays/qa]\n", "../../overlays/qa does not exist (k8s/overlays has: dev, prod"),
+        ("resources:\n  - ../../overlays/prod\ncomponents:\n  - ../vault\n", "component '../vault' is not"),
+    ],
+)
+def test_a_folder_that_is_no_variant_is_one_line(tmp_path: Path, body: str, expected: str) -> None:
+    copy = copy_tree(tmp_path)
+    add_variant(copy, "odd", body)
+    with pytest.raises(k8s_render.VariantError, match=r"^k8s/variants/odd/kustomization\.yaml: ") as raised:
+        k8s_render.variants(copy)
+    assert expected in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_folder_without_a_kustomization_is_named(tmp_path: Path) -> None:
+    copy = copy_tree(tmp_path)
+    (copy / "variants" / "empty").mkdir()
+    with pytest.raises(k8s_render.VariantError, match=r"^k8s/variants/empty/kustomization\.yaml is missing"):
+        k8s_render.variants(copy)
+
+
+def test_an_unknown_variant_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert k8s_render.main(["--out", str(tmp_path), "--variant", "staging-external-secrets-old"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("render: unknown variant 'staging-external-secrets-old'; valid: dev, prod, ")
+    assert error.count("\n") == 1
+
+
+def test_staging_keeps_an_operators_dev_secrets_and_copies_the_variants(tmp_path: Path) -> None:
+    copy = copy_tree(tmp_path)
+    (copy / k8s_render.DEV_SECRETS_FILE).write_text("POSTGRES_PASSWORD=the-operators-own\n")
+    staged = k8s_render.stage(copy, tmp_path / "scratch")
+    assert (copy / k8s_render.DEV_SECRETS_FILE).read_text() == "POSTGRES_PASSWORD=the-operators-own\n"
+    assert "the-operators-own" not in (staged / k8s_render.DEV_SECRETS_FILE).read_text()
+    assert folders(staged) == folders(K8S)
