@@ -18,7 +18,7 @@ from noa_ops import catalogue, cli, envfile, environments, health, locking, mode
 from noa_ops import deploy as deploy_stack
 from noa_ops.environments import Environment
 
-from .conftest import mock_context, runs
+from .helpers import mock_context, runs
 
 BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
 TAG = "1a2b3c4d5e6f"

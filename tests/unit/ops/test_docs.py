@@ -23,7 +23,7 @@ from nox._options import options as nox_options
 
 from noa_ops import catalogue, docgen
 
-from .conftest import REPO
+from .helpers import REPO
 
 GUIDES = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md")])
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)

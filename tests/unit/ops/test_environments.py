@@ -14,7 +14,7 @@ from invoke.runners import Result
 
 from noa_ops import cli, environments
 
-from .conftest import REPO, mock_context, project_config, runs
+from .helpers import REPO, mock_context, project_config, runs
 
 VERBS: dict[str, Callable[..., Any]] = {
     "build": cli.build,

@@ -13,7 +13,7 @@ from invoke.runners import Result
 from noa_ops import catalogue, cli, images
 from noa_ops.environments import Environment
 
-from .conftest import mock_context, runs
+from .helpers import mock_context, runs
 
 REVISION = "git rev-parse --short=12 HEAD"
 STATUS = "git status --porcelain"

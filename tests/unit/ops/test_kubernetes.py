@@ -23,7 +23,7 @@ from invoke.runners import Result
 from noa_ops import catalogue, cli, environments, health, images, k8s_render, kubernetes, releases
 from noa_ops.environments import Environment
 
-from .conftest import REPO, mock_context, runs
+from .helpers import REPO, mock_context, runs
 
 TAG = "1a2b3c4d5e6f"
 KUBECTL = "kubectl --context noa-staging -n noa-server-staging"

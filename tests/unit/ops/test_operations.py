@@ -18,7 +18,7 @@ from noa_ops import registry as image_registry
 from noa_ops.environments import Environment
 from noa_ops.releases import Event
 
-from .conftest import mock_context, runs
+from .helpers import mock_context, runs
 
 BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
 
