@@ -14,7 +14,7 @@ from invoke.context import MockContext
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import catalogue, cli, envfile, environments, health, locking, models, releases
+from noa_ops import catalogue, cli, compose, envfile, environments, health, locking, models, releases
 from noa_ops import deploy as deploy_stack
 from noa_ops.environments import Environment
 
@@ -354,6 +354,30 @@ def test_stop_without_env_file_says_nothing_was_deployed(in_tmp: Path) -> None:
     c = mock_context(responses())
     with pytest.raises(Exit, match="never deployed"):
         cli.stop(c, env="dev")
+
+
+def test_compose_purge_lists_volumes_and_needs_yes(in_tmp: Path, dev: Environment) -> None:
+    from noa_ops import envfile
+
+    envfile.write(in_tmp / ".noa" / "dev.env", "dev")
+
+    def answers() -> dict[str, Result]:
+        return {
+            "docker info --format '{{.ServerVersion}}'": Result("20.10\n"),
+            "docker compose version --short": Result("2.40.3\n"),
+            compose.volumes(dev): Result("noa-dev_postgres-data\nnoa-dev_redis-data\n"),
+            f"{BASE} down --remove-orphans --volumes": Result(""),
+        }
+
+    c = mock_context(answers())
+    with pytest.raises(Exit, match=r"--purge --yes to confirm \(nothing was changed\)"):
+        cli.stop(c, env="dev", purge=True)
+    assert f"{BASE} down --remove-orphans --volumes" not in [call.args[0] for call in runs(c).call_args_list]
+    c = mock_context(answers())
+    cli.stop(c, env="dev", purge=True, yes=True)
+    assert runs(c).call_args_list[-1].args[0] == f"{BASE} down --remove-orphans --volumes"
+    with pytest.raises(Exit, match="--yes confirms --purge"):
+        cli.stop(mock_context(), env="dev", yes=True)
 
 
 def test_health_json_and_exit_code(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -115,16 +115,6 @@ def test_the_guides_carry_their_generated_blocks() -> None:
         assert f"| {service.name} | {service.port} |" in overview
 
 
-def test_a_stale_file_is_detected(tmp_path: Path) -> None:
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "HEALTH_CHECKS.md").write_text(
-        "x\n<!-- generated:readiness-checks -->\nold\n<!-- /generated:readiness-checks -->\n")
-    stale = {path.relative_to(tmp_path).as_posix() for path in docgen.stale(tmp_path)}
-    assert stale == {".env.example", "docs/ENVIRONMENT_VARIABLES.md", "docs/HEALTH_CHECKS.md"}
-    docgen.write(docgen.stale(tmp_path), docgen.expected(tmp_path))
-    assert docgen.stale(tmp_path) == []
-
-
 def test_the_readme_keeps_its_two_fresh_machine_commands() -> None:
     blocks = FENCE.findall((REPO / "README.md").read_text())
     assert blocks[:2] == ["scripts/bootstrap && .venv/bin/invoke deploy --env dev\n",
