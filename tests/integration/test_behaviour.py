@@ -3,41 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import subprocess
 import tempfile
 import time
 import uuid
 from html.parser import HTMLParser
-from typing import Any
 
 from mcp import Client
 
 from noa_ops import catalogue
 
-from .conftest import base_url, get, http, wait_for
-
-MCP_URL = f"{base_url('mcp')}/mcp"
-
-
-def tool_payload(result: Any) -> Any:
-    """The JSON a tool returned: structured content when given, else its text."""
-    assert not result.is_error, result
-    if result.structured_content is not None:
-        content = result.structured_content
-        return content.get("result", content) if isinstance(content, dict) else content
-    return json.loads(result.content[0].text)
-
-
-async def call_tool(name: str, arguments: dict[str, Any]) -> Any:
-    async with Client(MCP_URL) as client:
-        return tool_payload(await client.call_tool(name, arguments))
-
-
-def search_memories(query: str, namespace: str) -> list[dict[str, Any]]:
-    found = asyncio.run(call_tool("memory_search", {"query": query, "namespace": namespace}))
-    return list(found)
+from .helpers import MCP_URL, base_url, call_tool, get, http, search_memories, wait_for
 
 
 def test_mcp_client_stores_a_memory_and_finds_it(stack: None) -> None:

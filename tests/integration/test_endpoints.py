@@ -6,7 +6,7 @@ import pytest
 
 from noa_ops import catalogue
 
-from .conftest import app_services, base_url, contract_services, get
+from .helpers import app_services, base_url, contract_services, get
 
 
 @pytest.mark.parametrize("service", contract_services(), ids=lambda s: s.name)

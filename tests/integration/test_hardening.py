@@ -12,7 +12,7 @@ from docker.models.containers import Container
 
 from noa_ops import catalogue
 
-from .conftest import PROJECT
+from .helpers import PROJECT
 
 SERVICES = [s.name for s in catalogue.stack_services()]
 MIN_UID = 10000

@@ -10,7 +10,7 @@ from docker.models.containers import Container
 
 from noa_ops import models
 
-from .conftest import base_url, get, http, wait_for
+from .helpers import base_url, get, http, wait_for
 
 # Greedy decoding of a fixed prompt; ignore_eos makes the count of generated tokens exact.
 COMPLETION = {"prompt": "The capital of France is", "n_predict": 16, "temperature": 0, "ignore_eos": True}

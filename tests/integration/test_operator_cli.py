@@ -6,7 +6,7 @@ import json
 
 from noa_ops import catalogue
 
-from .conftest import invoke
+from .helpers import invoke
 
 
 def test_health_exits_zero_and_reports_every_service(stack: None) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from docker.models.containers import Container
 
-from .conftest import all_ready, app_services, base_url, get, invoke, wait_for
+from .helpers import all_ready, app_services, base_url, get, invoke, wait_for
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import uuid
 
 import docker
 
-from .conftest import PROJECT, invoke, stack_containers
-from .test_behaviour import call_tool, search_memories
+from .helpers import PROJECT, call_tool, invoke, search_memories, stack_containers
 
 
 def test_memory_survives_stop_and_redeploy(stack: None, engine: docker.DockerClient) -> None:

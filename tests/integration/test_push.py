@@ -16,7 +16,7 @@ from invoke.context import Context
 
 from noa_ops import images
 
-from .conftest import REPO, invoke
+from .helpers import REPO, invoke
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 ADDRESS = "127.0.0.1:5000"

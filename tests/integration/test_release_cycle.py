@@ -23,8 +23,7 @@ from invoke.context import Context
 
 from noa_ops import catalogue, images
 
-from .conftest import PROJECT, REPO, invoke, stack_containers
-from .test_behaviour import call_tool, search_memories
+from .helpers import PROJECT, REPO, call_tool, invoke, search_memories, stack_containers
 
 CYCLE = "noa-cycle"
 BROKEN = "noa-test/mcp:broken"

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from noa_ops import k8s_render
-from tests.policy.rules import ROOT, Render
+
+from .manifest import ROOT, Render
 
 
 def load_render(path: Path, variant: k8s_render.Variant) -> Render:

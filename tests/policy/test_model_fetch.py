@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.policy.rules import MODEL_FETCHER, Render, find, pod_template
+from .llama_rules import MODEL_FETCHER
+from .manifest import Render, find
+from .pods import pod_template
 
 STAND_IN_CURL = """#!/bin/sh
 # Records its call and writes the payload to the file after -o.

@@ -1,11 +1,13 @@
-"""Every shipped variant passes every rule of tests/policy/rules.py with zero violations."""
+"""Every shipped variant passes every rule of tests/policy/rule_set.py with zero violations."""
 
 from __future__ import annotations
 
 import pytest
 
 from noa_ops.k8s_render import variants
-from tests.policy.rules import RULES, Render
+
+from .manifest import Render
+from .rule_set import RULES
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))

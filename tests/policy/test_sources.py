@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from noa_ops import k8s_render
-from tests.policy.rules import INIT_SQL, NGINX_CONF, ROOT, Render
+
+from .manifest import INIT_SQL, NGINX_CONF, ROOT, Render
 
 K8S = ROOT / "k8s"
 COPIES = {K8S / "base/files/nginx.conf": NGINX_CONF, K8S / "base/files/init-db.sql": INIT_SQL}

@@ -42,3 +42,12 @@ def test_build_ps_and_logs(dev: Environment) -> None:
 def test_image_variables(dev: Environment) -> None:
     expected = {"NOA_IMAGE_PREFIX": "noa", "NOA_IMAGE_TAG": "abc-dirty"}
     assert compose.image_variables(dev, "abc-dirty") == expected
+
+
+def test_compose_logs_commands(dev: Environment) -> None:
+    assert compose.service_logs(dev, "mcp", tail=20, since="10m") == (
+        f"{BASE} logs --no-color --no-log-prefix --timestamps --tail 20 --since 10m mcp"
+    )
+    assert compose.follow_logs(dev, ["mcp", "ui"], tail=-1) == (
+        f"{BASE} logs --no-color --timestamps --follow --tail all mcp ui"
+    )

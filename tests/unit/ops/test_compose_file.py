@@ -15,7 +15,7 @@ import yaml
 from noa_common.env_catalogue import LLAMA, LLAMA_SERVER_VARIABLES, variables_for
 from noa_ops import catalogue
 
-from .conftest import REPO
+from .helpers import REPO
 
 COMPOSE = REPO / "docker" / "docker-compose.yml"
 DOCKERFILE = REPO / "docker" / "Dockerfile"

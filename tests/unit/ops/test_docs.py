@@ -23,7 +23,7 @@ from nox._options import options as nox_options
 
 from noa_ops import catalogue, docgen
 
-from .conftest import REPO
+from .helpers import REPO
 
 GUIDES = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md")])
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
@@ -113,16 +113,6 @@ def test_the_guides_carry_their_generated_blocks() -> None:
         assert f"<!-- generated:{block} -->" in health, block
     for service in catalogue.SERVICES:
         assert f"| {service.name} | {service.port} |" in overview
-
-
-def test_a_stale_file_is_detected(tmp_path: Path) -> None:
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "HEALTH_CHECKS.md").write_text(
-        "x\n<!-- generated:readiness-checks -->\nold\n<!-- /generated:readiness-checks -->\n")
-    stale = {path.relative_to(tmp_path).as_posix() for path in docgen.stale(tmp_path)}
-    assert stale == {".env.example", "docs/ENVIRONMENT_VARIABLES.md", "docs/HEALTH_CHECKS.md"}
-    docgen.write(docgen.stale(tmp_path), docgen.expected(tmp_path))
-    assert docgen.stale(tmp_path) == []
 
 
 def test_the_readme_keeps_its_two_fresh_machine_commands() -> None:

@@ -11,7 +11,7 @@ from invoke.exceptions import Exit
 
 from noa_ops import cli, envcheck, envfile
 
-from .conftest import REPO, mock_context
+from .helpers import REPO, mock_context
 
 
 def failed(values: dict[str, str], env: str = "prod") -> dict[str, str]:

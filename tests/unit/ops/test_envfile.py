@@ -11,7 +11,7 @@ from invoke.exceptions import Exit
 
 from noa_ops import cli, envfile
 
-from .conftest import mock_context, runs
+from .helpers import mock_context, runs
 
 
 def values(path: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ from invoke.runners import Result
 from noa_ops import cli, environments, paths
 from noa_ops.errors import NoaError
 
-from .conftest import REPO, mock_context, project_config, runs
+from .helpers import REPO, mock_context, project_config, runs
 
 VERBS: dict[str, Callable[..., Any]] = {
     "build": cli.build,

@@ -13,7 +13,7 @@ from noa_ops import cli, images
 from noa_ops.environments import Environment
 from noa_ops.errors import NoaError
 
-from .conftest import mock_context, runs
+from .helpers import mock_context, runs
 
 REVISION = "git rev-parse --short=12 HEAD"
 STATUS = "git status --porcelain"

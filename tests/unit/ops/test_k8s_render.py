@@ -15,7 +15,7 @@ from invoke.context import Context
 from noa_ops import envfile, environments, k8s_render, paths
 from noa_ops.targets import kubernetes
 
-from .conftest import REPO, mock_context
+from .helpers import REPO, mock_context
 
 K8S = REPO / "k8s"
 # The same values for every path, so the dev Secret (and its name's content hash) can be compared.
@@ -147,3 +147,28 @@ def test_staging_keeps_an_operators_dev_secrets_and_copies_the_variants(tmp_path
     assert (copy / k8s_render.DEV_SECRETS_FILE).read_text() == "POSTGRES_PASSWORD=the-operators-own\n"
     assert "the-operators-own" not in (staged / k8s_render.DEV_SECRETS_FILE).read_text()
     assert folders(staged) == folders(K8S)
+
+
+def test_every_variant_is_named_once_and_combinations_repeat_the_namespace() -> None:
+    found = k8s_render.variants()
+    names = [v.name for v in found]
+    assert len(names) == len(set(names))
+    assert {v.overlay for v in found} == {"dev", "staging", "prod"}
+    combination = k8s_render.variant("prod-sealed-secrets")
+    assert (combination.overlay, combination.components) == ("prod", ("sealed-secrets",))
+    for item in k8s_render.shipped():
+        text = (paths.K8S / item.directory / "kustomization.yaml").read_text()
+        assert f"namespace: {item.namespace}\n" in text, item.name
+        assert f"  - ../../overlays/{item.overlay}\n" in text
+        assert all(f"  - ../../components/{c}\n" in text for c in item.components)
+    # Only the overlays whose Secret comes from a component are incomplete on their own.
+    assert [v.name for v in found if not v.complete] == ["prod", "staging"]
+
+
+def test_throwaway_secrets_cover_every_generated_secret() -> None:
+    lines = [
+        line for line in k8s_render.throwaway_secrets().splitlines() if line and not line.startswith("#")
+    ]
+    assert [line.split("=", 1)[0] for line in lines] == list(k8s_render.SECRET_KEYS)
+    assert all(len(line.split("=", 1)[1]) >= 16 for line in lines)
+    assert k8s_render.throwaway_secrets() != k8s_render.throwaway_secrets()

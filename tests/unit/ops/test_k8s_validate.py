@@ -1,4 +1,4 @@
-"""noa_ops.k8s_validate's kubeconform path (a stand-in binary) and noa_ops.k8s_render's variants.
+"""noa_ops.k8s_validate's kubeconform path (a stand-in binary).
 
 The kubernetes-validate path and the real renders are exercised by tests/policy (nox -s validate).
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from noa_ops import k8s_render, k8s_validate, paths
+from noa_ops import k8s_validate
 
 REPORT = {
     "resources": [
@@ -84,28 +84,3 @@ def test_explicit_kubeconform_engine_needs_the_binary(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RuntimeError, match="kubeconform is not on PATH"):
         k8s_validate.validate([tmp_path / "x.yaml"], engine="kubeconform")
-
-
-def test_every_variant_is_named_once_and_combinations_repeat_the_namespace() -> None:
-    found = k8s_render.variants()
-    names = [v.name for v in found]
-    assert len(names) == len(set(names))
-    assert {v.overlay for v in found} == {"dev", "staging", "prod"}
-    combination = k8s_render.variant("prod-sealed-secrets")
-    assert (combination.overlay, combination.components) == ("prod", ("sealed-secrets",))
-    for item in k8s_render.shipped():
-        text = (paths.K8S / item.directory / "kustomization.yaml").read_text()
-        assert f"namespace: {item.namespace}\n" in text, item.name
-        assert f"  - ../../overlays/{item.overlay}\n" in text
-        assert all(f"  - ../../components/{c}\n" in text for c in item.components)
-    # Only the overlays whose Secret comes from a component are incomplete on their own.
-    assert [v.name for v in found if not v.complete] == ["prod", "staging"]
-
-
-def test_throwaway_secrets_cover_every_generated_secret() -> None:
-    lines = [
-        line for line in k8s_render.throwaway_secrets().splitlines() if line and not line.startswith("#")
-    ]
-    assert [line.split("=", 1)[0] for line in lines] == list(k8s_render.SECRET_KEYS)
-    assert all(len(line.split("=", 1)[1]) >= 16 for line in lines)
-    assert k8s_render.throwaway_secrets() != k8s_render.throwaway_secrets()

@@ -19,7 +19,7 @@ from noa_ops import cli, models
 from noa_ops.environments import Environment
 from noa_ops.errors import NoaError
 
-from .conftest import mock_context, runs
+from .helpers import mock_context, runs
 
 TINY = b"GGUF" + bytes(range(60))
 TINY_SHA = hashlib.sha256(TINY).hexdigest()

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from .conftest import REPO
+from .helpers import REPO
 
 PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z0-9,]+\])?==[0-9][^ ;]*$")
 

@@ -11,33 +11,7 @@ from noa_flow.executor import ExecutionPolicy, run_workflow
 from noa_flow.model import PendingStep, StepError
 from noa_flow.workflow_request import InvalidRequest, parse_workflow_request
 
-
-class FakeStore:
-    def __init__(self, steps: list[PendingStep] | None) -> None:
-        self.steps = steps
-        self.events: list[tuple[Any, ...]] = []
-
-    async def start(self, workflow_id: str) -> list[PendingStep] | None:
-        self.events.append(("start",))
-        return self.steps
-
-    async def step_running(self, workflow_id: str, position: int) -> None:
-        self.events.append(("running", position))
-
-    async def step_finished(self, workflow_id: str, position: int, result: Any, error: str | None) -> None:
-        self.events.append(("finished", position, result, error))
-
-    async def step_retry(self, workflow_id: str, position: int, error: str) -> None:
-        self.events.append(("retry", position, error))
-
-    async def finish(self, workflow_id: str, result: Any, error: str | None) -> None:
-        self.events.append(("finish", result, error))
-
-    async def release(self, workflow_id: str) -> None:
-        self.events.append(("release",))
-
-    async def step_results(self, workflow_id: str) -> list[Any]:
-        return [event[2] for event in self.events if event[0] == "finished"]
+from .helpers import FakeStore
 
 
 def steps(*tools: str) -> list[PendingStep]:

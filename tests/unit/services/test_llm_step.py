@@ -23,7 +23,7 @@ from noa_flow.llm_step import (
 from noa_flow.model import PendingStep, StepError
 from noa_flow.workflow_request import parse_workflow_request
 
-from .test_flow_executor import FakeStore
+from .helpers import FakeStore
 
 ANSWER = {"content": " Paris.", "tokens_predicted": 3, "tokens_evaluated": 6, "stop_type": "eos",
           "timings": {"predicted_per_second": 40.0}}

@@ -14,7 +14,7 @@ from noa_ops.catalogue import Tier
 from noa_ops.environments import Environment
 from noa_ops.probes import Check, Container
 
-from .conftest import mock_context, runs
+from .helpers import mock_context, runs
 
 PS = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env ps --all --format json"
 

@@ -15,12 +15,13 @@ from invoke.exceptions import Exit
 from invoke.runners import Result
 
 from noa_ops import catalogue, cli, envfile, environments, locking, models, paths, releases
+from noa_ops import compose_commands as compose
 from noa_ops import probes as health
 from noa_ops.environments import Environment
 from noa_ops.settings_catalogue import SECRET_VARIABLES
 from noa_ops.targets import compose as deploy_stack
 
-from .conftest import mock_context, runs
+from ..helpers import mock_context, runs
 
 BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
 TAG = "1a2b3c4d5e6f"
@@ -356,6 +357,30 @@ def test_stop_without_env_file_says_nothing_was_deployed(in_tmp: Path) -> None:
     c = mock_context(responses())
     with pytest.raises(Exit, match="never deployed"):
         cli.stop(c, env="dev")
+
+
+def test_compose_purge_lists_volumes_and_needs_yes(in_tmp: Path, dev: Environment) -> None:
+    from noa_ops import envfile
+
+    envfile.write(in_tmp / ".noa" / "dev.env", "dev")
+
+    def answers() -> dict[str, Result]:
+        return {
+            "docker info --format '{{.ServerVersion}}'": Result("20.10\n"),
+            "docker compose version --short": Result("2.40.3\n"),
+            compose.volumes(dev): Result("noa-dev_postgres-data\nnoa-dev_redis-data\n"),
+            f"{BASE} down --remove-orphans --volumes": Result(""),
+        }
+
+    c = mock_context(answers())
+    with pytest.raises(Exit, match=r"--purge --yes to confirm \(nothing was changed\)"):
+        cli.stop(c, env="dev", purge=True)
+    assert f"{BASE} down --remove-orphans --volumes" not in [call.args[0] for call in runs(c).call_args_list]
+    c = mock_context(answers())
+    cli.stop(c, env="dev", purge=True, yes=True)
+    assert runs(c).call_args_list[-1].args[0] == f"{BASE} down --remove-orphans --volumes"
+    with pytest.raises(Exit, match="--yes confirms --purge"):
+        cli.stop(mock_context(), env="dev", yes=True)
 
 
 def test_health_json_and_exit_code(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:

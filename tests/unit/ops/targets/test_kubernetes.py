@@ -26,7 +26,7 @@ from noa_ops.environments import Environment
 from noa_ops.errors import NoaError
 from noa_ops.targets import kubernetes
 
-from .conftest import REPO, mock_context, runs
+from ..helpers import REPO, mock_context, runs
 
 TAG = "1a2b3c4d5e6f"
 KUBECTL = "kubectl --context noa-staging -n noa-server-staging"

@@ -1,0 +1,137 @@
+"""Helpers for the integration suite (fixtures are in conftest.py): the operator CLI as an
+operator runs it, HTTP against the published ports, the dev project's containers, and the MCP
+memory tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.models.containers import Container
+from mcp import Client
+
+from noa_ops import catalogue
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = "noa-dev"
+
+
+def invoke(*args: str, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    """Run the operator CLI the way an operator does, from the repo root."""
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"invoke {' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+@dataclass
+class Response:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(method: str, url: str, payload: Any = None, timeout: float = 10) -> Response:
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return Response(reply.status, reply.read().decode())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.read().decode())
+
+
+def get(url: str, timeout: float = 10) -> Response:
+    return http("GET", url, timeout=timeout)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def base_url(name: str) -> str:
+    return f"http://127.0.0.1:{catalogue.get(name).port}"
+
+
+def http_services() -> list[catalogue.Service]:
+    return [s for s in catalogue.stack_services() if s.is_http]
+
+
+# Not ours: nginx (ui) and llama.cpp's server (one tiered /health, its own bodies).
+THIRD_PARTY_SERVERS = ("ui", "llama")
+
+
+def app_services() -> list[catalogue.Service]:
+    """The Python services: they serve the full contract including /metrics."""
+    return [s for s in http_services() if s.name not in THIRD_PARTY_SERVERS]
+
+
+def contract_services() -> list[catalogue.Service]:
+    """The services whose health bodies are the contract's JSON (status, service, timestamp)."""
+    return [s for s in http_services() if s.name != "llama"]
+
+
+def remove_project(engine: docker.DockerClient) -> None:
+    """The dev project's containers and volumes, gone (this checkout may have no env file yet)."""
+    project = {"label": f"com.docker.compose.project={PROJECT}"}
+    for container in engine.containers.list(all=True, filters=project):
+        container.remove(force=True)
+    for volume in engine.volumes.list(filters=project):
+        volume.remove()
+
+
+def stack_containers(engine: docker.DockerClient) -> dict[str, Container]:
+    found = engine.containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
+    return {c.labels["com.docker.compose.service"]: c for c in found}
+
+
+def all_ready() -> bool:
+    return all(get(base_url(s.name) + s.health.ready, timeout=5).status == 200  # type: ignore[union-attr]
+               for s in http_services())
+
+
+MCP_URL = f"{base_url('mcp')}/mcp"
+
+
+def tool_payload(result: Any) -> Any:
+    """The JSON a tool returned: structured content when given, else its text."""
+    assert not result.is_error, result
+    if result.structured_content is not None:
+        content = result.structured_content
+        return content.get("result", content) if isinstance(content, dict) else content
+    return json.loads(result.content[0].text)
+
+
+async def call_tool(name: str, arguments: dict[str, Any]) -> Any:
+    async with Client(MCP_URL) as client:
+        return tool_payload(await client.call_tool(name, arguments))
+
+
+def search_memories(query: str, namespace: str) -> list[dict[str, Any]]:
+    found = asyncio.run(call_tool("memory_search", {"query": query, "namespace": namespace}))
+    return list(found)

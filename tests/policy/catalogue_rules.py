@@ -1,0 +1,248 @@
+"""Catalogue wiring: workloads, Services and probes as noa_ops/catalogue.py describes them,
+each container's environment as the settings catalogue (noa_common.env_catalogue) does,
+one source for noa-secrets, and the mounted files the repository's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from noa_common import env_catalogue
+from noa_ops import catalogue
+from noa_ops.k8s_render import SECRET_KEYS
+
+from .manifest import INIT_SQL, NGINX_CONF, ROOT, Obj, Render, find, name_of, of_kind, ref
+from .pods import configmap_keys, containers, env_names, named_port, pod_template, template_labels, workloads
+
+SECRET_NAME = "noa-secrets"
+# Probe timings (SEED_FACTS "Health checks"): (initialDelaySeconds, periodSeconds, timeoutSeconds,
+# failureThreshold). Startup: 5 s x 30 (150 s); llama loads a model: 10 s x 60 (600 s).
+PROBE_TIMINGS = {
+    "livenessProbe": (30, 10, 5, 3),
+    "readinessProbe": (10, 5, 3, 3),
+}
+STARTUP_BUDGET = {"default": (5, 30), "llama": (10, 60)}
+TIER_OF_PROBE = {
+    "startupProbe": catalogue.Tier.STARTUP,
+    "readinessProbe": catalogue.Tier.READY,
+    "livenessProbe": catalogue.Tier.LIVE,
+}
+
+
+def running_containers(pod_spec: Obj) -> Iterator[tuple[str, Obj]]:
+    """containers() without the init containers, which run to completion and take no probes."""
+    return ((path, c) for path, c in containers(pod_spec) if ".initContainers[" not in path)
+
+
+def secret_key_refs(render: Render) -> set[str]:
+    keys: set[str] = set()
+    for workload in workloads(render):
+        spec = pod_template(workload)["spec"]
+        for _, container in containers(spec):
+            for item in container.get("env") or []:
+                secret_ref = (item.get("valueFrom") or {}).get("secretKeyRef")
+                if secret_ref:
+                    keys.add(secret_ref["key"])
+        for volume in spec.get("volumes") or []:
+            for item in (volume.get("secret") or {}).get("items") or []:
+                keys.add(item["key"])
+    return keys
+
+
+def agrees_with_catalogue(render: Render) -> list[str]:  # noqa: PLR0912  (one checklist)
+    """Names, ports, labels, kinds and images as noa_ops/catalogue.py describes them."""
+    problems = []
+    names = set(catalogue.names())
+    for other in workloads(render):
+        if name_of(other) not in names:
+            problems.append(f"{ref(other)}: not a service of noa_ops/catalogue.py")
+    for service in catalogue.SERVICES:
+        stateful = not service.is_http
+        kind = "StatefulSet" if stateful else "Deployment"
+        workload = find(render, kind, service.name)
+        if workload is None:
+            problems.append(f"{kind}/{service.name}: missing (catalogue service {service.name})")
+            continue
+        labels = template_labels(workload)
+        if labels.get("app.kubernetes.io/name") != service.name:
+            problems.append(f"{ref(workload)}: pod label app.kubernetes.io/name must be {service.name}")
+        container = (pod_template(workload)["spec"].get("containers") or [{}])[0]
+        if container.get("name") != service.name:
+            problems.append(f"{ref(workload)}: spec.template.spec.containers[0].name must be {service.name}")
+        ports = [p.get("containerPort") for p in container.get("ports") or []]
+        if ports != [service.port]:
+            problems.append(f"{ref(workload)}: containers[0].ports {ports} must be [{service.port}]")
+        image = str(container.get("image", "")).partition("@")[0].rpartition(":")[0]
+        targets = {f"noa/{service.target}"} | ({"noa/llama-cuda"} if service.name == "llama" else set())
+        if image not in targets:
+            problems.append(
+                f"{ref(workload)}: containers[0].image {image!r} is not built from target {service.target}"
+            )
+        svc = find(render, "Service", service.name)
+        if svc is None:
+            problems.append(f"Service/{service.name}: missing (catalogue service {service.name})")
+        else:
+            svc_ports = [p.get("port") for p in svc["spec"].get("ports") or []]
+            if svc_ports != [service.port]:
+                problems.append(f"{ref(svc)}: spec.ports {svc_ports} must be [{service.port}]")
+            if stateful and svc["spec"].get("clusterIP") != "None":
+                problems.append(f"{ref(svc)}: spec.clusterIP must be None (headless, for the StatefulSet)")
+            if stateful and workload["spec"].get("serviceName") != service.name:
+                problems.append(f"{ref(workload)}: spec.serviceName must be {service.name}")
+        if stateful and not workload["spec"].get("volumeClaimTemplates"):
+            problems.append(f"{ref(workload)}: spec.volumeClaimTemplates is missing")
+        if find(render, "ServiceAccount", service.name) is None:
+            problems.append(f"ServiceAccount/{service.name}: missing")
+    for account in of_kind(render, "ServiceAccount"):
+        if account.get("automountServiceAccountToken") is not False:
+            problems.append(f"{ref(account)}: automountServiceAccountToken must be false")
+    return problems
+
+
+def probes_follow_catalogue(render: Render) -> list[str]:
+    """HTTP probes on the path the catalogue gives each tier, on the catalogue's port, with SEED timings."""
+    problems = []
+    for workload in workloads(render):
+        service = catalogue.get(name_of(workload)) if name_of(workload) in catalogue.names() else None
+        for path, container in running_containers(pod_template(workload)["spec"]):
+            where = f"{ref(workload)}: {path}"
+            for probe_name, tier in TIER_OF_PROBE.items():
+                probe = container.get(probe_name) or {}
+                http = probe.get("httpGet")
+                if service is not None and service.health is not None:
+                    if http is None:
+                        problems.append(
+                            f"{where}.{probe_name} must be an httpGet on {service.health.path(tier)}"
+                        )
+                        continue
+                    if http.get("path") != service.health.path(tier):
+                        problems.append(
+                            f"{where}.{probe_name}.httpGet.path {http.get('path')!r}: {service.name} "
+                            f"serves its {tier} tier on {service.health.path(tier)!r}"
+                        )
+                    if named_port(container, http.get("port")) != service.port:
+                        problems.append(
+                            f"{where}.{probe_name}.httpGet.port is not {service.name}'s port {service.port}"
+                        )
+                elif http is not None:
+                    problems.append(
+                        f"{where}.{probe_name}.httpGet: {name_of(workload)} serves no HTTP health path"
+                    )
+                if probe_name == "startupProbe":
+                    budget = STARTUP_BUDGET.get(name_of(workload), STARTUP_BUDGET["default"])
+                    actual = (probe.get("periodSeconds"), probe.get("failureThreshold"))
+                    if actual != budget:
+                        problems.append(
+                            f"{where}.startupProbe period/failureThreshold {actual} must be {budget}"
+                        )
+                elif probe:
+                    timing = (
+                        probe.get("initialDelaySeconds"),
+                        probe.get("periodSeconds"),
+                        probe.get("timeoutSeconds"),
+                        probe.get("failureThreshold"),
+                    )
+                    if timing != PROBE_TIMINGS[probe_name]:
+                        problems.append(
+                            f"{where}.{probe_name} timings {timing} must be {PROBE_TIMINGS[probe_name]}"
+                        )
+    return problems
+
+
+def environment_follows_settings_catalogue(render: Render) -> list[str]:
+    """Each app container gets every required setting, secrets only by reference, ports as catalogued."""
+    problems = []
+    for service_name in env_catalogue.APP_SERVICES:
+        workload = find(render, "Deployment", service_name)
+        if workload is None:
+            problems.append(f"Deployment/{service_name}: missing")
+            continue
+        container = pod_template(workload)["spec"]["containers"][0]
+        where = f"{ref(workload)}: spec.template.spec.containers[0]"
+        env = env_names(container)
+        from_configmap = configmap_keys(render, container)
+        known = {variable.name: variable for variable in env_catalogue.variables_for(service_name)}
+        for name, variable in known.items():
+            supplied = name in env or name in from_configmap
+            if variable.required and not supplied:
+                problems.append(f"{where}.env: required setting {name} is not set")
+            if variable.secret and name in from_configmap:
+                problems.append(f"{where}.envFrom: secret {name} comes from a ConfigMap")
+            if variable.secret and name in env and "secretKeyRef" not in (env[name].get("valueFrom") or {}):
+                problems.append(f"{where}.env[{name}]: a secret must come from a secretKeyRef")
+        for name in env:
+            if name not in known:
+                problems.append(f"{where}.env[{name}]: {service_name} reads no such setting")
+        port_variable = env_catalogue.PORT_VARIABLES[service_name]
+        if env.get(port_variable, {}).get("value") != str(catalogue.get(service_name).port):
+            problems.append(f"{where}.env[{port_variable}] must be {catalogue.get(service_name).port}")
+    generated = {v.name for v in env_catalogue.VARIABLES if v.secret and v.required}
+    if generated != set(SECRET_KEYS):
+        problems.append(
+            f"noa_ops.k8s_render.SECRET_KEYS {sorted(SECRET_KEYS)} differ from the required secret "
+            f"settings {sorted(generated)}"
+        )
+    return problems
+
+
+def secrets_come_from_one_source(render: Render) -> list[str]:
+    """No secret value outside dev's generated Secret; every key the pods use comes from the source."""
+    problems = []
+    used = secret_key_refs(render)
+    if not used <= set(SECRET_KEYS):
+        problems.append(f"workloads use secret keys {sorted(used - set(SECRET_KEYS))} that noa-secrets lacks")
+    sources: list[tuple[str, set[str]]] = []
+    for secret in of_kind(render, "Secret"):
+        if render.environment != "dev" or not name_of(secret).startswith(f"{SECRET_NAME}-"):
+            problems.append(
+                f"{ref(secret)}: a Secret with values in the manifests (dev generates its own only)"
+            )
+        sources.append((ref(secret), set((secret.get("data") or {}).keys())))
+    for external in of_kind(render, "ExternalSecret"):
+        if external["spec"]["target"]["name"] != SECRET_NAME:
+            problems.append(f"{ref(external)}: spec.target.name must be {SECRET_NAME}")
+        sources.append((ref(external), {item["secretKey"] for item in external["spec"].get("data") or []}))
+    for sealed in of_kind(render, "SealedSecret"):
+        encrypted = sealed["spec"].get("encryptedData") or {}
+        if any(encrypted.values()):
+            problems.append(f"{ref(sealed)}: spec.encryptedData is filled at deploy time, never committed")
+        sources.append((ref(sealed), set(encrypted)))
+    if render.variant.complete and len(sources) != 1:
+        problems.append(f"exactly one source of {SECRET_NAME} expected, found {[s for s, _ in sources]}")
+    for where, keys in sources:
+        if keys != set(SECRET_KEYS):
+            problems.append(f"{where}: keys {sorted(keys)} must be {sorted(SECRET_KEYS)}")
+    return problems
+
+
+def mounted_files_are_the_sources(render: Render) -> list[str]:
+    """The ui mounts the nginx.conf of services/ui, postgres runs the init-db.sql of docker/."""
+    problems = []
+    for workload_kind, workload_name, mount_path, key, source in (
+        ("Deployment", "ui", "/etc/nginx/nginx.conf", "nginx.conf", NGINX_CONF),
+        ("StatefulSet", "postgres", "/docker-entrypoint-initdb.d", "init-db.sql", INIT_SQL),
+    ):
+        workload = find(render, workload_kind, workload_name)
+        if workload is None:
+            problems.append(f"{workload_kind}/{workload_name}: missing")
+            continue
+        spec = pod_template(workload)["spec"]
+        container = spec["containers"][0]
+        mounts = {m["mountPath"]: m for m in container.get("volumeMounts") or []}
+        if mount_path not in mounts:
+            problems.append(f"{ref(workload)}: nothing is mounted at {mount_path}")
+            continue
+        wanted = mounts[mount_path]["name"]
+        volume: Obj = next((v for v in spec.get("volumes") or [] if v["name"] == wanted), {})
+        configmap = find(render, "ConfigMap", (volume.get("configMap") or {}).get("name", ""))
+        if configmap is None:
+            problems.append(f"{ref(workload)}: the volume at {mount_path} is no ConfigMap of this render")
+        elif (configmap.get("data") or {}).get(key) != source.read_text():
+            problems.append(f"{ref(configmap)}: data.{key} differs from {source.relative_to(ROOT)}")
+    return problems
+
+
+# The rules of this concern, for rule_set.RULES.
+RULES = (
+    agrees_with_catalogue, probes_follow_catalogue, environment_follows_settings_catalogue,
+    secrets_come_from_one_source, mounted_files_are_the_sources,
+)

@@ -1,0 +1,271 @@
+"""Network: Services and their selectors reach exactly the pods meant, NetworkPolicies allow
+exactly the edges the catalogues name, and the Ingress enters through the ui's nginx."""
+
+from __future__ import annotations
+
+import re
+
+from noa_common import env_catalogue
+from noa_ops import catalogue
+
+from .manifest import NGINX_CONF, Obj, Render, match_labels, of_kind, ref, selector_matches
+from .pods import WORKLOAD_KINDS, containers, named_port, pod_template, template_labels, workloads
+
+INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+# Egress out of the cluster, (pod, TCP port): llama's init step downloads MODEL_URL over https.
+# Only to public addresses: each such ipBlock must except at least these ranges (the cluster's,
+# the nodes', carrier-grade NAT and the link-local cloud metadata address).
+INTERNET_EGRESS = {("llama", 443)}
+PRIVATE_RANGES = {"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"}
+
+
+def nginx_api_routes(text: str) -> dict[str, tuple[str, int]]:
+    """`location /api/<x>/ { ... proxy_pass http://<host>:<port>/; }` -> {"/api/<x>": (host, port)}."""
+    routes = {}
+    for match in re.finditer(r"location (/api/[^/\s]+)/ \{(.*?)\n\s*\}", text, flags=re.DOTALL):
+        upstream = re.search(r"proxy_pass http://([^:/\s]+):(\d+)/;", match.group(2))
+        if upstream:
+            routes[match.group(1)] = (upstream.group(1), int(upstream.group(2)))
+    return routes
+
+
+def selectors_are_distinct(render: Render) -> list[str]:
+    """Each selector is exactly {app.kubernetes.io/name: <its service>} and matches one workload's pods."""
+    problems = []
+    all_workloads = workloads(render)
+    for obj in [*all_workloads, *of_kind(render, "Service", "PodDisruptionBudget")]:
+        selector = match_labels(obj)
+        field = "spec.selector" if obj["kind"] == "Service" else "spec.selector.matchLabels"
+        if obj["kind"] in WORKLOAD_KINDS and obj["kind"] != "Pod":
+            expected = {"app.kubernetes.io/name": template_labels(obj).get("app.kubernetes.io/name")}
+            if selector != expected:
+                problems.append(
+                    f"{ref(obj)}: {field} {selector} must be exactly {expected} (no label transformer)"
+                )
+        matched = [ref(w) for w in all_workloads if selector_matches(selector, template_labels(w))]
+        if len(matched) > 1:
+            problems.append(f"{ref(obj)}: {field} {selector} selects the pods of {', '.join(matched)}")
+    return problems
+
+
+def services_select_pods(render: Render) -> list[str]:
+    """Every Service selects a workload's pods, and each targetPort is one of their container ports."""
+    problems = []
+    for service in of_kind(render, "Service"):
+        selector = match_labels(service)
+        matched = [w for w in workloads(render) if selector_matches(selector, template_labels(w))]
+        if not matched:
+            problems.append(f"{ref(service)}: spec.selector {selector} selects no pods")
+            continue
+        for index, port in enumerate(service["spec"].get("ports") or []):
+            target = port.get("targetPort", port.get("port"))
+            for workload in matched:
+                found = any(
+                    named_port(c, target) is not None
+                    and named_port(c, target) in [p.get("containerPort") for p in c.get("ports") or []]
+                    for _, c in containers(pod_template(workload)["spec"])
+                )
+                if not found:
+                    problems.append(
+                        f"{ref(service)}: spec.ports[{index}].targetPort {target!r} is no container "
+                        f"port of {ref(workload)}"
+                    )
+    return problems
+
+
+def _peer_names(peers: list[Obj]) -> set[str]:
+    names = set()
+    for peer in peers:
+        if "namespaceSelector" in peer or "ipBlock" in peer:
+            continue
+        names.add(
+            str(((peer.get("podSelector") or {}).get("matchLabels") or {}).get("app.kubernetes.io/name"))
+        )
+    return names
+
+
+def expected_edges() -> set[tuple[str, str]]:
+    """(client, server): the catalogue's dependencies plus the services behind the URL settings
+    each service reads (claude-flow's LLAMA_URL is an edge but no readiness dependency)."""
+    edges = {(service.name, dep) for service in catalogue.SERVICES for dep in service.depends_on}
+    for variable in env_catalogue.VARIABLES:
+        host = re.match(r"^https?://([^:/]+)", variable.default or "")
+        if variable.name.endswith("_URL") and host and host.group(1) in catalogue.names():
+            edges |= {(client, host.group(1)) for client in variable.services}
+    return edges
+
+
+def _internet_egress(where: str, owner: str, rule: Obj, found: set[tuple[str, int]]) -> list[str]:
+    """An egress rule's ipBlock peers: TCP ports only, every private range excepted; adds to found."""
+    peers = rule.get("to") or []
+    blocks = [peer["ipBlock"] for peer in peers if "ipBlock" in peer]
+    if not blocks:
+        return []
+    problems = []
+    if len(blocks) != len(peers):
+        problems.append(f"{where}: mixes ipBlock and in-cluster peers in one rule")
+    ports = rule.get("ports") or []
+    if not ports:
+        problems.append(f"{where}: an ipBlock peer on every port")
+    for port in ports:
+        if port.get("protocol", "TCP") != "TCP" or not isinstance(port.get("port"), int):
+            problems.append(f"{where}: ipBlock port {port} must be one TCP port number")
+        else:
+            found.add((owner, port["port"]))
+    for block in blocks:
+        missing = PRIVATE_RANGES - set(block.get("except") or [])
+        if missing:
+            problems.append(f"{where}: ipBlock {block.get('cidr')} must except {sorted(missing)}")
+    return problems
+
+
+def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checklist)
+    """Default deny both ways, DNS for all, exactly the expected edges (expected_edges) and exactly
+    the expected egress out of the cluster (INTERNET_EGRESS)."""
+    problems = []
+    policies = of_kind(render, "NetworkPolicy")
+    deny = [
+        p
+        for p in policies
+        if p["spec"].get("podSelector") == {}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
+        and set(p["spec"].get("policyTypes") or []) == {"Ingress", "Egress"}
+    ]
+    if not deny:
+        problems.append(
+            "NetworkPolicy: no default deny (podSelector {}, policyTypes Ingress and Egress, no rules)"
+        )
+    dns = [
+        p
+        for p in policies
+        if p["spec"].get("podSelector") == {}
+        and any(
+            any(port.get("port") == 53 for port in rule.get("ports") or [])
+            for rule in p["spec"].get("egress") or []
+        )
+    ]
+    if not dns:
+        problems.append("NetworkPolicy: no egress to DNS (port 53) for every pod")
+    ports = {service.name: service.port for service in catalogue.SERVICES}
+    expected = expected_edges()
+    egress: set[tuple[str, str]] = set()
+    ingress: set[tuple[str, str]] = set()
+    internet: set[tuple[str, int]] = set()
+    controller_to_ui = False
+    for policy in policies:
+        spec = policy["spec"]
+        owner = (spec.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+        if owner is None:
+            continue
+        for index, rule in enumerate(spec.get("egress") or []):
+            rule_ports = {p.get("port") for p in rule.get("ports") or []}
+            for peer in _peer_names(rule.get("to") or []):
+                egress.add((owner, peer))
+                if rule_ports != {ports.get(peer)}:
+                    problems.append(
+                        f"{ref(policy)}: spec.egress[{index}] to {peer} must allow exactly port "
+                        f"{ports.get(peer)}"
+                    )
+            if not rule.get("to"):
+                problems.append(f"{ref(policy)}: spec.egress[{index}] allows every destination")
+            problems += _internet_egress(f"{ref(policy)}: spec.egress[{index}]", owner, rule, internet)
+        for index, rule in enumerate(spec.get("ingress") or []):
+            rule_ports = {p.get("port") for p in rule.get("ports") or []}
+            if rule_ports != {ports.get(owner)}:
+                problems.append(
+                    f"{ref(policy)}: spec.ingress[{index}] must allow exactly port {ports.get(owner)}"
+                )
+            for peer in rule.get("from") or []:
+                namespace = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}).get(
+                    "kubernetes.io/metadata.name"
+                )
+                if owner == "ui" and namespace == INGRESS_CONTROLLER_NAMESPACE:
+                    controller_to_ui = True
+            for peer in _peer_names(rule.get("from") or []):
+                ingress.add((peer, owner))
+            if any("ipBlock" in peer for peer in rule.get("from") or []):
+                problems.append(f"{ref(policy)}: spec.ingress[{index}] admits addresses by ipBlock")
+            if not rule.get("from"):
+                problems.append(f"{ref(policy)}: spec.ingress[{index}] admits every source")
+    for client, server in sorted(expected - egress):
+        problems.append(f"NetworkPolicy: no egress allow from {client} to its dependency {server}")
+    for client, server in sorted(expected - ingress):
+        problems.append(f"NetworkPolicy: no ingress allow on {server} from its dependant {client}")
+    for client, server in sorted((egress | ingress) - expected):
+        problems.append(
+            f"NetworkPolicy: {client} -> {server} is allowed but the catalogues name no such need"
+        )
+    for pod, port in sorted(INTERNET_EGRESS - internet):
+        problems.append(f"NetworkPolicy: no egress allow from {pod} to the internet on TCP {port}")
+    for pod, port in sorted(internet - INTERNET_EGRESS):
+        problems.append(
+            f"NetworkPolicy: {pod} may reach the internet on TCP {port}, which INTERNET_EGRESS does not name"
+        )
+    if not controller_to_ui:
+        problems.append(
+            f"NetworkPolicy: no ingress allow from the {INGRESS_CONTROLLER_NAMESPACE} namespace to ui"
+        )
+    return problems
+
+
+def ingress_matches_ui_routing(render: Render) -> list[str]:  # noqa: PLR0912  (one checklist)
+    """TLS through cert-manager, a class, and /api paths that the ui's nginx proxies (prefix stripped)."""
+    problems = []
+    ingresses = of_kind(render, "Ingress")
+    if len(ingresses) != 1:
+        return [f"Ingress: expected one, found {len(ingresses)}"]
+    ingress = ingresses[0]
+    where = ref(ingress)
+    annotations = (ingress.get("metadata") or {}).get("annotations") or {}
+    spec = ingress["spec"]
+    if not spec.get("ingressClassName"):
+        problems.append(f"{where}: spec.ingressClassName is missing")
+    if "kubernetes.io/ingress.class" in annotations:
+        problems.append(f"{where}: the deprecated kubernetes.io/ingress.class annotation is set")
+    if not ({"cert-manager.io/cluster-issuer", "cert-manager.io/issuer"} & set(annotations)):
+        problems.append(f"{where}: metadata.annotations needs a cert-manager issuer")
+    if any("cors" in key and annotations[key] == "*" for key in annotations):
+        problems.append(f"{where}: CORS from * is not allowed")
+    hosts = [rule.get("host") for rule in spec.get("rules") or []]
+    tls_hosts = [host for tls in spec.get("tls") or [] for host in tls.get("hosts") or []]
+    if not tls_hosts or set(hosts) - set(tls_hosts):
+        problems.append(f"{where}: spec.tls must cover every host {hosts}")
+    routes = nginx_api_routes(NGINX_CONF.read_text())
+    paths: dict[str, Obj] = {}
+    for rule in spec.get("rules") or []:
+        for item in (rule.get("http") or {}).get("paths") or []:
+            paths[item["path"]] = item
+    ui_port = catalogue.get("ui").port
+    for path, item in paths.items():
+        backend = item["backend"]["service"]
+        if backend.get("name") != "ui":
+            problems.append(
+                f"{where}: path {path} goes to {backend.get('name')}; every path enters through ui, "
+                "whose nginx strips the /api prefix"
+            )
+        port = backend.get("port") or {}
+        if port.get("name") not in (None, "http") or port.get("number") not in (None, ui_port):
+            problems.append(f"{where}: path {path} must use the ui Service's http port")
+        if path.startswith("/api/") and path not in routes:
+            problems.append(f"{where}: path {path} has no `location {path}/` in services/ui/nginx.conf")
+    for path, (host, port) in routes.items():
+        if path not in paths:
+            problems.append(f"{where}: nginx proxies {path}/ but the Ingress has no path {path}")
+        if host not in catalogue.names() or catalogue.get(host).port != port:
+            problems.append(
+                f"services/ui/nginx.conf: {path}/ proxies to {host}:{port}, not a catalogue service port"
+            )
+        if path != f"/api/{host}":
+            problems.append(
+                f"services/ui/nginx.conf: {path}/ proxies to {host}; the path must be /api/{host}"
+            )
+    if "/" not in paths:
+        problems.append(f"{where}: no path / for the dashboard")
+    return problems
+
+
+# The rules of this concern, for rule_set.RULES.
+RULES = (
+    selectors_are_distinct, services_select_pods, network_policies, ingress_matches_ui_routing,
+)
