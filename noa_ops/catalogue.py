@@ -67,6 +67,38 @@ SERVICES: tuple[Service, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class ExtraImage:
+    """An image that a Kubernetes component runs in place of a service's own image."""
+
+    name: str  # <image_prefix>/<name>:<tag>, like a service's
+    service: str  # the service it runs as
+    target: str  # Dockerfile build target
+    needs: str  # what its build needs beyond the stack's
+
+
+# The gpu component (k8s/components/gpu) renames llama's image to llama-cuda.
+EXTRA_IMAGES: tuple[ExtraImage, ...] = (
+    ExtraImage("llama-cuda", "llama", "llama-cuda",
+               "NVIDIA's CUDA base images (build arguments CUDA_DEVEL_IMAGE, CUDA_RUNTIME_IMAGE)"),
+)
+
+
+def image_names() -> list[str]:
+    """Every image `invoke build` and `invoke push` know: the services', then the extra ones."""
+    return [*names(), *(image.name for image in EXTRA_IMAGES)]
+
+
+def extra_image(name: str) -> ExtraImage | None:
+    return next((image for image in EXTRA_IMAGES if image.name == name), None)
+
+
+def service_of(image: str) -> str:
+    """The service an image runs as: its own name, or the service an extra image stands in for."""
+    extra = extra_image(image)
+    return extra.service if extra else image
+
+
 def names() -> list[str]:
     return [service.name for service in SERVICES]
 

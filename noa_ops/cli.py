@@ -66,7 +66,8 @@ TARGET_HELP = "compose or kubernetes (default: the environment's target in invok
     help={
         "env": ENV_HELP,
         "service": "NAME: build only this service; repeat for several, e.g. --service mcp --service ui "
-        "(default: the whole stack)",
+        "(default: the whole stack); llama-cuda, the gpu component's image, only when named (it needs "
+        "NVIDIA's CUDA base images)",
         "json": "print the tag and each image's ID as JSON on stdout",
     },
 )
@@ -79,7 +80,7 @@ def build(c: Context, env: str = "dev", service: list[str] | None = None, json: 
     noa/mcp:1a2b3c4d5e6f; their image IDs (digests) are recorded in .noa/builds/<tag>.json.
     """
     selected = environments.select(c, env)
-    services = images.select_services(service or [])
+    services = images.select_images(service or [])
     preflight.prepare(c, selected, "build")
     tag = images.current_tag(c)
     images.build(c, selected, services, tag)
@@ -97,7 +98,8 @@ def build(c: Context, env: str = "dev", service: list[str] | None = None, json: 
     iterable=["service"],
     help={
         "env": ENV_HELP,
-        "service": "NAME: push only this service; repeatable (default: the whole stack)",
+        "service": "NAME: push only this service, or llama-cuda (the gpu component's image, built on a "
+        "machine with the CUDA base images); repeatable (default: the whole stack)",
         "registry": "HOST[:PORT][/PATH] to push to, e.g. 127.0.0.1:5000/noa (default: the environment's "
         "registry in invoke.yaml)",
         "json": "print service -> pushed reference with digest as JSON on stdout",
@@ -112,7 +114,7 @@ def push(c: Context, env: str = "dev", service: list[str] | None = None, registr
     Kubernetes deploys pin exactly those digests. Build first with `invoke build`.
     """
     selected = environments.select(c, env)
-    services = images.select_services(service or [])
+    services = images.select_images(service or [])
     destination = image_push.validate_registry(registry or selected.registry)
     preflight.require_engine(c)
     tag = images.current_tag(c)

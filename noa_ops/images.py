@@ -77,6 +77,25 @@ def select_services(requested: Iterable[str]) -> list[str]:
     return [name for name in stack if name in wanted] if wanted else stack
 
 
+def select_images(requested: Iterable[str]) -> list[str]:
+    """--service names for build and push: a service, or an extra image such as llama-cuda (only when
+    named); none given means every service of the stack."""
+    known = catalogue.image_names()
+    wanted = list(dict.fromkeys(requested))
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise NoaError(f"unknown service {', '.join(unknown)}; valid: {', '.join(known)}")
+    return [name for name in known if name in wanted] if wanted else catalogue.names()
+
+
+def extra_build(env: Environment, name: str, tag: str) -> str:
+    """`docker build` of an image that is no compose service (it never runs under compose)."""
+    image = catalogue.extra_image(name)
+    assert image is not None, name
+    return shlex.join(["docker", "build", "--file", "docker/Dockerfile", "--target", image.target,
+                       "--tag", image_name(env, name, tag), "--build-arg", f"NOA_VERSION={tag}", "."])
+
+
 def image_id(c: Context, reference: str) -> str | None:
     """The local image ID (sha256:..., the digest of its configuration) of a reference; None if absent."""
     result = run(c, f"docker image inspect --format '{{{{.Id}}}}' {shlex.quote(reference)}", hide=True)
@@ -149,16 +168,23 @@ def build(c: Context, env: Environment, services: list[str], tag: str) -> None:
     # The interpreter running invoke lives in a virtualenv, so it has pip; Debian's own
     # python3 may not.
     run_checked(c, WHEELHOUSE_SCRIPT, "building the wheelhouse", env={"PYTHON": sys.executable}, echo=True)
-    if LLAMA in services:
+    if LLAMA in {catalogue.service_of(name) for name in services}:
         run_checked(c, LLAMA_SOURCE_SCRIPT, "fetching the llama.cpp source", env={"PYTHON": sys.executable},
                     echo=True)
         models.fetch_default(c)
-    run_checked(
-        c,
-        compose.build(env, services),
-        "docker compose build",
-        # Without buildx, compose warns that it cannot use Bake, then builds with BuildKit
-        # anyway: ask for that builder directly.
-        env={**compose.image_variables(env, tag), "COMPOSE_BAKE": "false", **builder_variables(c)},
-        echo=True,
-    )
+    stack = [name for name in services if name in catalogue.names()]
+    builder = builder_variables(c)
+    if stack:
+        run_checked(
+            c,
+            compose.build(env, stack),
+            "docker compose build",
+            # Without buildx, compose warns that it cannot use Bake, then builds with BuildKit
+            # anyway: ask for that builder directly.
+            env={**compose.image_variables(env, tag), "COMPOSE_BAKE": "false", **builder},
+            echo=True,
+        )
+    for image in (catalogue.extra_image(name) for name in services if name not in stack):
+        assert image is not None  # select_images let only known names through
+        run_checked(c, extra_build(env, image.name, tag), f"building {image.name} (it needs {image.needs})",
+                    env=builder, echo=True)

@@ -151,10 +151,22 @@ def pin_manifests(rendered: str, prefix: str, digests: dict[str, str]) -> tuple[
                 sources[service] = str(container["image"])
                 container["image"] = digests[service]
     if unpinned:
-        names = ", ".join(sorted(set(unpinned)))
-        raise NoaError(f"deploy: no pushed digest for {names}: run `invoke push` for this revision, "
-                   f"or name one with --service-image SERVICE=REGISTRY/NAME@sha256:...")
+        advice = "; ".join(how_to_make(name, prefix) for name in sorted(set(unpinned)))
+        raise NoaError(f"deploy: no pushed digest for {', '.join(sorted(set(unpinned)))}: {advice}; "
+                       f"or name one with --service-image NAME=REGISTRY/NAME@sha256:... "
+                       f"(nothing was applied)")
     return yaml.safe_dump_all(documents, sort_keys=False, width=1000), sources
+
+
+def how_to_make(name: str, prefix: str) -> str:
+    """The commands that give an image the manifests run a pushed digest for this revision."""
+    extra = catalogue.extra_image(name)
+    if extra is not None:
+        return (f"{prefix}/{name} is built only when named, where {extra.needs} can be had: "
+                f"`invoke build --service {name}`, then `invoke push --service {name}`")
+    if name in catalogue.names():
+        return f"{prefix}/{name}: run `invoke push` for this revision (`invoke build` first)"
+    return f"{prefix}/{name}: no `invoke build` makes it (known images: {', '.join(catalogue.image_names())})"
 
 
 def workloads(manifests: str) -> list[tuple[str, str]]:
@@ -167,12 +179,12 @@ def workloads(manifests: str) -> list[tuple[str, str]]:
 def parse_service_images(values: Iterable[str]) -> dict[str, str]:
     """--service-image for Kubernetes: a digest reference, since a cluster pulls what a tag says later."""
     chosen: dict[str, str] = {}
-    names = catalogue.names()
+    names = catalogue.image_names()
     for value in values:
         service, separator, reference = value.partition("=")
         if not separator or service not in names or "@sha256:" not in reference:
             raise NoaError(f"--service-image {value!r}: expected SERVICE=REGISTRY/NAME@sha256:DIGEST with "
-                       f"SERVICE one of {', '.join(names)}")
+                           f"SERVICE one of {', '.join(names)}")
         chosen[service] = reference
     return chosen
 

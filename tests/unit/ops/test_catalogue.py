@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from noa_ops import catalogue
+
+from .helpers import REPO
 
 
 def test_names_and_ports_are_unique() -> None:
@@ -42,3 +46,11 @@ def test_llama_has_one_tiered_health_endpoint() -> None:
 def test_get_unknown_service_lists_valid_ones() -> None:
     with pytest.raises(KeyError, match="valid: postgres"):
         catalogue.get("nope")
+
+
+def test_every_extra_image_has_its_dockerfile_target_and_stands_in_for_a_service() -> None:
+    dockerfile = (REPO / "docker" / "Dockerfile").read_text()
+    for image in catalogue.EXTRA_IMAGES:
+        assert re.search(rf"^FROM \S+ AS {re.escape(image.target)}$", dockerfile, flags=re.M), image.name
+        assert image.service in catalogue.names() and image.name not in catalogue.names()
+    assert catalogue.service_of("llama-cuda") == "llama" and catalogue.service_of("mcp") == "mcp"

@@ -9,7 +9,7 @@ import pytest
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import cli, images
+from noa_ops import cli, images, models
 from noa_ops.environments import Environment
 from noa_ops.errors import NoaError
 
@@ -134,3 +134,22 @@ def test_missing_images_are_found_by_name(dev: Environment) -> None:
         f"{inspect}noa/ui:abc": Result(exited=1),
     })
     assert images.missing_images(c, dev, ["mcp", "ui"], "abc") == ["ui"]
+
+
+def test_llama_cuda_is_built_only_when_named_and_by_its_dockerfile_target(
+    dev: Environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "llama-cuda" not in images.select_images([])
+    assert images.select_images(["llama-cuda", "mcp"]) == ["mcp", "llama-cuda"]
+    with pytest.raises(NoaError, match=r"unknown service llama-cud; valid: .*, llama-cuda$"):
+        images.select_images(["llama-cud"])
+    cuda = ("docker build --file docker/Dockerfile --target llama-cuda --tag noa/llama-cuda:abc "
+            "--build-arg NOA_VERSION=abc .")
+    c = mock_context({"scripts/build-wheelhouse": Result(""), "scripts/fetch-llama-source": Result(""),
+                      VERSION: Result("20.10.24 linux\n"), cuda: Result("")})
+    fetched: list[object] = []
+    monkeypatch.setattr(models, "fetch_default", lambda *args, **kwargs: fetched.append(args))
+    images.build(c, dev, ["llama-cuda"], "abc")
+    ran = [args[0] for args, _ in runs(c).call_args_list]
+    assert ran == ["scripts/build-wheelhouse", "scripts/fetch-llama-source", VERSION, cuda]
+    assert fetched, "llama-cuda serves llama's model: the build fetches it like llama's"

@@ -20,7 +20,7 @@ from invoke.context import MockContext
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import catalogue, cli, environments, images, k8s_render, releases
+from noa_ops import catalogue, cli, environments, image_push, images, k8s_render, releases
 from noa_ops import probes as health
 from noa_ops.environments import Environment
 from noa_ops.errors import NoaError
@@ -58,16 +58,41 @@ def staging() -> Environment:
     return environments.select(mock_context(), "staging")
 
 
+def push_for_real(names: list[str]) -> None:
+    """Record digests exactly as `invoke push` does: image_push.push, answered as the engine answers."""
+    env = environments.select(mock_context(), "staging")
+    answers: dict[Any, Any] = {}
+    for name in names:
+        local, remote = images.image_name(env, name, TAG), image_push.remote_name(REGISTRY, name, TAG)
+        answers[f"docker image inspect --format '{{{{.Id}}}}' {local}"] = Result("sha256:" + "1" * 64 + "\n")
+        answers[f"docker tag {local} {remote}"] = Result("")
+        answers[f"docker push {remote}"] = Result(f"{TAG}: digest: {digest(name).split('@')[1]} size: 1\n")
+    image_push.push(mock_context(answers), env, names, TAG, registry=REGISTRY)
+
+
 @pytest.fixture
 def pushed(in_tmp: Path) -> None:
-    """`invoke push` recorded a digest for every service of this revision."""
-    images.save_record(
-        {
-            "tag": TAG,
-            "images": {},
-            "pushed": {REGISTRY: {name: digest(name) for name in [*catalogue.names(), "llama-cuda"]}},
-        }
-    )
+    """`invoke push`, then `invoke push --service llama-cuda` (built where the CUDA images exist)."""
+    push_for_real([*catalogue.names(), "llama-cuda"])
+
+
+def test_push_records_what_the_fixture_assumes(in_tmp: Path) -> None:
+    push_for_real(catalogue.names())
+    assert images.load_record(TAG)["pushed"][REGISTRY] == {name: digest(name) for name in catalogue.names()}
+
+
+def test_a_variant_needing_an_unbuilt_image_is_refused_naming_it_and_its_commands(
+    staging_render: str, in_tmp: Path
+) -> None:
+    push_for_real(catalogue.names())  # `invoke push` alone: every service, not llama-cuda
+    c = mock_context(base_answers(staging_render))
+    with pytest.raises(Exit) as raised:
+        cli.deploy(c, env="staging")
+    message = str(raised.value.message)
+    assert message.startswith("deploy: no pushed digest for llama-cuda: ")
+    assert "`invoke build --service llama-cuda`, then `invoke push --service llama-cuda`" in message
+    assert "(nothing was applied)" in message
+    assert not any(APPLY.match(command) or ROLLOUT.match(command) for command in commands(c))
 
 
 def commands(c: MockContext) -> list[str]:
