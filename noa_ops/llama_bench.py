@@ -16,14 +16,13 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from invoke.config import Config
 from invoke.context import Context
 from rich.table import Table
 
-from . import environments, images, models
+from . import environments, images, models, paths
 from .errors import NoaError
 from .report import out, step
 from .shell import run, run_checked
@@ -111,7 +110,7 @@ def table(load_s: float, samples: list[Sample]) -> Table:
 
 def project_context() -> Context:
     """A Context with invoke.yaml loaded, as the tasks get it (this runs outside `invoke`)."""
-    config = Config(project_location=Path(__file__).resolve().parents[1])
+    config = Config(project_location=paths.REPO)
     config.load_project()
     return Context(config=config)
 

@@ -11,7 +11,6 @@ cannot be checked from here, so it is refused with the path to remove once the o
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
 import socket
@@ -22,6 +21,7 @@ from pathlib import Path
 from . import paths
 from .clock import utc_stamp
 from .errors import NoaError
+from .releases import operator_name
 from .report import step
 
 FREE, STALE, HELD = "free", "stale", "held"
@@ -40,12 +40,7 @@ class Holder:
 
 
 def me(verb: str) -> Holder:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry for the UID (containers)
-        user = str(os.getuid())
-    return Holder(os.getpid(), socket.gethostname(), user, verb,
-                  utc_stamp())
+    return Holder(os.getpid(), socket.gethostname(), operator_name(), verb, utc_stamp())
 
 
 def pid_alive(pid: int) -> bool:

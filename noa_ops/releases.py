@@ -45,7 +45,8 @@ def now() -> str:
     return utc_stamp()
 
 
-def _user() -> str:
+def operator_name() -> str:
+    """Who runs the task, for release records and locks (a UID without a passwd entry: the number)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -62,7 +63,7 @@ class Release:
     sources: dict[str, str]  # service -> the reference it was resolved from (noa/mcp:<tag>, ...)
     rendered: str  # file name of the rendered config in the release directory
     created: str = field(default_factory=now)
-    user: str = field(default_factory=_user)
+    user: str = field(default_factory=operator_name)
     host: str = field(default_factory=socket.gethostname)
     outcome: str = PENDING
     finished: str = ""

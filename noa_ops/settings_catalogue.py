@@ -7,9 +7,10 @@ one catalogue the services load their settings from, without the services' depen
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-SERVICES_DIR = Path(__file__).resolve().parents[1] / "services"
+from . import paths
+
+SERVICES_DIR = paths.REPO / "services"
 if str(SERVICES_DIR) not in sys.path:
     sys.path.insert(0, str(SERVICES_DIR))
 
