@@ -5,11 +5,19 @@ Thin on purpose: the code lives in noa_ops/, per-environment defaults in invoke.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from invoke.collection import Collection
 
-from noa_ops import cli
+from noa_ops import cli, environments
+from noa_ops.errors import NoaError
 
-# No chdir: noa_ops/paths.py anchors every path at the repository, wherever invoke was started.
+# invoke reads invoke.yaml right after importing this file, and a YAML error there would end in a
+# traceback: check it first. No chdir: noa_ops/paths.py anchors every path at the repository.
+try:
+    environments.check_config_file(Path(__file__).with_name("invoke.yaml"))
+except NoaError as error:
+    raise SystemExit(str(error)) from None
 ns = Collection(cli.build, cli.push, cli.deploy, cli.rollback, cli.health, cli.logs, cli.stop, cli.status,
                 cli.env_init, cli.env_check, cli.docs,
                 cli.model_fetch)

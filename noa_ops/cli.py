@@ -56,6 +56,14 @@ def operator_task(**options: Any) -> Callable[[Body], Task[Body]]:
     return decorate
 
 
+def whole_number(value: int | str, flag: str) -> int:
+    """A number flag, which invoke hands over as the text typed (invoke would trace back on `abc`)."""
+    try:
+        return int(value)
+    except ValueError:
+        raise NoaError(f"{flag} takes a whole number, not {value!r}") from None
+
+
 ENV_HELP = "environment from invoke.yaml: dev, staging or prod (default: dev)"
 TARGET_HELP = "compose or kubernetes (default: the environment's target in invoke.yaml: compose for dev, " \
     "kubernetes for staging and prod)"
@@ -145,7 +153,7 @@ def push(c: Context, env: str = "dev", service: list[str] | None = None, registr
     },
 )
 def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
-    c: Context, env: str = "dev", target: str = "", hot_reload: bool = False, timeout: int = 0,
+    c: Context, env: str = "dev", target: str = "", hot_reload: bool = False, timeout: str = "0",
            dry_run: bool = False, rollback: bool = True, service_image: list[str] | None = None) -> None:
     """Deploy the current revision as a new release, prove it healthy, or roll back.
 
@@ -158,12 +166,13 @@ def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     lines, an automatic rollback to the last good release, exit 1. One deploy per environment at
     a time (lock in .noa/locks/). Target: compose for dev, kubernetes for staging/prod.
     """
+    seconds = whole_number(timeout, "--timeout")
+    if seconds < 0:
+        raise NoaError(f"--timeout must be a positive number of seconds, not {seconds}")
     selected = environments.select(c, env, target)
-    if timeout < 0:
-        raise NoaError(f"--timeout must be a positive number of seconds, not {timeout}")
     where = targets.of(selected)
     request = where.parse_request(service_image or [], hot_reload)
-    release_cycle.deploy(c, where, selected, request, timeout=timeout or None, dry_run=dry_run,
+    release_cycle.deploy(c, where, selected, request, timeout=seconds or None, dry_run=dry_run,
                          rollback=rollback)
 
 
@@ -176,17 +185,18 @@ def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
         "timeout": "seconds for apply and every service ready (default: invoke.yaml deploy_timeout)",
     },
 )
-def rollback(c: Context, env: str = "dev", target: str = "", to: str = "", timeout: int = 0) -> None:
+def rollback(c: Context, env: str = "dev", target: str = "", to: str = "", timeout: str = "0") -> None:
     """Apply the last good release again (or --to RELEASE), then the same health gate as deploy.
 
     The whole recorded release: its rendered compose config or manifests, settings and image
     digests included (compose: `docker compose -p <project> -f <stored file> up -d --wait`;
     kubernetes: `kubectl apply -f <stored manifests>` and rollout waits). Volumes are untouched.
     """
+    seconds = whole_number(timeout, "--timeout")
+    if seconds < 0:
+        raise NoaError(f"--timeout must be a positive number of seconds, not {seconds}")
     selected = environments.select(c, env, target)
-    if timeout < 0:
-        raise NoaError(f"--timeout must be a positive number of seconds, not {timeout}")
-    release_cycle.rollback(c, targets.of(selected), selected, to=to, timeout=timeout or None)
+    release_cycle.rollback(c, targets.of(selected), selected, to=to, timeout=seconds or None)
 
 
 @operator_task(
@@ -200,7 +210,7 @@ def rollback(c: Context, env: str = "dev", target: str = "", to: str = "", timeo
 )
 def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     c: Context, env: str = "dev", target: str = "", json: bool = False, watch: bool = False,
-           interval: int = 5) -> None:
+           interval: str = "5") -> None:
     """Probe every service of a running environment; exit non-zero naming the unhealthy ones.
 
     compose: /health, /health/ready and /health/startup on 127.0.0.1:<port>, with latency;
@@ -208,9 +218,10 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     StatefulSet's readiness (kubectl), then the three tiers of every HTTP service through a
     `kubectl port-forward`.
     """
+    pause = whole_number(interval, "--interval")
+    if pause <= 0:
+        raise NoaError(f"--interval must be a positive number of seconds, not {pause}")
     selected = environments.select(c, env, target)
-    if interval <= 0:
-        raise NoaError(f"--interval must be a positive number of seconds, not {interval}")
     where = targets.of(selected)
     where.preflight_read(c, selected, "health")
     result = probes.Verdict(ok=True, unhealthy=())
@@ -226,7 +237,7 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
                 print_health(checks, result, selected.name)
             if not watch:
                 break
-            time.sleep(interval)
+            time.sleep(pause)
     except KeyboardInterrupt:
         pass
     if not result.ok:
@@ -250,7 +261,8 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
 )
 def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     c: Context, env: str = "dev", target: str = "", service: list[str] | None = None, since: str = "",
-         tail: int = 200, follow: bool = False, level: str = "", grep: str = "", json: bool = False) -> None:
+         tail: str = "200", follow: bool = False, level: str = "", grep: str = "",
+         json: bool = False) -> None:
     """Logs of several services merged in time order, each line prefixed with its service.
 
     Services log one JSON object per line (ts, level, service, msg): --level and --grep filter
@@ -262,19 +274,20 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     services = images.select_services(service or [])
     min_level = service_logs.check_level(level)
     pattern = service_logs.compile_pattern(grep)
-    if tail < -1:
-        raise NoaError(f"--tail must be -1 (all) or a number of lines, not {tail}")
+    lines_wanted = whole_number(tail, "--tail")
+    if lines_wanted < -1:
+        raise NoaError(f"--tail must be -1 (all) or a number of lines, not {lines_wanted}")
     if follow and json:
         raise NoaError("--follow and --json do not combine: --json prints a finished list")
     width = max(len(name) for name in services)
     where = targets.of(selected)
     where.preflight_read(c, selected, "logs")
     if follow:
-        command, parse = where.follow_logs(c, selected, service or [], tail=tail, since=since)
+        command, parse = where.follow_logs(c, selected, service or [], tail=lines_wanted, since=since)
         with contextlib.suppress(KeyboardInterrupt):
             run(c, command, out_stream=service_logs.LineFilter(parse, min_level, pattern, width))
         return
-    lines = where.log_lines(c, selected, service or [], tail=tail, since=since)
+    lines = where.log_lines(c, selected, service or [], tail=lines_wanted, since=since)
     kept = service_logs.select_lines(lines, min_level, pattern)
     if json:
         print_json([line.as_json() for line in kept])

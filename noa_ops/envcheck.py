@@ -77,7 +77,7 @@ def check(values: Mapping[str, str], env_name: str) -> list[Finding]:
 
 
 def check_file(path: Path, env_name: str) -> list[Finding]:
-    return check(envfile.parse(path.read_text()), env_name)
+    return check(envfile.parse(envfile.read_text(path)), env_name)
 
 
 def as_json(path: Path, env_name: str, findings: list[Finding]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import string
 from pathlib import Path
 
 from .clock import utc_stamp
+from .errors import NoaError
 from .private_files import write_private
 from .settings_catalogue import env_catalogue
 
@@ -105,14 +106,23 @@ def parse(text: str) -> dict[str, str]:
     return values
 
 
+def read_text(path: Path) -> str:
+    """An env file's text; one that is not UTF-8 (as compose reads it) is one line saying so."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise NoaError(f"{path} is not UTF-8 text (byte {error.start}): save it as UTF-8, or write a "
+                       f"fresh one with `invoke env-init --force`") from None
+
+
 def read_values(path: Path) -> dict[str, str]:
     """The KEY=VALUE pairs of an env file; {} when it does not exist."""
-    return parse(path.read_text()) if path.exists() else {}
+    return parse(read_text(path)) if path.exists() else {}
 
 
 def read_names(path: Path) -> set[str]:
     """The variable names a KEY=VALUE file defines (values are not kept)."""
-    return set(parse(path.read_text()))
+    return set(parse(read_text(path)))
 
 
 def missing_secrets(path: Path) -> list[str]:
@@ -146,7 +156,7 @@ def complete(path: Path) -> list[str]:
     catalogue since it was written); the names added. Never touches KEPT_BY_VOLUME secrets."""
     missing = [name for name in missing_secrets(path) if name not in KEPT_BY_VOLUME]
     if missing:
-        text = path.read_text()
+        text = read_text(path)
         separator = "" if not text or text.endswith("\n") else "\n"
         stamp = utc_stamp()
         added = "".join(f"{name}={generate_value(name)}\n" for name in missing)

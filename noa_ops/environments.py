@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
 from invoke.context import Context
 
 from . import k8s_render, paths
@@ -90,6 +91,19 @@ def parse_environment(name: str, raw: Any) -> Environment:
         kube_variant=raw.get("kube_variant", ""),
         health_timeout=raw.get("health_timeout", DEFAULT_HEALTH_TIMEOUT),
     )
+
+
+def check_config_file(path: Path) -> None:
+    """invoke.yaml must parse: invoke itself would stop on a YAML error with a traceback."""
+    try:
+        yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        return  # no project configuration: `configured` says what is missing
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        reason = getattr(error, "problem", None) or type(error).__name__
+        raise NoaError(f"{path.name} is not valid YAML{where}: {reason}; fix it, then retry") from None
 
 
 def configured(c: Context) -> dict[str, Any]:

@@ -130,8 +130,12 @@ def load_record(tag: str) -> dict[str, Any]:
     path = record_path(tag)
     if not path.is_file():
         return {"tag": tag, "images": {}, "pushed": {}}
-    loaded: dict[str, Any] = json.loads(path.read_text())
-    loaded.setdefault("images", {})
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text())
+        loaded.setdefault("images", {})
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        raise NoaError(f"{paths.shown(path)} cannot be read: delete it, then `invoke build` (and `invoke "
+                       f"push`) again for {tag}") from None
     loaded.setdefault("pushed", {})
     return loaded
 

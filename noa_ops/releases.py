@@ -28,12 +28,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from . import paths
 from .clock import utc_now, utc_stamp
 from .errors import NoaError
 from .private_files import write_private
+from .report import step
 
 PENDING, HEALTHY, FAILED = "pending", "healthy", "failed"
 DEPLOY, ROLLBACK, AUTO_ROLLBACK = "deploy", "rollback", "auto-rollback"
@@ -140,16 +140,26 @@ def release_ids(env_name: str, state: Path | None = None) -> list[str]:
 def load(env_name: str, release_id: str, state: Path | None = None) -> Release:
     path = release_dir(env_name, release_id, state) / "release.json"
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
+        data = json.loads(path.read_text())
+        return Release(**data)
     except FileNotFoundError:
         known = release_ids(env_name, state)
         listed = ", ".join(known[-5:]) if known else "none yet"
         raise NoaError(f"no release {release_id!r} of {env_name}; recent: {listed}") from None
-    return Release(**data)
+    except (ValueError, TypeError) as error:  # not JSON, not an object, or not a release's fields
+        raise NoaError(f"release {release_id} of {env_name} cannot be read ({paths.shown(path)}: "
+                       f"{type(error).__name__}); roll back to another one with --to") from None
 
 
 def all_releases(env_name: str, state: Path | None = None) -> list[Release]:
-    return [load(env_name, release_id, state) for release_id in release_ids(env_name, state)]
+    """The readable releases, oldest first; one that cannot be read is named once and left out."""
+    found = []
+    for release_id in release_ids(env_name, state):
+        try:
+            found.append(load(env_name, release_id, state))
+        except NoaError as error:
+            step("releases", f"skipped: {error}")
+    return found
 
 
 def record(env_name: str, event: Event, state: Path | None = None) -> None:
@@ -164,7 +174,16 @@ def history(env_name: str, target: str | None = None, state: Path | None = None)
     path = env_dir(env_name, state) / "history.jsonl"
     if not path.is_file():
         return []
-    events = [Event(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+    events, unreadable = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            events.append(Event(**json.loads(line)))
+        except (ValueError, TypeError):  # a line cut short by a crash, or edited by hand
+            unreadable += 1
+    if unreadable:
+        step("releases", f"skipped {unreadable} unreadable line(s) of {paths.shown(path)}")
     return [event for event in events if target is None or event.target == target]
 
 

@@ -98,7 +98,7 @@ def stage(env: Environment, variant: k8s_render.Variant, source: Path = paths.K8
     if variant.overlay == "dev":
         if not env.env_file.is_file():
             raise NoaError(f"deploy: {env.env_file} is missing: `invoke env-init --env {env.name}` writes it")
-        values = envfile.parse(env.env_file.read_text())
+        values = envfile.read_values(env.env_file)
         missing = [key for key in k8s_render.SECRET_KEYS if not values.get(key)]
         if missing:
             raise NoaError(f"deploy: {env.env_file} lacks {', '.join(missing)}: "

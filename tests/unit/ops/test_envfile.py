@@ -10,6 +10,7 @@ import pytest
 from invoke.exceptions import Exit
 
 from noa_ops import cli, envfile
+from noa_ops.errors import NoaError
 
 from .helpers import mock_context, runs
 
@@ -126,3 +127,16 @@ def test_env_init_task_refuses_to_overwrite_and_prints_no_secret(
     for secret in [*first.values(), *second.values()]:
         assert secret not in printed.out + printed.err
     runs(c).assert_not_called()
+
+
+def test_an_env_file_that_is_not_utf8_is_one_line_and_left_as_it_was(in_tmp: Path) -> None:
+    path = in_tmp / ".noa" / "dev.env"
+    path.parent.mkdir()
+    path.write_bytes(b"POSTGRES_PASSWORD=caf\xe9\n")  # Latin-1, as an old editor might save it
+    with pytest.raises(NoaError, match=r"dev\.env is not UTF-8 text \(byte 21\): save it as UTF-8"):
+        envfile.read_values(path)
+    with pytest.raises(Exit, match="is not UTF-8 text"):
+        cli.env_check(mock_context(), env="dev")
+    assert path.read_bytes() == b"POSTGRES_PASSWORD=caf\xe9\n"
+    path.write_bytes("POSTGRES_PASSWORD=café\n".encode())  # the near miss: the same text in UTF-8
+    assert envfile.read_values(path) == {"POSTGRES_PASSWORD": "café"}

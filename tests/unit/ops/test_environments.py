@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,3 +141,47 @@ def test_the_real_cli_refuses_an_unknown_environment_without_a_traceback() -> No
     assert result.returncode == 1
     assert result.stderr.strip() == "unknown environment 'nope'; valid: dev, staging, prod"
     assert result.stdout == ""
+
+
+def broken_checkout(tmp_path: Path, config: str) -> Path:
+    """tasks.py beside an invoke.yaml of our choosing; the code itself from this checkout."""
+    for name in ("noa_ops", "services", "k8s", "docker", "scripts"):
+        (tmp_path / name).symlink_to(REPO / name)
+    shutil.copy(REPO / "tasks.py", tmp_path / "tasks.py")
+    (tmp_path / "invoke.yaml").write_text(config)
+    return tmp_path
+
+
+def run_invoke(where: Path, *words: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "invoke", *words], cwd=where, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ("noa:\n  environments:\n    dev: [\n",
+     "invoke.yaml is not valid YAML (line 4, column 1): expected the node content, but found '<stream end>'; "
+     "fix it, then retry"),
+    ("noa:\n\tenvironments: {}\n", "invoke.yaml is not valid YAML (line 2, column 1): found character '\\t' "
+     "that cannot start any token; fix it, then retry"),
+])
+def test_a_broken_invoke_yaml_is_one_line_not_a_traceback(tmp_path: Path, config: str, expected: str) -> None:
+    result = run_invoke(broken_checkout(tmp_path, config), "status")
+    assert (result.returncode, result.stderr.strip(), result.stdout) == (1, expected, "")
+
+
+def test_a_valid_invoke_yaml_passes_the_check(tmp_path: Path) -> None:
+    environments.check_config_file(REPO / "invoke.yaml")
+    environments.check_config_file(tmp_path / "absent.yaml")  # no file: `configured` says what is missing
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    (("deploy", "--timeout", "abc"), "--timeout takes a whole number, not 'abc'"),
+    (("rollback", "--timeout", "5s"), "--timeout takes a whole number, not '5s'"),
+    (("health", "--interval", "1.5"), "--interval takes a whole number, not '1.5'"),
+    (("logs", "--tail", "ten"), "--tail takes a whole number, not 'ten'"),
+    # The near miss: a number is taken, and the next check speaks.
+    (("deploy", "--timeout", "5", "--env", "nope"), "unknown environment 'nope'; valid: dev, staging, prod"),
+])
+def test_number_flags_that_are_not_numbers_are_one_line(words: tuple[str, ...], expected: str) -> None:
+    result = run_invoke(REPO, *words)
+    assert (result.returncode, result.stderr.strip(), result.stdout) == (1, expected, "")

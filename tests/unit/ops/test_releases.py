@@ -65,3 +65,43 @@ def test_secrets_are_masked_in_both_yaml_and_list_forms() -> None:
     text = "  POSTGRES_PASSWORD: hunter2hunter2\n  - REDIS_PASSWORD=abc\n  LOG_LEVEL: info\n"
     masked = releases.mask_secrets(text, ["POSTGRES_PASSWORD", "REDIS_PASSWORD"])
     assert "hunter2" not in masked and "abc" not in masked and "LOG_LEVEL: info" in masked
+
+
+def said(capsys: pytest.CaptureFixture[str]) -> str:
+    """What the progress lines said, folded back into one line."""
+    return " ".join(capsys.readouterr().err.split())
+
+
+def two_releases() -> tuple[releases.Release, releases.Release]:
+    good = releases.create("dev", "compose", "abc", images={}, sources={}, rendered_text="a: 1\n")
+    releases.record("dev", Event(good.id, releases.DEPLOY, releases.now(), True, target="compose"))
+    bad = releases.create("dev", "compose", "def", images={}, sources={}, rendered_text="a: 2\n")
+    releases.record("dev", Event(bad.id, releases.DEPLOY, releases.now(), False, target="compose"))
+    return good, bad
+
+
+@pytest.mark.parametrize("content", ["{}", "[1, 2]", '{"id": "x"', ""])
+def test_an_unreadable_release_is_named_and_skipped_not_fatal(
+    content: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = two_releases()
+    (releases.release_dir("dev", bad.id) / "release.json").write_text(content)
+    with pytest.raises(NoaError, match=rf"^release {bad.id} of dev cannot be read \(.*release\.json: "):
+        releases.load("dev", bad.id)
+    assert [release.id for release in releases.all_releases("dev")] == [good.id]
+    assert f"skipped: release {bad.id} of dev cannot be read" in said(capsys)
+    # The other releases still serve a rollback: the choice and the load of the good one.
+    events = releases.history("dev", "compose")
+    chosen = releases.rollback_target(events, releases.target_release_ids("dev", "compose"), away_from=bad.id)
+    assert chosen == good.id and releases.load("dev", chosen).tag == "abc"
+
+
+def test_a_truncated_history_line_is_skipped_and_the_rest_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = two_releases()
+    path = releases.env_dir("dev") / "history.jsonl"
+    path.write_text(path.read_text() + '{"release": "20261201T00', encoding="utf-8")
+    assert [event.release for event in releases.history("dev")] == [good.id, bad.id]
+    assert "skipped 1 unreadable line(s) of .noa/releases/dev/history.jsonl" in said(capsys)
+    path.write_bytes(path.read_bytes() + b"\n\xff\xfe\n{}\n")  # bytes that are no UTF-8; a near miss: {}
+    assert [event.release for event in releases.history("dev")] == [good.id, bad.id]
+    assert "skipped 3 unreadable line(s)" in said(capsys)
