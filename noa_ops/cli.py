@@ -285,7 +285,11 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     if follow:
         command, parse = where.follow_logs(c, selected, service or [], tail=lines_wanted, since=since)
         with contextlib.suppress(KeyboardInterrupt):
-            run(c, command, out_stream=service_logs.LineFilter(parse, min_level, pattern, width))
+            followed = run(c, command, out_stream=service_logs.LineFilter(parse, min_level, pattern, width))
+            if followed.failed:
+                reason = (followed.stderr.strip().splitlines() or [f"exit {followed.exited}"])[-1]
+                raise NoaError(f"logs: {command.split()[0]} ended with exit {followed.exited}: {reason}",
+                               code=followed.exited or 1)
         return
     lines = where.log_lines(c, selected, service or [], tail=lines_wanted, since=since)
     kept = service_logs.select_lines(lines, min_level, pattern)

@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from .errors import NoaError
@@ -40,11 +41,17 @@ class LogLine:
 
 
 def normalise_timestamp(stamp: str) -> str:
-    """RFC 3339 with the fraction padded to 9 digits (the engine trims trailing zeros)."""
+    """RFC 3339 in UTC with the fraction padded to 9 digits (the engine trims trailing zeros), so
+    that text order is time order whatever offset or precision a line came with."""
     match = _FRACTION.match(stamp)
     if not match:
         return stamp
-    return f"{match['base']}.{(match['fraction'] or '').ljust(9, '0')[:9]}{match['zone']}"
+    try:
+        moment = datetime.fromisoformat(match["base"] + match["zone"].replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    base = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{(match['fraction'] or '').ljust(9, '0')[:9]}Z"
 
 
 def json_level(text: str) -> str | None:

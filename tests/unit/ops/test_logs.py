@@ -6,9 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
+from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import cli
+from noa_ops import catalogue, cli
 from noa_ops import compose_commands as compose
 from noa_ops import logs as service_logs
 from noa_ops.environments import Environment
@@ -78,3 +79,35 @@ def test_logs_task_merges_services(
     )
     cli.logs(c, env="dev", service=["ui", "mcp"])
     assert capsys.readouterr().out.splitlines() == ["ui  | GET / 200", 'mcp | {"level":"info","msg":"m"}']
+
+
+def test_merge_orders_by_time_whatever_the_precision_or_offset() -> None:
+    stamped = ["2026-01-01T00:00:04.15Z b", "2026-01-01T00:00:04Z a", "2026-01-01T01:00:04.1+01:00 z",
+               "2026-01-01T00:00:04.1Z c", "2026-01-01T00:00:03.999999999-00:00 y"]
+    lines = [line for raw in stamped if (line := service_logs.parse_timestamped("s", raw))]
+    assert [line.text for line in service_logs.merge(lines)] == ["y", "a", "z", "c", "b"]
+    assert service_logs.normalise_timestamp("2026-01-01T01:00:04.1+01:00") == "2026-01-01T00:00:04.100000000Z"
+    assert service_logs.normalise_timestamp("not a time") == "not a time"
+
+
+@pytest.mark.parametrize(("exited", "fails"), [(1, True), (125, True), (0, False)])
+def test_a_followed_stream_that_fails_fails_the_task(
+    in_tmp: Path, dev: Environment, exited: int, fails: bool
+) -> None:
+    from noa_ops import envfile
+
+    envfile.write(in_tmp / ".noa" / "dev.env", "dev")
+    followed = compose.follow_logs(dev, catalogue.names(), tail=200, since="garbage")
+    c = mock_context({
+        "docker info --format '{{.ServerVersion}}'": Result("20.10\n"),
+        "docker compose version --short": Result("2.40.3\n"),
+        followed: Result("", stderr="invalid value \"garbage\" for flag --since\n", exited=exited),
+    })
+    if not fails:
+        cli.logs(c, env="dev", since="garbage", follow=True)
+        return
+    with pytest.raises(Exit) as raised:
+        cli.logs(c, env="dev", since="garbage", follow=True)
+    assert raised.value.code == exited
+    assert str(raised.value.message) == (f"logs: docker ended with exit {exited}: "
+                                         "invalid value \"garbage\" for flag --since")
