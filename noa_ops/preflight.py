@@ -51,6 +51,17 @@ def require_env_file(env: Environment, verb: str = "health") -> None:
     complete_env_file(env, verb)
 
 
+def require_complete_env_file(env: Environment, verb: str) -> None:
+    """For verbs that only read: the file must be there with every secret, and is never changed."""
+    if not env.env_file.exists():
+        raise NoaError(f"{verb}: {env.env_file} is missing, and {verb} writes nothing: "
+                       f"`invoke deploy --env {env.name}` (or `invoke env-init --env {env.name}`) creates it")
+    missing = envfile.missing_secrets(env.env_file)
+    if missing:
+        raise NoaError(f"{verb}: {env.env_file} lacks {', '.join(missing)}, and {verb} writes nothing: "
+                       f"`invoke deploy --env {env.name}` adds them")
+
+
 def prepare(c: Context, env: Environment, verb: str) -> None:
     """Checks shared by build and deploy."""
     require_engine(c)

@@ -24,11 +24,13 @@ from .targets import DeployRequest, Outcome, Target
 def deploy(c: Context, target: Target, env: Environment, request: DeployRequest, *, timeout: int | None,
            dry_run: bool, rollback: bool) -> None:
     """Deploy the current revision as a new release; roll back to the last good one if it fails."""
-    target.preflight_deploy(c, env)
-    require_strong_secrets(env, "deploy")
-    if dry_run:
+    if dry_run:  # reads only: nothing is created, completed or applied
+        target.preflight_read(c, env, "deploy --dry-run")
+        require_strong_secrets(env, "deploy")
         target.show_plan(c, env, request)
         return
+    target.preflight_deploy(c, env)
+    require_strong_secrets(env, "deploy")
     wait = timeout or env.deploy_timeout
     with locking.hold(env.name, "deploy"):
         rendered = target.render_release(c, env, request)

@@ -21,7 +21,7 @@ from .. import compose_commands as compose
 from .. import logs as service_logs
 from ..environments import Environment
 from ..errors import NoaError
-from ..preflight import prepare, require_engine, require_env_file
+from ..preflight import prepare, require_complete_env_file, require_engine, require_env_file
 from ..report import out, print_health, step
 from ..settings_catalogue import SECRET_VARIABLES
 from ..shell import run, run_checked
@@ -232,7 +232,8 @@ def preflight(c: Context, env: Environment, verb: str) -> None:
 
 
 def preflight_read(c: Context, env: Environment, verb: str) -> None:
-    preflight(c, env, verb)
+    require_engine(c)
+    require_complete_env_file(env, verb)
 
 
 def show_plan(c: Context, env: Environment, request: DeployRequest) -> None:

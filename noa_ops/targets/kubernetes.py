@@ -424,7 +424,8 @@ def preflight(c: Context, env: Environment, verb: str) -> None:
 
 
 def preflight_read(c: Context, env: Environment, verb: str) -> None:
-    """health and logs only read, through --context: they do not check the current context."""
+    """health, logs and a dry run read the cluster: the same context guard as the verbs that change it."""
+    require_context(c, env, verb)
 
 
 def where(env: Environment) -> str:
@@ -444,4 +445,5 @@ def show_arrival(env: Environment) -> None:
 
 
 def current_health(c: Context, env: Environment) -> list[Check]:
+    require_context(c, env, "status")
     return workload_checks(get_json(c, env, "status", "deployments,statefulsets"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ VERBS: dict[str, Callable[..., Any]] = {
     "build": cli.build,
     "push": cli.push,
     "deploy": cli.deploy,
+    "dry-run": functools.partial(cli.deploy, dry_run=True),
     "rollback": cli.rollback,
     "health": cli.health,
     "logs": cli.logs,
@@ -61,16 +63,20 @@ def test_unknown_environment_is_one_line_listing_valid_ones_and_runs_nothing(ver
     runs(c).assert_not_called()
 
 
-@pytest.mark.parametrize("verb", ["deploy", "stop", "rollback"])
+@pytest.mark.parametrize("verb", ["deploy", "stop", "rollback", "health", "logs", "dry-run"])
+@pytest.mark.parametrize("current", ["kind-noa-dev", "noa-{name}-old", "old-noa-{name}"])
 @pytest.mark.parametrize("name", ["staging", "prod"])
-def test_kubernetes_verbs_refuse_another_kube_context(verb: str, name: str) -> None:
-    """staging and prod default to kubernetes; a mutating verb checks the context before anything else."""
-    c = mock_context({"kubectl config current-context": Result("kind-noa-dev\n")})
+def test_kubernetes_verbs_refuse_another_kube_context(verb: str, current: str, name: str) -> None:
+    """staging and prod default to kubernetes; every verb that reads or changes the cluster checks the
+    current context before anything else, matched exactly: one that merely contains the right name
+    is another cluster's."""
+    current = current.format(name=name)
+    c = mock_context({"kubectl config current-context": Result(f"{current}\n")})
     with pytest.raises(Exit) as raised:
         VERBS[verb](c, env=name)
     message = raised.value.message or ""
     assert "\n" not in message
-    assert f"the current kube context is kind-noa-dev, but {name} may only use noa-{name}" in message
+    assert f"the current kube context is {current}, but {name} may only use noa-{name}" in message
     assert f"kubectl config use-context noa-{name}" in message
     assert [call.args[0] for call in runs(c).call_args_list] == ["kubectl config current-context"]
 

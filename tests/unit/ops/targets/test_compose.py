@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -430,3 +431,33 @@ def test_deploy_refuses_a_custom_model_that_is_not_in_the_volume(in_tmp: Path) -
     with pytest.raises(Exit, match=r"MODEL_PATH is /models/other.gguf, which is not in the noa-dev_llama"):
         cli.deploy(c, env="dev")
     assert not up_commands(c)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    files = [path for path in sorted(root.rglob("*")) if path.is_file()]
+    return {str(path.relative_to(root)): path.read_bytes() for path in files}
+
+
+def test_a_dry_run_on_a_fresh_checkout_writes_nothing(in_tmp: Path) -> None:
+    refusal = r"deploy --dry-run: .*dev\.env is missing, and deploy --dry-run writes nothing"
+    with pytest.raises(Exit, match=refusal):
+        cli.deploy(mock_context(responses()), env="dev", dry_run=True)
+    assert snapshot(in_tmp) == {}
+
+
+@pytest.mark.parametrize("verb", ["health", "logs", "dry-run"])
+def test_reading_verbs_leave_an_older_env_file_as_it_is(in_tmp: Path, verb: str) -> None:
+    """An env file from before a secret joined the catalogue: deploy adds it; readers only say so."""
+    envfile.write(in_tmp / ".noa" / "dev.env", "dev")
+    path = in_tmp / ".noa" / "dev.env"
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines()
+                            if not line.startswith("JWT_SECRET=")))
+    before = snapshot(in_tmp)
+    verbs: dict[str, Any] = {"health": cli.health, "logs": cli.logs,
+                             "dry-run": functools.partial(cli.deploy, dry_run=True)}
+    run = verbs[verb]
+    with pytest.raises(Exit, match=r"lacks JWT_SECRET, and .* writes nothing: `invoke deploy --env dev`"):
+        run(mock_context(responses()), env="dev")
+    assert snapshot(in_tmp) == before
+    cli.deploy(mock_context(responses()), env="dev")  # the near miss: deploy completes the file
+    assert "JWT_SECRET=" in path.read_text()

@@ -38,6 +38,7 @@ APPLY = re.compile(
 )
 ROLLOUT = re.compile(rf"^{re.escape(KUBECTL)} rollout status (?P<workload>\S+) --timeout=(?P<seconds>\d+)s$")
 EVENTS = f"{KUBECTL} get events --sort-by=.lastTimestamp"
+CURRENT_CONTEXT = "kubectl config current-context"
 
 
 def digest(service: str) -> str:
@@ -348,11 +349,12 @@ def test_health_reads_workloads_and_probes_endpoints_through_port_forwards(
 
     monkeypatch.setattr(kubernetes, "port_forward", forward)
     monkeypatch.setattr(health, "fetch", fetch)
-    c = mock_context({f"{KUBECTL} get deployments,statefulsets -o json": Result(json.dumps(listing))})
+    c = mock_context({CURRENT_CONTEXT: Result("noa-staging\n"),
+                      f"{KUBECTL} get deployments,statefulsets -o json": Result(json.dumps(listing))})
     cli.health(c, env="staging", json=True)
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True
-    assert commands(c) == [f"{KUBECTL} get deployments,statefulsets -o json"]
+    assert commands(c) == [CURRENT_CONTEXT, f"{KUBECTL} get deployments,statefulsets -o json"]
     assert forwarded[0] == f"{KUBECTL} port-forward service/mcp 0:8001"
     assert len(forwarded) == len([s for s in stack if s.is_http])
     assert "http://127.0.0.1:40001/health/ready" in seen
@@ -361,7 +363,8 @@ def test_health_reads_workloads_and_probes_endpoints_through_port_forwards(
 def test_health_names_an_unready_workload(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kubernetes, "endpoint_checks", lambda env, *args: [])
     listing = {"items": [workload("Deployment", "mcp", 2, 0)]}
-    c = mock_context({f"{KUBECTL} get deployments,statefulsets -o json": Result(json.dumps(listing))})
+    c = mock_context({CURRENT_CONTEXT: Result("noa-staging\n"),
+                      f"{KUBECTL} get deployments,statefulsets -o json": Result(json.dumps(listing))})
     with pytest.raises(Exit, match="health: staging is unhealthy: mcp"):
         cli.health(c, env="staging")
 
@@ -384,6 +387,7 @@ def test_logs_by_selector_with_a_stream_per_container(
     )
     c = mock_context(
         {
+            CURRENT_CONTEXT: Result("noa-staging\n"),
             f"{KUBECTL} get pods '--selector={selector}' -o json": Result(json.dumps(pods)),
             logs: Result(output),
         }
