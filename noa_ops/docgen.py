@@ -67,6 +67,11 @@ def environment_variables_md() -> str:
         "`invoke env-check --env prod --file PATH` applies the staging/production rules to a file;",
         "`invoke env-init --env prod` writes one that passes.",
         "Secrets marked *generated* are written by `invoke env-init`.",
+        "Each reaches every service that reads it: on compose from the env file, through the",
+        "service's `environment:` in docker/docker-compose.yml with the default shown here",
+        "(`tests/unit/ops/test_compose_file.py`); on Kubernetes from the `noa-config` ConfigMap",
+        "(secrets from the `noa-secrets` Secret; `tests/policy/catalogue_rules.py`). The operator",
+        "tasks' own variables (read by `invoke`) are read from the shell.",
         "",
     ]
     for category, items in categories():

@@ -165,6 +165,9 @@ def environment_follows_settings_catalogue(render: Render) -> list[str]:
             supplied = name in env or name in from_configmap
             if variable.required and not supplied:
                 problems.append(f"{where}.env: required setting {name} is not set")
+            elif not supplied:
+                problems.append(f"{where}: setting {name} has no way in (no env entry, no ConfigMap key): "
+                                f"setting it for this environment would change nothing")
             if variable.secret and name in from_configmap:
                 problems.append(f"{where}.envFrom: secret {name} comes from a ConfigMap")
             if variable.secret and name in env and "secretKeyRef" not in (env[name].get("valueFrom") or {}):
@@ -175,12 +178,30 @@ def environment_follows_settings_catalogue(render: Render) -> list[str]:
         port_variable = env_catalogue.PORT_VARIABLES[service_name]
         if env.get(port_variable, {}).get("value") != str(catalogue.get(service_name).port):
             problems.append(f"{where}.env[{port_variable}] must be {catalogue.get(service_name).port}")
+    problems += _llama_settings_reach_llama_server(render)
     generated = {v.name for v in env_catalogue.VARIABLES if v.secret and v.required}
     if generated != set(SECRET_KEYS):
         problems.append(
             f"noa_ops.k8s_render.SECRET_KEYS {sorted(SECRET_KEYS)} differ from the required secret "
             f"settings {sorted(generated)}"
         )
+    return problems
+
+
+def _llama_settings_reach_llama_server(render: Render) -> list[str]:
+    """Each llama setting of the catalogue reaches llama-server as its LLAMA_ARG_* variable, from a
+    ConfigMap key of the setting's name (so an overlay or operator can change it)."""
+    workload = find(render, "Deployment", env_catalogue.LLAMA)
+    if workload is None:
+        return [f"Deployment/{env_catalogue.LLAMA}: missing"]
+    container = pod_template(workload)["spec"]["containers"][0]
+    env = env_names(container)
+    problems = []
+    for name, server_name in env_catalogue.LLAMA_SERVER_VARIABLES.items():
+        key = ((env.get(server_name) or {}).get("valueFrom") or {}).get("configMapKeyRef", {}).get("key")
+        if key != name:
+            problems.append(f"{ref(workload)}: containers[0].env[{server_name}] must come from ConfigMap key "
+                            f"{name}, not {key or 'nowhere'}")
     return problems
 
 

@@ -18,7 +18,7 @@ import yaml
 from noa_ops import k8s_render, k8s_validate
 
 from . import rule_set
-from .manifest import ROOT, Obj, Render, find
+from .manifest import ROOT, Obj, Render, find, of_kind
 from .pods import pod_template
 from .rule_set import RULES
 
@@ -168,6 +168,20 @@ def pdb_min_available(render: Render) -> None:
 def missing_secret_env(render: Render) -> None:
     container = _container(render, "Deployment", "agenticos")
     container["env"] = [e for e in container["env"] if e["name"] != "REDIS_PASSWORD"]
+
+
+def optional_setting_dropped(render: Render) -> None:
+    """The near miss of a missing required setting: an optional one (it has a default) with no way in."""
+    for configmap in of_kind(render, "ConfigMap"):
+        (configmap.get("data") or {}).pop("RATE_LIMIT_MAX", None)
+
+
+def llama_setting_hard_coded(render: Render) -> None:
+    container = _container(render, "Deployment", "llama")
+    for item in container["env"]:
+        if item["name"] == "LLAMA_ARG_THREADS":
+            item.pop("valueFrom")
+            item["value"] = "2"
 
 
 def literal_secret_env(render: Render) -> None:
@@ -346,6 +360,18 @@ DEFECTS: list[Defect] = [
         missing_secret_env,
         "environment_follows_settings_catalogue",
         "Deployment/agenticos: spec.template.spec.containers[0].env: required setting REDIS_PASSWORD",
+    ),
+    (
+        "staging-external-secrets",
+        optional_setting_dropped,
+        "environment_follows_settings_catalogue",
+        "Deployment/claude-flow: spec.template.spec.containers[0]: setting RATE_LIMIT_MAX has no way in",
+    ),
+    (
+        "prod",
+        llama_setting_hard_coded,
+        "environment_follows_settings_catalogue",
+        "Deployment/llama: containers[0].env[LLAMA_ARG_THREADS] must come from ConfigMap key LLAMA_THREADS",
     ),
     (
         "dev",

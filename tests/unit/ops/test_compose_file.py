@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from noa_common.env_catalogue import LLAMA, LLAMA_SERVER_VARIABLES, variables_for
+from noa_common.env_catalogue import (
+    APP_SERVICES,
+    LLAMA,
+    LLAMA_SERVER_VARIABLES,
+    PORT_VARIABLES,
+    variables_for,
+)
 from noa_ops import catalogue
 
 from .helpers import REPO
@@ -201,3 +207,50 @@ def test_llama_reads_its_models_read_only_and_waits_for_the_model_to_load(servic
     assert sorted(llama["networks"]) == ["backend", "frontend"]
     assert int(str(llama["healthcheck"]["start_period"]).rstrip("s")) >= 60
     assert services["claude-flow"]["environment"]["LLAMA_URL"] == f"http://llama:{catalogue.get('llama').port}"
+
+
+def interpolated_as(item: Any) -> str:
+    """How compose must hand a catalogue variable on: from the env file, with the catalogue's default,
+    or required (secrets: no default)."""
+    if item.secret or item.default is None:
+        return f"${{{item.name}:?"
+    return f"${{{item.name}:-{item.default}}}"
+
+
+# The stack's own wiring, not the operator's: fixed in the compose file on purpose.
+WIRING = {"POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_SSL_MODE", "REDIS_HOST", "REDIS_PORT", "MCP_URL",
+          "LLAMA_URL", *PORT_VARIABLES.values()}
+
+
+def environment_of(service: str, files: list[Path]) -> dict[str, str]:
+    environment: dict[str, str] = {}
+    for path in files:
+        environment.update((load(path)["services"].get(service) or {}).get("environment") or {})
+    return {name: str(value) for name, value in environment.items()}
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_every_setting_a_service_reads_reaches_it_from_the_env_file(service: str) -> None:
+    """--env-file only fills ${...}: a variable that the service's environment does not name never
+    reaches it, whatever the env file says. Each comes with the catalogue's default."""
+    environment = environment_of(service, [COMPOSE])
+    wrong = {item.name: environment.get(item.name, "(not passed)") for item in variables_for(service)
+             if item.name not in WIRING
+             and not environment.get(item.name, "").startswith(interpolated_as(item))}
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_hot_reload_overrides_defaults_but_never_cuts_a_setting_off(service: str) -> None:
+    environment = environment_of(service, [COMPOSE, HOT_RELOAD])
+    cut = {item.name: environment.get(item.name, "(not passed)") for item in variables_for(service)
+           if item.name not in WIRING and not environment.get(item.name, "").startswith(f"${{{item.name}:")}
+    assert cut == {}
+
+
+def test_the_reach_check_sees_a_missing_and_a_mistyped_default() -> None:
+    item = next(item for item in variables_for("agenticos") if item.name == "FEATURE_AGENT_TOKENS")
+    assert interpolated_as(item) == "${FEATURE_AGENT_TOKENS:-false}"
+    assert not "${FEATURE_AGENT_TOKENS:-true}".startswith(interpolated_as(item))
+    secret = next(item for item in variables_for("mcp") if item.name == "ENCRYPTION_KEY")
+    assert interpolated_as(secret) == "${ENCRYPTION_KEY:?"
