@@ -76,11 +76,14 @@ def build_component(cfg: ClusterConfig, comp: Component, go: str, log: Path | No
     partial.mkdir(parents=True)
     for binary in comp.binaries:
         command = build_command(cfg, comp, binary, partial)
+        binary_started = time.monotonic()
         result = subprocess.run(command, cwd=comp.directory, env=go_env(cfg, comp),
                                 capture_output=True, text=True, check=False)
         if log is not None:
             with log.open("a") as handle:
-                handle.write(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}")
+                handle.write(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}"
+                             f"# {binary}: exit {result.returncode} after "
+                             f"{time.monotonic() - binary_started:.0f} s\n")
         if result.returncode != 0:
             tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise ClusterError(f"building {binary} ({comp.name} {comp.version()}) failed: {tail}")

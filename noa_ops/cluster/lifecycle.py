@@ -148,6 +148,7 @@ def _prepare(cfg: ClusterConfig, bins: Binaries) -> None:
     host.save(cfg.state_dir / "host-before.json", host.snapshot())
     pki.ensure_pki(cfg)
     write_configs(cfg, bins)
+    _make_cgroups()
     if not netns.CNI_CACHE_MOUNTPOINT.exists():
         netns.CNI_CACHE_MOUNTPOINT.mkdir(parents=True)
         (cfg.state_dir / "made-cni-mountpoint").write_text(f"{netns.CNI_CACHE_MOUNTPOINT}\n")
@@ -307,6 +308,13 @@ def _cgroup_dirs() -> list[Path]:
         if top.is_dir():
             found += [Path(d) for d, _, _ in os.walk(top)]
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def _make_cgroups() -> None:
+    """The kubelet's cgroupRoot must exist in every hierarchy; `down` removes it again."""
+    for hierarchy in CGROUP_ROOT.iterdir():
+        if (hierarchy / "cgroup.procs").is_file():
+            (hierarchy / "noa-cluster").mkdir(exist_ok=True)
 
 
 def _kill_cgroup_members() -> int:

@@ -57,7 +57,14 @@ def setup_commands(cfg: ClusterConfig) -> list[list[str]]:
 NETNS_SYSCTLS = {"net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1"}
 
 
+RUN_NETNS = Path("/run/netns")
+
+
 def create_netns(cfg: ClusterConfig) -> None:
+    """`ip netns add` also makes /run/netns (a bind mount of itself) when missing: remembered, so
+    `down` can undo that too."""
+    if not RUN_NETNS.exists():
+        (cfg.state_dir / "made-run-netns").write_text(f"{RUN_NETNS}\n")
     run(["ip", "netns", "add", cfg.netns], "creating the network namespace")
     for command in setup_commands(cfg):
         run(command, "configuring the network namespace")
@@ -69,6 +76,11 @@ def create_netns(cfg: ClusterConfig) -> None:
 def delete_netns(cfg: ClusterConfig) -> None:
     if netns_exists(cfg):
         run(["ip", "netns", "delete", cfg.netns], "deleting the network namespace")
+    marker = cfg.state_dir / "made-run-netns"
+    if marker.is_file() and RUN_NETNS.is_dir() and not any(RUN_NETNS.iterdir()):
+        subprocess.run(["umount", str(RUN_NETNS)], capture_output=True, check=False)
+        RUN_NETNS.rmdir()
+    marker.unlink(missing_ok=True)
 
 
 def holder_script(cfg: ClusterConfig) -> str:

@@ -77,6 +77,8 @@ def kubelet_config(cfg: ClusterConfig) -> str:
         "clusterDNS": [cfg.dns_service_ip],
         # Pods get only the cluster's search path and server: no lookup leaves the namespace.
         "resolvConf": str(cfg.conf_dir / "resolv.conf"),
+        # Container logs on disk under our state; /var/log/containers (links) is a tmpfs in there.
+        "podLogsDir": str(cfg.state_dir / "pod-logs"),
         # Never write the machine-wide vm./kernel. sysctls (they are not namespaced).
         "protectKernelDefaults": True,
         "makeIPTablesUtilChains": False,
@@ -251,15 +253,15 @@ def apiserver_command(cfg: ClusterConfig, bins: dict[str, Path]) -> list[str]:
         "--kubelet-certificate-authority", str(pki / "ca.crt"),
         "--kubelet-preferred-address-types", "InternalIP,Hostname",
         "--authorization-mode", "Node,RBAC",
-        "--anonymous-auth", "false",
+        "--anonymous-auth=false",
         "--enable-admission-plugins", "NodeRestriction,PodSecurity",
         # Privileged pods are refused by PodSecurity per namespace, not by a global switch.
-        "--allow-privileged", "true",
+        "--allow-privileged=true",
         "--service-cluster-ip-range", cfg.service_cidr,
         "--service-account-issuer", f"https://kubernetes.default.svc.{cfg.cluster_domain}",
         "--service-account-key-file", str(pki / "sa.pub"),
         "--service-account-signing-key-file", str(pki / "sa.key"),
-        "--profiling", "false",
+        "--profiling=false",
         "--endpoint-reconciler-type", "lease",
         "--v", "1",
     ]
@@ -277,11 +279,10 @@ def controller_manager_command(cfg: ClusterConfig, bins: dict[str, Path]) -> lis
         "--root-ca-file", str(pki / "ca.crt"),
         "--cluster-signing-cert-file", str(pki / "ca.crt"),
         "--cluster-signing-key-file", str(pki / "ca.key"),
-        "--use-service-account-credentials", "true",
+        "--use-service-account-credentials=true",
         "--service-cluster-ip-range", cfg.service_cidr,
-        "--leader-elect", "false",
-        "--controllers", "*,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller",
-        "--profiling", "false",
+        "--leader-elect=false",
+        "--profiling=false",
         "--v", "1",
     ]
 
@@ -290,7 +291,7 @@ def scheduler_command(cfg: ClusterConfig, bins: dict[str, Path]) -> list[str]:
     kubeconfig_path = str(cfg.conf_dir / "scheduler.kubeconfig")
     return [str(bins["kube-scheduler"]), "--kubeconfig", kubeconfig_path,
             "--authentication-kubeconfig", kubeconfig_path, "--authorization-kubeconfig", kubeconfig_path,
-            "--bind-address", "127.0.0.1", "--leader-elect", "false", "--profiling", "false", "--v", "1"]
+            "--bind-address", "127.0.0.1", "--leader-elect=false", "--profiling=false", "--v", "1"]
 
 
 def kubelet_command(cfg: ClusterConfig, bins: dict[str, Path]) -> list[str]:

@@ -74,7 +74,8 @@ COMPONENTS: tuple[Component, ...] = (
         {name: f"github.com/containernetworking/plugins/plugins/{kind}/{name}" for kind, name in (
             ("main", "bridge"), ("main", "loopback"), ("ipam", "host-local"), ("meta", "portmap"))},
     ),
-    Component("coredns", "github.com/coredns/coredns", {"coredns": "github.com/coredns/coredns"},
+    # Our own main (cluster/modules/coredns/main.go): only the plugins the Corefile uses.
+    Component("coredns", "github.com/coredns/coredns", {"coredns": "noa.local/cluster/coredns"},
               ldflags_x={"github.com/coredns/coredns/coremain.GitCommit": "{version}"}),
     Component("kube-network-policies", "sigs.k8s.io/kube-network-policies",
               {"kube-network-policies": "sigs.k8s.io/kube-network-policies/cmd"}),

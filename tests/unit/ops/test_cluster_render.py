@@ -95,15 +95,26 @@ def test_corefile_never_forwards_outside(cfg: ClusterConfig) -> None:
     assert f"bind {cfg.node_ip}" in text
 
 
+def flag_values(args: list[str]) -> dict[str, str]:
+    """--flag value and --flag=value pairs of a command line."""
+    values: dict[str, str] = {}
+    words = iter(args)
+    for word in words:
+        name, equals, value = word.partition("=")
+        values[name] = value if equals else next(words)
+    return values
+
+
 def test_apiserver_command_line(cfg: ClusterConfig) -> None:
     command = render.apiserver_command(cfg, BINS)
-    flags = dict(zip(command[1::2], command[2::2], strict=False))
+    flags = flag_values(command[1:])
     assert flags["--authorization-mode"] == "Node,RBAC"
     assert "PodSecurity" in flags["--enable-admission-plugins"]
     assert "NodeRestriction" in flags["--enable-admission-plugins"]
     assert flags["--etcd-servers"] == "http://127.0.0.1:2379"
     assert flags["--bind-address"] == cfg.node_ip
-    assert flags["--anonymous-auth"] == "false"
+    assert "--anonymous-auth=false" in command
+    assert "--allow-privileged=true" in command
     assert "--cloud-provider" not in flags
     assert flags["--service-account-signing-key-file"].endswith("sa.key")
 

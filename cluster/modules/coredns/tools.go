@@ -1,9 +1,0 @@
-//go:build tools
-
-// Package tools records the main packages built from this module, so that
-// `go mod tidy` keeps every dependency they need in go.mod and go.sum.
-package tools
-
-import (
-	_ "github.com/coredns/coredns"
-)
