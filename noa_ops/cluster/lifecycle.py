@@ -398,6 +398,9 @@ def down(cfg: ClusterConfig, purge: bool = False) -> float:
     t0 = time.monotonic()
     _stop_everything(cfg)
     _remove_cgroups()
+    # Every pod is gone: their address leases and CNI results would only leak into the next up.
+    for leftover in (cfg.state_dir / "cni" / "ipam", cfg.state_dir / "cni" / "cache"):
+        shutil.rmtree(leftover, ignore_errors=True)
     netns.delete_netns(cfg)
     marker = cfg.state_dir / "made-cni-mountpoint"
     if marker.is_file():
