@@ -130,8 +130,18 @@ def kubectl(cfg: ClusterConfig, *args: str, stdin: str | None = None, check: boo
 
 
 # up ------------------------------------------------------------------------------------------
+ENFORCER = "kube-network-policies"
+
+
+def disabled_reason(cfg: ClusterConfig, name: str) -> str | None:
+    """Why `up` did not start component `name` on this machine (only ever the enforcer)."""
+    path = cfg.state_dir / f"{name}.disabled"
+    return path.read_text().strip() if path.is_file() else None
+
+
 def is_up(cfg: ClusterConfig) -> bool:
-    return netns.netns_exists(cfg) and all(procs.running(cfg, s.name) for s in SPECS) and \
+    wanted = [s.name for s in SPECS if disabled_reason(cfg, s.name) is None]
+    return netns.netns_exists(cfg) and all(procs.running(cfg, name) for name in wanted) and \
         procs.running(cfg, HOLDER) is not None
 
 
@@ -196,7 +206,13 @@ def up(cfg: ClusterConfig) -> dict[str, float]:
     _prepare(cfg, bins)
     try:
         holder = _start_holder(cfg)
+        (cfg.state_dir / f"{ENFORCER}.disabled").unlink(missing_ok=True)
         for s in SPECS:
+            if s.name == ENFORCER and (reason := netns.nft_queue_missing(cfg)) is not None:
+                (cfg.state_dir / f"{ENFORCER}.disabled").write_text(reason + "\n")
+                log(f"  {s.name:<24} NOT started: {reason}. NetworkPolicies are accepted by the "
+                    "API server but NOT enforced on this machine.")
+                continue
             proc = _start(cfg, s, bins, holder)
             times[s.name] = time.monotonic() - t0
             log(f"  {s.name:<24} healthy at {times[s.name]:5.1f} s (pid {proc.pid})")
@@ -271,6 +287,9 @@ def status(cfg: ClusterConfig) -> bool:
         f"holder {'pid ' + str(holder.pid) if holder else 'not running'}")
     for s in SPECS:
         proc = procs.running(cfg, s.name)
+        if proc is None and (reason := disabled_reason(cfg, s.name)) is not None:
+            log(f"  {s.name:<24} not started: {reason} (NetworkPolicies NOT enforced)")
+            continue
         if proc is None:
             log(f"  {s.name:<24} not running")
             ok = False
@@ -408,6 +427,7 @@ def down(cfg: ClusterConfig, purge: bool = False) -> float:
             netns.CNI_CACHE_MOUNTPOINT.rmdir()
         marker.unlink()
     (cfg.state_dir / "holder.ready").unlink(missing_ok=True)
+    (cfg.state_dir / f"{ENFORCER}.disabled").unlink(missing_ok=True)
     before = host.load(cfg.state_dir / "host-before.json")
     if purge and cfg.state_dir.exists():
         shutil.rmtree(cfg.state_dir)

@@ -129,3 +129,27 @@ def shell(holder_pid: int, script: str, stdin: str | None = None) -> str:
     if result.returncode != 0:
         raise ClusterError(f"in the namespace: {shlex.quote(script)}: {result.stderr.strip()}")
     return result.stdout
+
+
+NFT_QUEUE_PROBE = """table inet noa-probe {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    meta l4proto sctp queue num 65000 bypass
+  }
+}
+delete table inet noa-probe
+"""
+
+
+def nft_queue_missing(cfg: ClusterConfig) -> str | None:
+    """Why kube-network-policies cannot work here, or None. It sends packets to user space with
+    nftables' `queue` statement, which needs CONFIG_NFT_QUEUE; probed inside the namespace."""
+    try:
+        result = subprocess.run(["nsenter", f"--net={netns_path(cfg.netns)}", "nft", "-f", "-"],
+                                input=NFT_QUEUE_PROBE, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return "the nft command is missing (apt-get install nftables)"
+    if result.returncode != 0:
+        return ("this kernel has no nftables `queue` statement (CONFIG_NFT_QUEUE), which "
+                f"kube-network-policies needs: {result.stderr.strip().splitlines()[0]}")
+    return None

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from noa_ops.cluster import host
+from noa_ops.cluster import host, lifecycle
 
 from .conftest import Cluster, restricted_pod
 
@@ -86,6 +86,9 @@ def _eventually(check: Any, expected: bool, timeout: float = 20) -> bool:
 
 def test_network_policy_default_deny_then_allow(
         cluster: Cluster, restricted_namespace: str, test_image: str) -> None:
+    reason = lifecycle.disabled_reason(cluster.cfg, lifecycle.ENFORCER)
+    if reason is not None:
+        pytest.skip(f"NetworkPolicies cannot be enforced on this machine: {reason}")
     ns = restricted_namespace
     for pod in (restricted_pod("server", test_image, ["sh", "-c", LISTENER], labels={"app": "server"}),
                 restricted_pod("allowed", test_image, ["sleep", "3600"], labels={"role": "allowed"}),
@@ -109,6 +112,27 @@ def test_network_policy_default_deny_then_allow(
                               "ports": [{"port": 8080, "protocol": "TCP"}]}]}}))
     assert _eventually(lambda: _connects(cluster, ns, "allowed", address), True), "allow not applied"
     assert not _connects(cluster, ns, "other", address)
+
+
+def test_nothing_routes_off_the_machine(cluster: Cluster, restricted_namespace: str, test_image: str) -> None:
+    routes = subprocess.run(["ip", "-n", cluster.cfg.netns, "route", "show"], capture_output=True,
+                            text=True, check=True).stdout
+    assert "default" not in routes, routes
+    links = subprocess.run(["ip", "-n", cluster.cfg.netns, "-o", "link", "show"], capture_output=True,
+                           text=True, check=True).stdout
+    # Only loopback, the veth pair that stays inside, the pod bridge and the pods' veths.
+    assert all(name.split("@")[0] in ("lo", "noa0", "noa1", "cni0") or name.startswith("veth")
+               for name in (line.split(": ")[1] for line in links.splitlines())), links
+    # From a pod, the host's own default gateway (off the namespace) is unreachable.
+    gateway = subprocess.run(["ip", "route", "show", "default"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    target = gateway[2] if len(gateway) > 2 else "192.0.2.1"
+    cluster.kubectl("-n", restricted_namespace, "apply", "-f", "-",
+                    stdin=_json(restricted_pod("prober", test_image, ["sleep", "3600"])))
+    cluster.wait_phase(restricted_namespace, "prober", ("Running",))
+    result = cluster.kubectl("-n", restricted_namespace, "exec", "prober", "--", "timeout", "3", "bash",
+                             "-c", f"echo > /dev/tcp/{target}/80", check=False)
+    assert result.returncode != 0 and "unreachable" in result.stderr, result.stderr
 
 
 def test_host_iptables_and_sysctls_unchanged(cluster: Cluster) -> None:
