@@ -114,6 +114,11 @@ def write_configs(cfg: ClusterConfig, bins: Binaries) -> None:
     for path, text in files.items():
         path.write_text(text)
         path.chmod(0o600)
+    write_operator_kubeconfig(cfg)
+
+
+def write_operator_kubeconfig(cfg: ClusterConfig) -> None:
+    """The kubeconfig for the host (127.0.0.1:host_api_port), credentials embedded, mode 0600."""
     cfg.kubeconfig.write_text(render.kubeconfig(cfg, "admin", cfg.host_api_url, cfg.context, embed=True))
     cfg.kubeconfig.chmod(0o600)
 
@@ -176,7 +181,7 @@ def _start_holder(cfg: ClusterConfig) -> procs.Proc:
 def _start(cfg: ClusterConfig, s: Spec, bins: Binaries, holder: procs.Proc) -> procs.Proc:
     env = {"PATH": f"{bins['containerd'].parent}:{bins['runc'].parent}:/usr/sbin:/usr/bin:/sbin:/bin",
            "HOME": str(cfg.state_dir)}
-    if s.name == "kube-network-policies":
+    if s.name == ENFORCER:
         _network_policies_credentials(cfg, holder.pid)
         env |= {"KUBERNETES_SERVICE_HOST": cfg.node_ip, "KUBERNETES_SERVICE_PORT": str(cfg.api_port)}
     command = s.command(cfg, bins)
@@ -195,7 +200,8 @@ def _start(cfg: ClusterConfig, s: Spec, bins: Binaries, holder: procs.Proc) -> p
 def up(cfg: ClusterConfig) -> dict[str, float]:
     """Bring the cluster up (idempotent); returns seconds since the start per milestone."""
     if is_up(cfg):
-        log(f"cluster {cfg.context} is already up; kubeconfig: {cfg.kubeconfig}")
+        write_operator_kubeconfig(cfg)  # the context name may differ from the last up
+        log(f"cluster {cfg.context} is already up; kubeconfig: {cfg.kubeconfig} (context {cfg.context})")
         return {}
     if anything_left(cfg):
         log("a previous cluster is partly up: taking it down first")
@@ -349,31 +355,27 @@ def _kill_cgroup_members() -> int:
     return killed
 
 
-def _in_mount_ns(mntns: str) -> list[int]:
+def _pids_whose(link: str, matches: Callable[[str], bool]) -> list[int]:
+    """Pids whose /proc/<pid>/<link> symlink target satisfies `matches`."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if os.readlink(entry / "ns" / "mnt") == mntns:
+                if matches(os.readlink(entry / link)):
                     pids.append(int(entry.name))
             except OSError:
                 continue
     return pids
+
+
+def _in_mount_ns(mntns: str) -> list[int]:
+    return _pids_whose("ns/mnt", lambda target: target == mntns)
 
 
 def _shims(cfg: ClusterConfig) -> list[int]:
     """containerd shims started from our cache (they leave containerd's session on purpose)."""
     prefix = str(cfg.cache_dir / "bin") + "/"
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                exe = os.readlink(entry / "exe")
-                if exe.startswith(prefix) and exe.endswith("/containerd-shim-runc-v2"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+    return _pids_whose("exe", lambda exe: exe.startswith(prefix) and exe.endswith("/containerd-shim-runc-v2"))
 
 
 def _stop_everything(cfg: ClusterConfig) -> None:
