@@ -103,6 +103,8 @@ def test_image(cluster: Cluster) -> str:
                              capture_output=True, text=True, check=True).stdout
     repo = target.rsplit(":", 1)[0]
     digest = next(d for d in json.loads(digests) if d.startswith(repo + "@"))
+    # Only the tag goes: the engine's image list stays as it was (the image is in the registry).
+    subprocess.run(["docker", "rmi", target], capture_output=True, check=False)
     return str(digest)
 
 
