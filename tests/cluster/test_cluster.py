@@ -3,13 +3,14 @@ cluster DNS, NetworkPolicy enforcement, and a host left as it was."""
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 import time
 from typing import Any
 
 import pytest
 
-from noa_ops.cluster import host, lifecycle
+from noa_ops.cluster import host, lifecycle, procs
 
 from .conftest import Cluster, restricted_pod
 
@@ -133,6 +134,34 @@ def test_nothing_routes_off_the_machine(cluster: Cluster, restricted_namespace: 
     result = cluster.kubectl("-n", restricted_namespace, "exec", "prober", "--", "timeout", "3", "bash",
                              "-c", f"echo > /dev/tcp/{target}/80", check=False)
     assert result.returncode != 0 and "unreachable" in result.stderr, result.stderr
+
+
+def _peers(ss_output: str) -> list[str]:
+    """Peer addresses of `ss -Hn` lines (wildcards of listening sockets left out)."""
+    peers = []
+    for line in ss_output.splitlines():
+        fields = line.split()
+        if len(fields) >= 5:
+            address = fields[4].rsplit(":", 1)[0].strip("[]")
+            if address not in ("0.0.0.0", "*", "::"):
+                peers.append(address)
+    return peers
+
+
+def test_every_connection_stays_on_loopback_or_inside_the_namespace(cluster: Cluster) -> None:
+    allowed = [ipaddress.ip_network(net, strict=False) for net in (
+        "127.0.0.0/8", f"{cluster.cfg.node_ip}/{cluster.cfg.node_prefix}", cluster.cfg.pod_cidr,
+        cluster.cfg.service_cidr, "::1/128")]
+    inside = subprocess.run(["ip", "netns", "exec", cluster.cfg.netns, "ss", "-Hntua"],
+                            capture_output=True, text=True, check=True).stdout
+    pids = [str(proc.pid) for name in ("registry", "forward") if (proc := procs.read(cluster.cfg, name))]
+    on_host = "\n".join(line for line in subprocess.run(["ss", "-Hntuap"], capture_output=True, text=True,
+                                                         check=True).stdout.splitlines()
+                         if any(f"pid={pid}," in line for pid in pids))
+    assert on_host, "the registry and the forwarder have sockets"
+    for peer in _peers(inside) + _peers(on_host):
+        address = ipaddress.ip_address(peer.split("%")[0])
+        assert any(address in net for net in allowed), f"a connection to {peer}"
 
 
 def test_host_iptables_and_sysctls_unchanged(cluster: Cluster) -> None:
