@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from noa_ops.cluster import ClusterError, build, host, images, netns, pki, procs, render
 from noa_ops.cluster.config import ClusterConfig
 from noa_ops.cluster.health import admin_tls, http_ok, insecure_tls, tcp_ok, unix_socket_ok
@@ -123,11 +125,20 @@ def write_operator_kubeconfig(cfg: ClusterConfig) -> None:
     cfg.kubeconfig.chmod(0o600)
 
 
+def written_context(cfg: ClusterConfig) -> str:
+    """The context of the kubeconfig `up` wrote (a later --context may name another one)."""
+    try:
+        loaded = yaml.safe_load(cfg.kubeconfig.read_text())
+    except (OSError, yaml.YAMLError):
+        return cfg.context
+    return str(loaded.get("current-context") or cfg.context) if isinstance(loaded, dict) else cfg.context
+
+
 def kubectl(cfg: ClusterConfig, *args: str, stdin: str | None = None, check: bool = True) -> str:
     binary = os.environ.get("NOA_CLUSTER_KUBECTL") or shutil.which("kubectl")
     if binary is None:
         raise ClusterError("kubectl is not on PATH (set NOA_CLUSTER_KUBECTL)")
-    command = [binary, "--kubeconfig", str(cfg.kubeconfig), "--context", cfg.context, *args]
+    command = [binary, "--kubeconfig", str(cfg.kubeconfig), "--context", written_context(cfg), *args]
     result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise ClusterError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
@@ -197,8 +208,14 @@ def _start(cfg: ClusterConfig, s: Spec, bins: Binaries, holder: procs.Proc) -> p
     return proc
 
 
+def require_root(action: str) -> None:
+    if os.geteuid() != 0:
+        raise ClusterError(f"{action} needs root (network and mount namespaces, cgroups, mounts)")
+
+
 def up(cfg: ClusterConfig) -> dict[str, float]:
     """Bring the cluster up (idempotent); returns seconds since the start per milestone."""
+    require_root("up")
     if is_up(cfg):
         write_operator_kubeconfig(cfg)  # the context name may differ from the last up
         log(f"cluster {cfg.context} is already up; kubeconfig: {cfg.kubeconfig} (context {cfg.context})")
@@ -314,7 +331,7 @@ def status(cfg: ClusterConfig) -> bool:
         ready = node_ready(cfg)
         log(f"  node {cfg.node_name}: {'Ready' if ready else 'NOT Ready'}")
         ok = ready
-    log(f"kubeconfig: {cfg.kubeconfig} (context {cfg.context})")
+    log(f"kubeconfig: {cfg.kubeconfig} (context {written_context(cfg)})")
     return ok
 
 
@@ -416,6 +433,7 @@ def _remove_cgroups() -> None:
 
 def down(cfg: ClusterConfig, purge: bool = False) -> float:
     """Stop all of it; the mounts go with the mount namespace; remove cgroups, netns, mount point."""
+    require_root("down")
     t0 = time.monotonic()
     _stop_everything(cfg)
     _remove_cgroups()

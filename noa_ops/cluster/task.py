@@ -24,7 +24,7 @@ ACTIONS = ("up", "status", "down", "build")
         "purge": "down: also delete the cluster's state directory (etcd data, PKI, registry)",
     },
 )
-def cluster(c: Context, action: str = "status", context: str | None = None, purge: bool = False) -> None:
+def cluster(c: Context, action: str, context: str | None = None, purge: bool = False) -> None:
     """The local single-node Kubernetes cluster (own network namespace, built from cluster/modules/).
 
     `up` builds what is missing (cached per pinned version), starts every component and waits until

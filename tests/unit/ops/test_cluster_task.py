@@ -32,6 +32,7 @@ def test_status_of_a_cluster_never_started_fails_and_names_the_kubeconfig(
     out = capsys.readouterr().out
     assert "netns noa-unit-test-absent absent" in out
     assert "kube-apiserver" in out and "not running" in out
+    # No kubeconfig was ever written: the context named is the one asked for.
     assert f"{tmp_path / 'state' / 'kubeconfig'} (context kind-noa-dev)" in out
 
 
