@@ -229,13 +229,20 @@ def up(cfg: ClusterConfig) -> dict[str, float]:
     _prepare(cfg, bins)
     try:
         holder = _start_holder(cfg)
-        (cfg.state_dir / f"{ENFORCER}.disabled").unlink(missing_ok=True)
+        for marker_name in (f"{ENFORCER}.disabled", f"{ENFORCER}.shim"):
+            (cfg.state_dir / marker_name).unlink(missing_ok=True)
         for s in SPECS:
             if s.name == ENFORCER and (reason := netns.nft_queue_missing(cfg)) is not None:
-                (cfg.state_dir / f"{ENFORCER}.disabled").write_text(reason + "\n")
-                log(f"  {s.name:<24} NOT started: {reason}. NetworkPolicies are accepted by the "
-                    "API server but NOT enforced on this machine.")
-                continue
+                try:
+                    netns.install_nfqueue_shim(cfg)
+                except ClusterError as error:
+                    (cfg.state_dir / f"{ENFORCER}.disabled").write_text(f"{reason}; {error}\n")
+                    log(f"  {s.name:<24} NOT started: {reason}; {error}. NetworkPolicies are "
+                        "accepted by the API server but NOT enforced on this machine.")
+                    continue
+                (cfg.state_dir / f"{ENFORCER}.shim").write_text(reason + "\n")
+                log(f"  {s.name:<24} {reason}: its packets reach it through iptables NFQUEUE "
+                    f"rules ({netns.SHIM_CHAIN}) in the namespace instead")
             proc = _start(cfg, s, bins, holder)
             times[s.name] = time.monotonic() - t0
             log(f"  {s.name:<24} healthy at {times[s.name]:5.1f} s (pid {proc.pid})")
@@ -323,6 +330,9 @@ def status(cfg: ClusterConfig) -> bool:
                 healthy = s.healthy(cfg, holder.pid)
             except (OSError, ClusterError):
                 healthy = False
+        shim = cfg.state_dir / f"{s.name}.shim"
+        if shim.is_file():
+            log(f"  {'':<24} (packets through iptables NFQUEUE: {shim.read_text().strip()})")
         rss = procs.rss_mib(proc.pid)
         log(f"  {s.name:<24} pid {proc.pid:<7} {'healthy' if healthy else 'UNHEALTHY':<9} "
             f"rss {rss or 0:6.0f} MiB")
@@ -447,7 +457,8 @@ def down(cfg: ClusterConfig, purge: bool = False) -> float:
             netns.CNI_CACHE_MOUNTPOINT.rmdir()
         marker.unlink()
     (cfg.state_dir / "holder.ready").unlink(missing_ok=True)
-    (cfg.state_dir / f"{ENFORCER}.disabled").unlink(missing_ok=True)
+    for marker_name in (f"{ENFORCER}.disabled", f"{ENFORCER}.shim"):
+        (cfg.state_dir / marker_name).unlink(missing_ok=True)
     before = host.load(cfg.state_dir / "host-before.json")
     if purge and cfg.state_dir.exists():
         shutil.rmtree(cfg.state_dir)

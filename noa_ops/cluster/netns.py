@@ -153,3 +153,28 @@ def nft_queue_missing(cfg: ClusterConfig) -> str | None:
         return ("this kernel has no nftables `queue` statement (CONFIG_NFT_QUEUE), which "
                 f"kube-network-policies needs: {result.stderr.strip().splitlines()[0]}")
     return None
+
+
+SHIM_CHAIN = "NOA-NETPOL"
+QUEUE_NUM = 100  # kube-network-policies' default --nfqueue-id
+
+
+def nfqueue_shim_commands(cfg: ClusterConfig) -> list[list[str]]:
+    """iptables rules (inside the namespace) that hand the first packet of every new connection
+    from or to a pod to kube-network-policies' queue, where the kernel cannot do it with nftables.
+    The enforcer's own verdict code then decides; --queue-bypass lets traffic pass while no enforcer
+    listens (as kube-network-policies' nftables rules would only queue for selected pods)."""
+    ipt = ["nsenter", f"--net={netns_path(cfg.netns)}", "iptables", "-w"]
+    queue = ["-j", "NFQUEUE", "--queue-num", str(QUEUE_NUM), "--queue-bypass"]
+    return [
+        [*ipt, "-N", SHIM_CHAIN],
+        [*ipt, "-A", SHIM_CHAIN, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"],
+        [*ipt, "-A", SHIM_CHAIN, "-s", cfg.pod_cidr, *queue],
+        [*ipt, "-A", SHIM_CHAIN, "-d", cfg.pod_cidr, *queue],
+        [*ipt, "-I", "FORWARD", "1", "-j", SHIM_CHAIN],
+    ]
+
+
+def install_nfqueue_shim(cfg: ClusterConfig) -> None:
+    for command in nfqueue_shim_commands(cfg):
+        run(command, "installing the NFQUEUE rules for kube-network-policies")

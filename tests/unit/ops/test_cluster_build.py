@@ -94,3 +94,14 @@ def test_netns_has_no_route_off_the_machine_and_no_host_interface() -> None:
     assert "mount -t tmpfs -o mode=0755,size=512m noa-run /run" in script
     assert "mount --bind" in script and "/proc/sys/vm/overcommit_memory" in script
     assert script.rstrip().endswith("exec sleep infinity")
+
+
+def test_nfqueue_shim_stays_in_the_namespace_and_queues_only_new_pod_connections() -> None:
+    cfg = ClusterConfig.from_env({})
+    commands = netns.nfqueue_shim_commands(cfg)
+    assert all(command[:2] == ["nsenter", f"--net=/run/netns/{cfg.netns}"] for command in commands)
+    rules = [" ".join(command[4:]) for command in commands]
+    assert not any("KUBE-" in rule for rule in rules)
+    assert "-A NOA-NETPOL -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN" in rules
+    assert f"-A NOA-NETPOL -d {cfg.pod_cidr} -j NFQUEUE --queue-num 100 --queue-bypass" in rules
+    assert rules[-1] == "-I FORWARD 1 -j NOA-NETPOL"
