@@ -104,6 +104,18 @@ def integration(session: nox.Session) -> None:
     session.run("pytest", "tests/integration", "-m", "integration", *session.posargs)
 
 
+@nox.session
+def cluster(session: nox.Session) -> None:
+    """The local Kubernetes cluster (noa_ops.cluster): build its binaries from cluster/modules/
+    (cached per pinned version under /var/cache/noa-cluster), then run tests/cluster against it.
+    Needs root, kubectl and the engine's debian:bookworm-slim (the test image pushed to the
+    cluster's registry). A cluster already up is reused and left up; otherwise the tests bring it
+    up and take it down. Not in the default run (yet)."""
+    session.install("-r", TEST_REQUIREMENTS)
+    session.run("python", "-m", "noa_ops.cluster", "build")
+    session.run("pytest", "tests/cluster", "-m", "cluster", *session.posargs)
+
+
 def every_shell_script() -> list[str]:
     """scripts/*, .ci/run and every sh/bash script under docker/ (by shebang, extension or not)."""
     candidates = [*sorted((ROOT / "scripts").iterdir()), ROOT / ".ci" / "run",

@@ -453,3 +453,42 @@ def model_fetch(
     step("model-fetch", f"{name} {verb} {models.volume_name(selected)} (sha256 {checksum[:12]}…)")
     if f"{models.MOUNT}/{name}" != models.configured_model_path(selected):
         step("model-fetch", f"to serve it, set MODEL_PATH={models.MOUNT}/{name} in {selected.env_file}")
+
+
+CLUSTER_ACTIONS = ("up", "status", "down", "build")
+
+
+@operator_task(
+    positional=["action"],
+    help={
+        "action": "up | status | down | build",
+        "context": "NAME: the kubeconfig context to write (default noa-local; NOA_CLUSTER_CONTEXT)",
+        "purge": "down: also delete the cluster's state directory (etcd data, PKI, registry)",
+    },
+)
+def cluster(c: Context, action: str, context: str = "", purge: bool = False) -> None:
+    """The local single-node Kubernetes cluster (own network namespace, built from cluster/modules/).
+
+    `up` builds what is missing (cached per pinned version), starts every component and waits until
+    the node is Ready; `status` lists components, pids, health and the kubeconfig; `down` stops all
+    of it and leaves the host as it was. Needs root.
+    """
+    from .cluster import build as cluster_build
+    from .cluster import lifecycle
+    from .cluster.config import ClusterConfig
+
+    if action not in CLUSTER_ACTIONS:
+        raise NoaError(f"cluster: action must be one of {', '.join(CLUSTER_ACTIONS)}, not {action!r}")
+    cfg = ClusterConfig.from_env(context=context or None)
+    try:
+        if action in ("build", "up"):
+            cluster_build.build_all(cfg)
+        if action == "up":
+            lifecycle.up(cfg)
+        elif action == "status" and not lifecycle.status(cfg):
+            raise NoaError("cluster status: not healthy")
+        elif action == "down":
+            lifecycle.down(cfg, purge=purge)
+    except NoaError as error:
+        message = str(error)
+        raise NoaError(message if message.startswith("cluster") else f"cluster {action}: {message}") from None

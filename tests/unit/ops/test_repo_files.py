@@ -38,8 +38,8 @@ def test_task_collection() -> None:
     import tasks
 
     assert sorted(tasks.ns.task_names) == [
-        "build", "deploy", "docs", "env-check", "env-init", "health", "logs", "model-fetch", "push",
-        "rollback", "status", "stop"
+        "build", "cluster", "deploy", "docs", "env-check", "env-init", "health", "logs", "model-fetch",
+        "push", "rollback", "status", "stop"
     ]
 
 

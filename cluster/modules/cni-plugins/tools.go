@@ -1,0 +1,12 @@
+//go:build tools
+
+// Package tools records the main packages built from this module, so that
+// `go mod tidy` keeps every dependency they need in go.mod and go.sum.
+package tools
+
+import (
+	_ "github.com/containernetworking/plugins/plugins/main/bridge"
+	_ "github.com/containernetworking/plugins/plugins/main/loopback"
+	_ "github.com/containernetworking/plugins/plugins/ipam/host-local"
+	_ "github.com/containernetworking/plugins/plugins/meta/portmap"
+)

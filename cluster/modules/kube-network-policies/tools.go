@@ -1,0 +1,9 @@
+//go:build tools
+
+// Package tools records the main packages built from this module, so that
+// `go mod tidy` keeps every dependency they need in go.mod and go.sum.
+package tools
+
+import (
+	_ "sigs.k8s.io/kube-network-policies/cmd"
+)

@@ -1,0 +1,146 @@
+"""Fixtures for the tests against the real local cluster (`python -m noa_ops.cluster up`).
+
+The session brings the cluster up once (an already running one is reused and left running) and,
+if it started it, takes it down at the end and checks the host is as it was. Needs root, the
+built binaries (`python -m noa_ops.cluster build`), kubectl and a Docker engine with the
+debian:bookworm-slim image (pushed to the cluster's registry as the test image)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from noa_ops.cluster import host, lifecycle
+from noa_ops.cluster.config import ClusterConfig
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE_IMAGE = os.environ.get("NOA_CLUSTER_TEST_IMAGE", "debian:bookworm-slim")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    cfg: ClusterConfig
+    host_before: dict[str, Any]
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True,
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        command = ["kubectl", "--kubeconfig", str(self.cfg.kubeconfig), "--context", self.cfg.context,
+                   *args]
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False,
+                                timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+        return result
+
+    def apply(self, manifest: dict[str, Any], check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.kubectl("apply", "-f", "-", stdin=json.dumps(manifest), check=check)
+
+    def get(self, *args: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+        return loaded
+
+    def wait_phase(self, namespace: str, pod: str, phases: tuple[str, ...], timeout: float = 90) -> str:
+        deadline = time.monotonic() + timeout
+        phase = ""
+        while time.monotonic() < deadline:
+            phase = str(self.get("-n", namespace, "pod", pod).get("status", {}).get("phase", ""))
+            if phase in phases:
+                return phase
+            time.sleep(0.5)
+        events = self.kubectl("-n", namespace, "get", "events", "--field-selector",
+                              f"involvedObject.name={pod}", check=False).stdout
+        raise AssertionError(f"pod {namespace}/{pod} is {phase!r}, not {phases}, after {timeout} s:\n"
+                             f"{events}")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "noa_ops.cluster", *args], cwd=REPO, capture_output=True,
+                          text=True, check=False, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    cfg = ClusterConfig.from_env()
+    started = not lifecycle.is_up(cfg)
+    before = host.snapshot()
+    if started:
+        result = _cli("up")
+        if result.returncode != 0:
+            pytest.fail(f"cluster up failed:\n{result.stdout}\n{result.stderr}")
+    else:
+        saved = host.load(cfg.state_dir / "host-before.json")
+        before = saved if saved is not None else before
+    yield Cluster(cfg, before)
+    if started and os.environ.get("NOA_CLUSTER_KEEP") != "1":
+        result = _cli("down")
+        if result.returncode != 0:
+            pytest.fail(f"cluster down failed:\n{result.stdout}\n{result.stderr}")
+        problems = host.differences(before, host.snapshot())
+        if problems:
+            pytest.fail(f"the host changed: {problems}")
+
+
+@pytest.fixture(scope="session")
+def test_image(cluster: Cluster) -> str:
+    """SOURCE_IMAGE pushed to the cluster's registry; returned by digest (as a release pins it)."""
+    target = f"{cluster.cfg.registry}/noa/cluster-test:{SOURCE_IMAGE.replace(':', '-').replace('/', '-')}"
+    for command in (["docker", "tag", SOURCE_IMAGE, target], ["docker", "push", target]):
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+        if result.returncode != 0:
+            pytest.fail(f"{' '.join(command)} failed (is the engine up with {SOURCE_IMAGE}?): "
+                        f"{result.stderr.strip()}")
+    digests = subprocess.run(["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", target],
+                             capture_output=True, text=True, check=True).stdout
+    repo = target.rsplit(":", 1)[0]
+    digest = next(d for d in json.loads(digests) if d.startswith(repo + "@"))
+    # Only the tag goes: the engine's image list stays as it was (the image is in the registry).
+    subprocess.run(["docker", "rmi", target], capture_output=True, check=False)
+    return str(digest)
+
+
+@pytest.fixture
+def restricted_namespace(cluster: Cluster) -> Iterator[str]:
+    name = f"noa-test-{uuid.uuid4().hex[:6]}"
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": name, "labels": {
+                       "pod-security.kubernetes.io/enforce": "restricted",
+                       "pod-security.kubernetes.io/enforce-version": "latest"}}})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the ServiceAccount controller makes "default"
+        if cluster.kubectl("-n", name, "get", "serviceaccount", "default", check=False).returncode == 0:
+            break
+        time.sleep(0.3)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def restricted_pod(name: str, image: str, command: list[str], labels: dict[str, str] | None = None,
+                   restart: str = "Always") -> dict[str, Any]:
+    """A pod the restricted Pod Security Standard admits."""
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {"app": name}},
+        "spec": {
+            "restartPolicy": restart,
+            "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": 1,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "main", "image": image, "imagePullPolicy": "Always", "command": command,
+                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}},
+                "resources": {"limits": {"memory": "64Mi", "cpu": "200m"}},
+            }],
+        },
+    }
