@@ -176,20 +176,20 @@ def optional_setting_dropped(render: Render) -> None:
         (configmap.get("data") or {}).pop("RATE_LIMIT_MAX", None)
 
 
-def llama_setting_hard_coded(render: Render) -> None:
-    container = _container(render, "Deployment", "llama")
-    for item in container["env"]:
-        if item["name"] == "LLAMA_ARG_THREADS":
+def _hard_code(render: Render, deployment: str, variable: str, value: str) -> None:
+    """Replace a variable's valueFrom (a Secret or ConfigMap reference) by a literal value."""
+    for item in _container(render, "Deployment", deployment)["env"]:
+        if item["name"] == variable:
             item.pop("valueFrom")
-            item["value"] = "2"
+            item["value"] = value
+
+
+def llama_setting_hard_coded(render: Render) -> None:
+    _hard_code(render, "llama", "LLAMA_ARG_THREADS", "2")
 
 
 def literal_secret_env(render: Render) -> None:
-    container = _container(render, "Deployment", "mcp")
-    for item in container["env"]:
-        if item["name"] == "POSTGRES_PASSWORD":
-            item.pop("valueFrom")
-            item["value"] = "changeme"
+    _hard_code(render, "mcp", "POSTGRES_PASSWORD", "changeme")
 
 
 def namespace_not_enforcing(render: Render) -> None:
