@@ -42,6 +42,7 @@ from .shell import run
 
 Body = TypeVar("Body", bound=Callable[..., None])
 
+
 def operator_task(**options: Any) -> Callable[[Body], Task[Body]]:
     """`@task(auto_shortflags=False, ...)` whose NoaError becomes one line and a non-zero exit."""
     def decorate(body: Body) -> Task[Body]:

@@ -49,9 +49,14 @@ def selectors_are_distinct(render: Render) -> list[str]:
 
 
 def services_select_pods(render: Render) -> list[str]:
-    """Every Service selects a workload's pods, and each targetPort is one of their container ports."""
+    """Every Service selects a workload's pods, each targetPort is one of their container ports, and
+    none is reachable from outside the cluster (ClusterIP only: the Ingress is the way in)."""
     problems = []
     for service in of_kind(render, "Service"):
+        kind = service["spec"].get("type", "ClusterIP")
+        if kind != "ClusterIP":
+            problems.append(f"{ref(service)}: spec.type {kind} opens it outside the cluster; only the "
+                            f"Ingress may (ClusterIP)")
         selector = match_labels(service)
         matched = [w for w in workloads(render) if selector_matches(selector, template_labels(w))]
         if not matched:

@@ -176,6 +176,15 @@ def optional_setting_dropped(render: Render) -> None:
         (configmap.get("data") or {}).pop("RATE_LIMIT_MAX", None)
 
 
+def service_type(kind: str) -> Callable[[Render], None]:
+    def mutate(render: Render) -> None:
+        service = find(render, "Service", "mcp")
+        assert service is not None
+        service["spec"]["type"] = kind
+
+    return mutate
+
+
 def _hard_code(render: Render, deployment: str, variable: str, value: str) -> None:
     """Replace a variable's valueFrom (a Secret or ConfigMap reference) by a literal value."""
     for item in _container(render, "Deployment", deployment)["env"]:
@@ -361,6 +370,10 @@ DEFECTS: list[Defect] = [
         "environment_follows_settings_catalogue",
         "Deployment/agenticos: spec.template.spec.containers[0].env: required setting REDIS_PASSWORD",
     ),
+    ("dev", service_type("NodePort"), "services_select_pods",
+     "Service/mcp: spec.type NodePort opens it outside the cluster"),
+    ("prod-external-secrets", service_type("LoadBalancer"), "services_select_pods",
+     "Service/mcp: spec.type LoadBalancer opens it outside the cluster"),
     (
         "staging-external-secrets",
         optional_setting_dropped,

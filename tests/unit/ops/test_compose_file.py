@@ -254,3 +254,22 @@ def test_the_reach_check_sees_a_missing_and_a_mistyped_default() -> None:
     assert not "${FEATURE_AGENT_TOKENS:-true}".startswith(interpolated_as(item))
     secret = next(item for item in variables_for("mcp") if item.name == "ENCRYPTION_KEY")
     assert interpolated_as(secret) == "${ENCRYPTION_KEY:?"
+
+
+def missing_limits(definition: dict[str, Any]) -> list[str]:
+    """Which of memory, CPU and pids limits a compose service lacks (or sets to nothing)."""
+    limits = ((definition.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    return [name for name in ("memory", "cpus", "pids") if not limits.get(name)]
+
+
+def test_every_service_has_memory_cpu_and_pids_limits(services: dict[str, Any]) -> None:
+    assert {service.name: missing_limits(definition) for service, definition in by_name(services)
+            if missing_limits(definition)} == {}
+
+
+def test_the_limit_check_notices_one_removed_limit(services: dict[str, Any]) -> None:
+    """The near miss: every other limit in place, the memory limit of one service gone."""
+    llama = {**services["llama"], "deploy": {"resources": {"limits": {
+        **services["llama"]["deploy"]["resources"]["limits"], "memory": None}}}}
+    assert missing_limits(llama) == ["memory"]
+    assert missing_limits({}) == ["memory", "cpus", "pids"]

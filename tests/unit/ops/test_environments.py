@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,7 @@ VERBS: dict[str, Callable[..., Any]] = {
     "stop": cli.stop,
     "status": cli.status,
     "env-init": cli.env_init,
+    "env-check": cli.env_check,
 }
 
 
@@ -191,3 +193,14 @@ def test_a_valid_invoke_yaml_passes_the_check(tmp_path: Path) -> None:
 def test_number_flags_that_are_not_numbers_are_one_line(words: tuple[str, ...], expected: str) -> None:
     result = run_invoke(REPO, *words)
     assert (result.returncode, result.stderr.strip(), result.stdout) == (1, expected, "")
+
+
+@pytest.mark.parametrize("name", ["Prod", "prod ", "production", "stag", "dev\n"])
+@pytest.mark.parametrize("verb", ["deploy", "env-check", "env-init"])
+def test_an_environment_spelt_almost_right_is_refused(verb: str, name: str) -> None:
+    """Matched exactly: an env-check under another name must not quietly apply the dev rules."""
+    c = mock_context()
+    refusal = f"^unknown environment {re.escape(repr(name))}; valid: dev, staging, prod$"
+    with pytest.raises(Exit, match=refusal):
+        VERBS[verb](c, env=name)
+    runs(c).assert_not_called()
