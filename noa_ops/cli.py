@@ -486,10 +486,10 @@ def cluster(c: Context, action: str, context: str = "", purge: bool = False) -> 
             cluster_build.build_all(cfg)
         if action == "up":
             lifecycle.up(cfg)
-        elif action == "status" and not lifecycle.status(cfg):
-            raise NoaError("cluster status: not healthy")
         elif action == "down":
             lifecycle.down(cfg, purge=purge)
+        healthy = action != "status" or lifecycle.status(cfg)
     except NoaError as error:
-        message = str(error)
-        raise NoaError(message if message.startswith("cluster") else f"cluster {action}: {message}") from None
+        raise NoaError(f"cluster {action}: {error}") from None
+    if not healthy:
+        raise NoaError("cluster status: not healthy")
