@@ -1,4 +1,5 @@
-"""Development sessions: `nox` runs lint, typecheck, tests, validate and integration; `nox -s NAME` one.
+"""Development sessions: `nox` runs lint, typecheck, tests, validate, integration and cluster;
+`nox -s NAME` runs one.
 
 Modelled on pypa/pip's noxfile: kebab-case session names, arguments after `--` go to
 pytest (`nox -s tests -- -k health`), virtualenvs are reused (pip only adds what is missing).
@@ -25,7 +26,7 @@ CHECKOV_REQUIREMENTS = "requirements-checkov.txt"
 K8S_RENDER_DIR = "build/k8s-render"
 COMPOSE_FILES = ("docker/docker-compose.yml", "docker/docker-compose.dev.yml")
 
-nox.options.sessions = ["lint", "typecheck", "tests", "validate", "integration"]
+nox.options.sessions = ["lint", "typecheck", "tests", "validate", "integration", "cluster"]
 nox.options.reuse_venv = "yes"
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_external_run = True
@@ -107,10 +108,12 @@ def integration(session: nox.Session) -> None:
 @nox.session
 def cluster(session: nox.Session) -> None:
     """The local Kubernetes cluster (noa_ops.cluster): build its binaries from cluster/modules/
-    (cached per pinned version under /var/cache/noa-cluster), then run tests/cluster against it.
-    Needs root, kubectl and the engine's debian:bookworm-slim (the test image pushed to the
+    (cached per pinned version under /var/cache/noa-cluster; cold, most of an hour on 2 cores), then
+    run tests/cluster against it: the cluster itself, then the operator verbs on the dev variant.
+    Needs root and the Docker engine (images are built with `invoke build` and pushed to the
     cluster's registry). A cluster already up is reused and left up; otherwise the tests bring it
-    up and take it down. Not in the default run (yet)."""
+    up and take it down."""
+    require_engine(session, "cluster")
     session.install("-r", TEST_REQUIREMENTS)
     session.run("python", "-m", "noa_ops.cluster", "build")
     session.run("pytest", "tests/cluster", "-m", "cluster", *session.posargs)

@@ -11,11 +11,14 @@ Standard library only: the checkov session imports noa_ops.k8s_render without ou
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT = REPO
-STATE = Path(".noa")  # under ROOT: env files, releases, builds, locks, Kubernetes renders
+# Under ROOT: env files, releases, builds, locks, Kubernetes renders. NOA_STATE_DIR moves it (an
+# absolute path): a test suite keeps its releases and records apart from the operator's.
+STATE = Path(os.environ.get("NOA_STATE_DIR") or ".noa")
 COMPOSE_FILE = Path("docker/docker-compose.yml")
 HOT_RELOAD_FILE = Path("docker/docker-compose.dev.yml")  # mounts the source, reloads on change
 K8S = REPO / "k8s"

@@ -51,6 +51,10 @@ def _forward_command(cfg: ClusterConfig, bins: Binaries) -> list[str]:
             f"ns:127.0.0.1:{cfg.registry_port}=host:127.0.0.1:{cfg.registry_port}"]
 
 
+def _volumes_command(cfg: ClusterConfig, bins: Binaries) -> list[str]:
+    return [sys.executable, "-m", "noa_ops.cluster.volumes", str(bins["kubectl"])]
+
+
 def registry_binary() -> str:
     found = shutil.which("docker-registry")
     if found is None:
@@ -69,6 +73,8 @@ SPECS: tuple[Spec, ...] = (
          lambda cfg, _: http_ok(cfg, cfg.node_ip, cfg.api_port, "/readyz", tls=admin_tls(cfg)), 120),
     Spec("kube-controller-manager", render.controller_manager_command,
          lambda cfg, _: http_ok(cfg, "127.0.0.1", 10257, "/healthz", tls=insecure_tls()), 60),
+    Spec("volumes", _volumes_command, lambda cfg, _: (cfg.state_dir / "volumes.ready").is_file(), 30,
+         in_ns=False),
     Spec("kube-scheduler", render.scheduler_command,
          lambda cfg, _: http_ok(cfg, "127.0.0.1", 10259, "/healthz", tls=insecure_tls()), 60),
     Spec("containerd", render.containerd_command,
@@ -134,11 +140,22 @@ def written_context(cfg: ClusterConfig) -> str:
     return str(loaded.get("current-context") or cfg.context) if isinstance(loaded, dict) else cfg.context
 
 
+def kubectl_binary(cfg: ClusterConfig) -> str:
+    """NOA_CLUSTER_KUBECTL, else the kubectl built with the cluster (same version), else PATH's."""
+    chosen = os.environ.get("NOA_CLUSTER_KUBECTL")
+    if chosen:
+        return chosen
+    with contextlib.suppress(ClusterError):
+        return str(build.binaries(cfg)["kubectl"])
+    found = shutil.which("kubectl")
+    if found is None:
+        raise ClusterError("no kubectl: `invoke cluster build` builds one (or set NOA_CLUSTER_KUBECTL)")
+    return found
+
+
 def kubectl(cfg: ClusterConfig, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    binary = os.environ.get("NOA_CLUSTER_KUBECTL") or shutil.which("kubectl")
-    if binary is None:
-        raise ClusterError("kubectl is not on PATH (set NOA_CLUSTER_KUBECTL)")
-    command = [binary, "--kubeconfig", str(cfg.kubeconfig), "--context", written_context(cfg), *args]
+    command = [kubectl_binary(cfg), "--kubeconfig", str(cfg.kubeconfig), "--context", written_context(cfg),
+               *args]
     result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise ClusterError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
@@ -171,6 +188,7 @@ def _prepare(cfg: ClusterConfig, bins: Binaries) -> None:
                       cfg.state_dir / "cni" / "cache"):
         directory.mkdir(parents=True, exist_ok=True)
     cfg.state_dir.chmod(0o700)
+    (cfg.state_dir / "volumes.ready").unlink(missing_ok=True)
     host.save(cfg.state_dir / "host-before.json", host.snapshot())
     pki.ensure_pki(cfg)
     write_configs(cfg, bins)
@@ -346,7 +364,7 @@ def status(cfg: ClusterConfig) -> bool:
 
 
 # down ----------------------------------------------------------------------------------------
-STOP_ORDER = ("kube-network-policies", "coredns", "kube-proxy", "kubelet")
+STOP_ORDER = ("volumes", "kube-network-policies", "coredns", "kube-proxy", "kubelet")
 LATE_STOP_ORDER = ("containerd", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd",
                    "forward", "registry")
 CGROUP_ROOT = Path("/sys/fs/cgroup")

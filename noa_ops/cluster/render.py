@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from noa_ops.cluster import volumes
 from noa_ops.cluster.config import ClusterConfig
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
@@ -326,7 +327,7 @@ NETWORK_POLICIES_SA = "kube-network-policies"
 def bootstrap_manifests(cfg: ClusterConfig) -> str:
     """Objects `up` applies once the API answers: RBAC for the two host-process add-ons, the
     kube-dns Service (selector-less, its EndpointSlice names CoreDNS on the node address), the
-    enforcer's ServiceAccount and its token Secret."""
+    enforcer's ServiceAccount and its token Secret, the default StorageClass (volumes.py)."""
     read = ["get", "list", "watch"]
     docs: list[dict[str, object]] = [
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -368,6 +369,7 @@ def bootstrap_manifests(cfg: ClusterConfig) -> str:
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                      "name": "noa:kube-network-policies"},
          "subjects": [{"kind": "ServiceAccount", "name": NETWORK_POLICIES_SA, "namespace": "kube-system"}]},
+        volumes.storage_class(),
     ]
     return yaml.safe_dump_all(docs, sort_keys=False)
 

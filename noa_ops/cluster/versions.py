@@ -52,7 +52,9 @@ COMPONENTS: tuple[Component, ...] = (
     Component(
         "kubernetes", "k8s.io/kubernetes",
         {name: f"k8s.io/kubernetes/cmd/{name}" for name in (
-            "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")},
+            "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy",
+            # The client too: its version matches the server's, whatever /usr/bin holds.
+            "kubectl")},
         # providerless: no in-tree cloud provider code at all.
         tags=("providerless",), ldflags_x=_K8S_VERSION_VARS,
     ),

@@ -25,6 +25,24 @@ from noa_ops.cluster.config import ClusterConfig
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE_IMAGE = os.environ.get("NOA_CLUSTER_TEST_IMAGE", "debian:bookworm-slim")
+# Seconds the slow steps took in this run (what -> seconds), printed after the tests as a table:
+# measured, never asserted (targets and comparisons are `nox -s bench`'s business).
+TIMINGS: dict[str, float] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TIMINGS:
+        terminalreporter.write_sep("-", "local cluster timings (seconds, this run)")
+        for what, seconds in TIMINGS.items():
+            terminalreporter.write_line(f"{what:<48} {seconds:7.1f}")
+
+
+def timed(what: str, action: Any) -> Any:
+    """Run `action()`, record how long it took under `what`, return its result."""
+    started = time.monotonic()
+    result = action()
+    TIMINGS[what] = time.monotonic() - started
+    return result
 
 
 @dataclass(frozen=True)
@@ -34,8 +52,8 @@ class Cluster:
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True,
                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        command = ["kubectl", "--kubeconfig", str(self.cfg.kubeconfig), "--context", self.cfg.context,
-                   *args]
+        command = [lifecycle.kubectl_binary(self.cfg), "--kubeconfig", str(self.cfg.kubeconfig),
+                   "--context", self.cfg.context, *args]
         result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False,
                                 timeout=timeout)
         if check and result.returncode != 0:
@@ -74,7 +92,7 @@ def cluster() -> Iterator[Cluster]:
     started = not lifecycle.is_up(cfg)
     before = host.snapshot()
     if started:
-        result = _cli("up")
+        result = timed("cluster up (binaries built) to node Ready", lambda: _cli("up"))
         if result.returncode != 0:
             pytest.fail(f"cluster up failed:\n{result.stdout}\n{result.stderr}")
     else:

@@ -1,18 +1,24 @@
 """The local cluster for real: node Ready, Pod Security admission, pulls from the local registry,
-cluster DNS, NetworkPolicy enforcement, and a host left as it was."""
+cluster DNS, NetworkPolicy enforcement, a host left as it was, and a server-side dry run of every
+shipped variant (the harness installs the External Secrets and Sealed Secrets CRDs the staging and
+prod variants need: the operators themselves are not part of this cluster)."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from noa_ops.cluster import host, lifecycle, procs
 
-from .conftest import Cluster, restricted_pod
+from .conftest import REPO, Cluster, restricted_pod
 
 pytestmark = pytest.mark.cluster
 
@@ -172,6 +178,66 @@ def test_host_iptables_and_sysctls_unchanged(cluster: Cluster) -> None:
     assert host.sysctls()["kernel/panic_on_oops"] != "1"
 
 
+# The CRDs of the two secret operators, as much of them as the API server needs to accept the
+# objects the variants ship (their schemas are the operators' business, not this repository's).
+CRDS = (("external-secrets.io", "ExternalSecret", "externalsecrets", "v1"),
+        ("bitnami.com", "SealedSecret", "sealedsecrets", "v1alpha1"))
+
+
+def _crd(group: str, kind: str, plural: str, version: str) -> dict[str, Any]:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {"group": group, "scope": "Namespaced",
+                     "names": {"kind": kind, "plural": plural, "singular": kind.lower(),
+                               "listKind": f"{kind}List"},
+                     "versions": [{"name": version, "served": True, "storage": True, "schema": {
+                         "openAPIV3Schema": {"type": "object",
+                                             "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def test_server_dry_run_accepts_every_shipped_variant(cluster: Cluster, tmp_path: Path) -> None:
+    for crd in CRDS:
+        cluster.apply(_crd(*crd))
+    for crd in CRDS:
+        cluster.kubectl("wait", "--for=condition=Established", f"crd/{crd[2]}.{crd[0]}", "--timeout=60s")
+    subprocess.run([sys.executable, "-m", "noa_ops.k8s_render", "--out", str(tmp_path)], cwd=REPO,
+                   check=True, capture_output=True)
+    rendered = sorted(tmp_path.glob("*.yaml"))
+    assert len(rendered) >= 5
+    for path in rendered:
+        made = _namespaces_for(cluster, path)
+        try:
+            result = cluster.kubectl("apply", "--dry-run=server", "--server-side", "-f", str(path),
+                                     check=False)
+        finally:
+            for name in made:
+                cluster.kubectl("delete", "namespace", name, "--wait=true", "--timeout=120s", check=False)
+        assert result.returncode == 0, f"{path.name}: {result.stderr[-2000:]}"
+        assert _hpa_targets_missing(path) == [], path.name
+
+
+def _hpa_targets_missing(path: Path) -> list[str]:
+    """The HPAs of a render whose scaleTargetRef names no workload of that render."""
+    docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    workloads = {(doc["kind"], doc["metadata"]["name"]) for doc in docs}
+    refs = {doc["metadata"]["name"]: doc["spec"]["scaleTargetRef"] for doc in docs
+            if doc["kind"] == "HorizontalPodAutoscaler"}
+    targets = {name: (ref["kind"], ref["name"]) for name, ref in refs.items()}
+    return [name for name, target in targets.items() if target not in workloads]
+
+
+def _namespaces_for(cluster: Cluster, path: Path) -> list[str]:
+    """A dry run creates nothing, so a namespaced object needs its namespace for real: the harness
+    makes the missing ones (as the variant declares them) and returns their names."""
+    made = []
+    for doc in yaml.safe_load_all(path.read_text()):
+        if doc and doc["kind"] == "Namespace":
+            name = doc["metadata"]["name"]
+            if cluster.kubectl("get", "namespace", name, check=False).returncode != 0:
+                cluster.apply(doc)
+                made.append(name)
+    return made
+
+
 def _json(doc: dict[str, Any]) -> str:
-    import json
     return json.dumps(doc)

@@ -97,7 +97,7 @@ def test_kubernetes_settings_come_from_invoke_yaml() -> None:
     prod = environments.select(mock_context(), "prod")
     assert (prod.kube_context, prod.kube_namespace, prod.kube_variant) == (
         "noa-prod", "noa-server-prod", "prod-external-secrets")
-    assert environments.select(mock_context(), "dev").registry == "127.0.0.1:5000/noa"
+    assert environments.select(mock_context(), "dev").registry == "127.0.0.1:5055/noa"
 
 
 def valid_settings() -> dict[str, Any]:

@@ -1,0 +1,301 @@
+"""The operator verbs on the real local cluster: deploy of the dev variant, health, logs, status,
+stop (claims kept), rollback (config and images come back), a broken release rolled back by
+itself, NetworkPolicies and a PDB as the cluster enforces them. The module deploys once (the
+`deployed` fixture) and the tests run in file order on that deployment; the namespace goes at the
+end.
+
+What the cluster cannot do by itself, the harness does and says so: it puts the pinned model into
+the llama-models claim (the init step's download has no route off the machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from invoke.context import Context
+
+from noa_ops import catalogue, models
+
+from .conftest import Cluster, restricted_pod, timed
+from .operator import NAMESPACE, Operator, seed_model_claim
+
+pytestmark = pytest.mark.cluster
+
+APPS = ("mcp", "claude-flow", "agenticos", "llama", "ui")
+WORKLOADS = (*APPS, "postgres", "redis")
+Deployed = tuple[Operator, dict[str, Any]]  # the operator and what `invoke push --json` printed
+
+
+def _build_and_push(op: Operator) -> dict[str, Any]:
+    op.invoke("env-init", "--env", "dev")
+    op.invoke("build", timeout=3600)
+    pushed: dict[str, Any] = json.loads(op.invoke("push", "--env", "dev", "--json").stdout)
+    return pushed
+
+
+@pytest.fixture(scope="module")
+def deployed(cluster: Cluster) -> Iterator[Deployed]:
+    if cluster.kubectl("get", "namespace", NAMESPACE, check=False).returncode == 0:
+        pytest.skip(f"{NAMESPACE} exists on the running cluster: an operator's deploy, which the tests "
+                    f"never touch")
+    with tempfile.TemporaryDirectory(prefix="noa-cluster-op-") as scratch:
+        op = Operator(cluster, Path(scratch))
+        op.write_config()
+        pushed = _build_and_push(op)
+        model = models.fetch_default(Context())
+        seed_model_claim(op, model, models.DEFAULT_MODEL.file_name)
+        timed("deploy, empty volumes, to every workload Ready",
+              lambda: op.invoke("deploy", "--env", "dev", "--timeout", "600"))
+        try:
+            yield op, pushed
+        finally:
+            if os.environ.get("NOA_CLUSTER_KEEP") != "1":
+                cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=180s",
+                                check=False)
+
+
+def test_deploy_made_every_workload_ready_from_pinned_digests(deployed: Deployed) -> None:
+    op, pushed = deployed
+    listing = op.get("deployments,statefulsets")
+    ready = {item["metadata"]["name"]: item["status"].get("readyReplicas", 0) for item in listing["items"]}
+    assert ready == dict.fromkeys(WORKLOADS, 1)
+    for name, image in op.images().items():
+        assert image == pushed["pushed"][name], f"{name} runs {image}, not the pushed digest"
+        assert image.startswith(f"{op.cluster.cfg.registry}/noa/{name}@sha256:")
+    labels = op.cluster.get("namespace", NAMESPACE)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_readiness_probes_hit_the_real_endpoints(deployed: Deployed) -> None:
+    op, _ = deployed
+    for service in catalogue.stack_services():
+        if not service.is_http:
+            continue
+        pod = op.get("pods", "-l", f"app.kubernetes.io/name={service.name}")["items"][0]
+        probe = pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]
+        answer = op.kubectl("get", "--raw",
+                            f"/api/v1/namespaces/{NAMESPACE}/pods/{pod['metadata']['name']}:"
+                            f"{service.port}/proxy{probe['path']}", check=False)
+        assert answer.returncode == 0, f"{service.name} {probe['path']}: {answer.stderr}"
+
+
+def test_health_passes_all_three_tiers_through_port_forwards(deployed: Deployed) -> None:
+    op, _ = deployed
+    report = json.loads(op.invoke("health", "--env", "dev", "--json").stdout)
+    assert report["ok"] is True and report["unhealthy"] == [], report
+    seen = {(check["service"], check["check"]) for check in report["checks"] if check["ok"]}
+    for service in catalogue.stack_services():
+        expected = {(service.name, tier.value) for tier in catalogue.Tier} if service.is_http else \
+            {(service.name, "workload")}
+        assert expected <= seen, (service.name, sorted(seen))
+
+
+def test_logs_merge_the_pods_and_filter(deployed: Deployed) -> None:
+    op, _ = deployed
+    merged = op.invoke("logs", "--env", "dev", "--tail", "50").stdout.splitlines()
+    services = {line.split()[0] for line in merged if line.strip()}
+    assert {"mcp", "claude-flow", "agenticos"} <= services, merged[:20]
+    only = op.invoke("logs", "--env", "dev", "--service", "mcp", "--tail", "20").stdout.splitlines()
+    assert only and all(line.split()[0] == "mcp" for line in only if line.strip()), only
+    none = op.invoke("logs", "--env", "dev", "--service", "mcp", "--grep", f"absent-{uuid.uuid4().hex}")
+    assert [line for line in none.stdout.splitlines() if line.startswith("mcp")] == []
+
+
+def test_status_names_the_release_and_its_health(deployed: Deployed) -> None:
+    op, _ = deployed
+    [row] = json.loads(op.invoke("status", "--env", "dev", "--json").stdout)
+    assert (row["target"], row["state"], row["action"]) == ("kubernetes", "running", "deploy"), row
+    assert row["passed_gate"] is True and row["healthy_now"] is True, row
+    assert row["release"] and row["tag"], row
+
+
+def _connects(op: Operator, pod: str, host: str, port: int, container: str | None = None) -> bool:
+    words = ["exec", pod, *(["-c", container] if container else []), "--", "timeout", "5", "bash", "-c",
+             f"echo > /dev/tcp/{host}/{port}"]
+    return op.kubectl(*words, check=False).returncode == 0
+
+
+def _python_connects(op: Operator, pod: str, host: str, port: int) -> bool:
+    code = f"import socket; socket.create_connection(({host!r}, {port}), timeout=5)"
+    return op.kubectl("exec", pod, "--", "python", "-c", code, check=False).returncode == 0
+
+
+def _pod_of(op: Operator, name: str) -> str:
+    return str(op.get("pods", "-l", f"app.kubernetes.io/name={name}")["items"][0]["metadata"]["name"])
+
+
+def test_network_policies_keep_strangers_off_the_data_and_let_mcp_in(
+        deployed: Deployed, test_image: str) -> None:
+    op, _ = deployed
+    stranger = restricted_pod(f"stranger-{uuid.uuid4().hex[:6]}", test_image, ["sleep", "3600"],
+                              labels={"app": "stranger"})
+    op.kubectl("apply", "-f", "-", stdin=json.dumps(stranger))
+    try:
+        op.cluster.wait_phase(NAMESPACE, stranger["metadata"]["name"], ("Running",))
+        assert not _connects(op, stranger["metadata"]["name"], "postgres", 5432)
+        assert not _connects(op, stranger["metadata"]["name"], "redis", 6379)
+        mcp = _pod_of(op, "mcp")
+        assert _python_connects(op, mcp, "postgres", 5432)
+        assert _python_connects(op, mcp, "redis", 6379)
+    finally:
+        op.kubectl("delete", "pod", stranger["metadata"]["name"], "--wait=false", check=False)
+
+
+def _namespace(op: Operator, name: str) -> None:
+    op.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {
+        "pod-security.kubernetes.io/enforce": "restricted"}}})
+    deadline = time.monotonic() + 30
+    while op.cluster.kubectl("-n", name, "get", "serviceaccount", "default", check=False).returncode != 0:
+        assert time.monotonic() < deadline, f"no default ServiceAccount in {name}"
+        time.sleep(0.3)
+
+
+def test_ingress_reaches_the_ui_only_from_the_controller_as_declared(deployed: Deployed,
+                                                                    test_image: str) -> None:
+    """ui admits ingress-nginx's pods from the ingress-nginx namespace, on 9200 only; the near
+    misses (the right label in another namespace, another label in the right one) are refused."""
+    op, _ = deployed
+    ui = f"ui.{NAMESPACE}.svc.{op.cluster.cfg.cluster_domain}"
+    cases = [("ingress-nginx", "ingress-nginx", True), ("ingress-nginx", "ingress-nginx-admission", False),
+             (f"ingress-nginx-{uuid.uuid4().hex[:4]}", "ingress-nginx", False)]
+    made: list[str] = []
+    try:
+        for namespace, _, _ in cases:
+            if namespace not in made:
+                _namespace(op, namespace)
+                made.append(namespace)
+        results = []
+        for index, (namespace, label, _) in enumerate(cases):
+            pod = restricted_pod(f"client-{index}", test_image, ["sleep", "3600"],
+                                 labels={"app.kubernetes.io/name": label})
+            op.cluster.kubectl("-n", namespace, "apply", "-f", "-", stdin=json.dumps(pod))
+            op.cluster.wait_phase(namespace, pod["metadata"]["name"], ("Running",))
+            probe = ["-n", namespace, "exec", pod["metadata"]["name"], "--", "timeout", "5", "bash", "-c"]
+            answer = op.cluster.kubectl(*probe, f"echo > /dev/tcp/{ui}/9200", check=False)
+            results.append(answer.returncode == 0)
+            if label == "ingress-nginx" and namespace == "ingress-nginx":
+                mcp = f"mcp.{NAMESPACE}.svc.{op.cluster.cfg.cluster_domain}"
+                assert op.cluster.kubectl(*probe, f"echo > /dev/tcp/{mcp}/8001", check=False).returncode != 0
+        assert results == [allowed for _, _, allowed in cases]
+    finally:
+        for namespace in made:
+            op.cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def test_dns_resolves_the_services_by_name_from_the_python_app_pods(deployed: Deployed) -> None:
+    """postgres and redis are headless (their pod's address), the others have a cluster IP."""
+    op, _ = deployed
+    expected = {"postgres": op.get("pod", "postgres-0")["status"]["podIP"],
+                "redis": op.get("pod", "redis-0")["status"]["podIP"],
+                "llama": op.get("service", "llama")["spec"]["clusterIP"]}
+    code = f"import socket; print(*(socket.gethostbyname(name) for name in {sorted(expected)!r}))"
+    for name in ("mcp", "claude-flow", "agenticos"):
+        answer = op.kubectl("exec", _pod_of(op, name), "--", "python", "-c", code, check=False)
+        assert answer.returncode == 0, (name, answer.stderr)
+        assert answer.stdout.split() == [expected[key] for key in sorted(expected)], name
+
+
+def test_stop_keeps_the_claims_and_the_rows_survive_the_next_deploy(
+        deployed: Deployed) -> None:
+    op, _ = deployed
+    marker = f"kept-{uuid.uuid4().hex[:8]}"
+    op.sql(f"CREATE TABLE IF NOT EXISTS noa_core.cluster_rows (v text); "
+           f"INSERT INTO noa_core.cluster_rows VALUES ('{marker}')")
+    claims_before = sorted(item["metadata"]["name"] for item in op.get("pvc")["items"])
+    op.invoke("stop", "--env", "dev")
+    replicas = {item["metadata"]["name"]: item["spec"]["replicas"] for item in
+                op.get("deployments,statefulsets")["items"]}
+    assert set(replicas.values()) == {0}
+    assert sorted(item["metadata"]["name"] for item in op.get("pvc")["items"]) == claims_before
+    timed("deploy after stop (claims kept) to Ready",
+          lambda: op.invoke("deploy", "--env", "dev", "--timeout", "600"))
+    assert marker in op.sql("SELECT v FROM noa_core.cluster_rows").split()
+
+
+def _derived_image(op: Operator, service: str, base: str, lines: str, name: str) -> str:
+    """An image FROM the built `base` with `lines` added, pushed to the cluster's registry; by digest."""
+    target = f"{op.cluster.cfg.registry}/noa-test/{service}:{name}"
+    subprocess.run(["docker", "build", "-q", "-t", target, "-"], input=f"FROM {base}\n{lines}\n", text=True,
+                   capture_output=True, check=True, timeout=300)
+    subprocess.run(["docker", "push", target], capture_output=True, check=True, timeout=300)
+    digests = json.loads(subprocess.run(["docker", "image", "inspect", "--format", "{{json .RepoDigests}}",
+                                         target], capture_output=True, text=True, check=True).stdout)
+    subprocess.run(["docker", "rmi", target], capture_output=True, check=False)
+    return str(next(d for d in digests if d.startswith(target.rsplit(":", 1)[0] + "@")))
+
+
+def _config_map(op: Operator) -> dict[str, Any]:
+    return next(item for item in op.get("configmaps")["items"]
+                if item["metadata"]["name"].startswith("noa-config-"))
+
+
+def test_rollback_brings_back_the_config_and_the_images(deployed: Deployed) -> None:
+    op, pushed = deployed
+    base = f"noa/mcp:{pushed['tag']}"
+    other = _derived_image(op, "mcp", base, "LABEL noa.test=rollback", "rollback")
+    op.invoke("deploy", "--env", "dev", "--service-image", f"mcp={other}", "--timeout", "300")
+    assert op.images()["mcp"] == other
+    config = _config_map(op)
+    op.kubectl("patch", "configmap", config["metadata"]["name"], "--type", "merge", "-p",
+               json.dumps({"data": {"LOG_LEVEL": "drifted"}}))
+    result = timed("rollback to Ready", lambda: op.invoke("rollback", "--env", "dev", "--timeout", "300"))
+    assert op.images()["mcp"] == pushed["pushed"]["mcp"], result.stdout[-2000:]
+    assert _config_map(op)["data"]["LOG_LEVEL"] == config["data"]["LOG_LEVEL"]
+
+
+@pytest.mark.parametrize(("fault", "lines"), [
+    ("exits", 'ENTRYPOINT ["false"]\nCMD []'),
+    ("never-ready", 'ENTRYPOINT ["sleep", "infinity"]\nCMD []'),
+])
+def test_a_broken_release_is_named_and_rolled_back_by_itself(
+        deployed: Deployed, fault: str, lines: str) -> None:
+    op, pushed = deployed
+    before = op.images()
+    marker = f"intact-{uuid.uuid4().hex[:8]}"
+    op.sql(f"CREATE TABLE IF NOT EXISTS noa_core.cluster_rows (v text); "
+           f"INSERT INTO noa_core.cluster_rows VALUES ('{marker}')")
+    broken = _derived_image(op, "agenticos", f"noa/agenticos:{pushed['tag']}", lines, fault)
+    started = time.monotonic()
+    result = op.invoke("deploy", "--env", "dev", "--service-image", f"agenticos={broken}", "--timeout", "90",
+                       check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "deployment/agenticos" in output, output[-3000:]
+    assert "its last events" in output and "rolled back to" in output, output[-3000:]
+    assert op.images() == before, f"after {time.monotonic() - started:.0f} s"
+    ready = {item["metadata"]["name"]: item["status"].get("readyReplicas", 0)
+             for item in op.get("deployments,statefulsets")["items"]}
+    assert ready == dict.fromkeys(WORKLOADS, 1)
+    assert marker in op.sql("SELECT v FROM noa_core.cluster_rows").split()
+
+
+def test_a_pdb_lets_one_pod_be_evicted_not_two(deployed: Deployed) -> None:
+    op, _ = deployed
+    op.kubectl("scale", "deployment/mcp", "--replicas=2")
+    op.kubectl("rollout", "status", "deployment/mcp", "--timeout=120s")
+    deadline = time.monotonic() + 30
+    while op.get("pdb", "mcp")["status"].get("disruptionsAllowed", 0) < 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    pods = [item["metadata"]["name"] for item in op.get("pods", "-l", "app.kubernetes.io/name=mcp")["items"]
+            if not item["metadata"].get("deletionTimestamp")]
+    assert len(pods) == 2
+    answers = [_evict(op, pod) for pod in pods]
+    assert answers[0].returncode == 0, answers[0].stderr
+    assert answers[1].returncode != 0 and "disruption budget" in answers[1].stderr, answers[1].stderr
+    op.kubectl("scale", "deployment/mcp", "--replicas=1")
+
+
+def _evict(op: Operator, pod: str) -> subprocess.CompletedProcess[str]:
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": pod, "namespace": NAMESPACE}}
+    return op.kubectl("create", "--raw", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}/eviction", "-f", "-",
+                      stdin=json.dumps(eviction), check=False)
