@@ -28,13 +28,17 @@ SOURCE_IMAGE = os.environ.get("NOA_CLUSTER_TEST_IMAGE", "debian:bookworm-slim")
 # Seconds the slow steps took in this run (what -> seconds), printed after the tests as a table:
 # measured, never asserted (targets and comparisons are `nox -s bench`'s business).
 TIMINGS: dict[str, float] = {}
+# The targets of the issue that asked for these numbers (2 cores), shown beside them.
+TARGETS = {"cluster up (binaries built) to node Ready": 60.0,
+           "deploy, empty volumes, to every workload Ready": 120.0, "rollback to Ready": 60.0}
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if TIMINGS:
-        terminalreporter.write_sep("-", "local cluster timings (seconds, this run)")
+        terminalreporter.write_sep("-", "local cluster timings (seconds, this run; target)")
         for what, seconds in TIMINGS.items():
-            terminalreporter.write_line(f"{what:<48} {seconds:7.1f}")
+            target = f"under {TARGETS[what]:.0f}" if what in TARGETS else ""
+            terminalreporter.write_line(f"{what:<48} {seconds:7.1f}  {target}")
 
 
 def timed(what: str, action: Any) -> Any:
@@ -126,18 +130,24 @@ def test_image(cluster: Cluster) -> str:
     return str(digest)
 
 
-@pytest.fixture
-def restricted_namespace(cluster: Cluster) -> Iterator[str]:
-    name = f"noa-test-{uuid.uuid4().hex[:6]}"
+def make_restricted_namespace(cluster: Cluster, name: str) -> str:
+    """A namespace enforcing the restricted Pod Security Standard, once its "default" ServiceAccount
+    exists (the ServiceAccount controller makes it; a pod created before it is refused)."""
     cluster.apply({"apiVersion": "v1", "kind": "Namespace",
                    "metadata": {"name": name, "labels": {
                        "pod-security.kubernetes.io/enforce": "restricted",
                        "pod-security.kubernetes.io/enforce-version": "latest"}}})
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # the ServiceAccount controller makes "default"
-        if cluster.kubectl("-n", name, "get", "serviceaccount", "default", check=False).returncode == 0:
-            break
+    while cluster.kubectl("-n", name, "get", "serviceaccount", "default", check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no default ServiceAccount in {name} after 30 s")
         time.sleep(0.3)
+    return name
+
+
+@pytest.fixture
+def restricted_namespace(cluster: Cluster) -> Iterator[str]:
+    name = make_restricted_namespace(cluster, f"noa-test-{uuid.uuid4().hex[:6]}")
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 

@@ -25,7 +25,7 @@ from invoke.context import Context
 
 from noa_ops import catalogue, models
 
-from .conftest import Cluster, restricted_pod, timed
+from .conftest import Cluster, make_restricted_namespace, restricted_pod, timed
 from .operator import NAMESPACE, Operator, seed_model_claim
 
 pytestmark = pytest.mark.cluster
@@ -150,15 +150,6 @@ def test_network_policies_keep_strangers_off_the_data_and_let_mcp_in(
         op.kubectl("delete", "pod", stranger["metadata"]["name"], "--wait=false", check=False)
 
 
-def _namespace(op: Operator, name: str) -> None:
-    op.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {
-        "pod-security.kubernetes.io/enforce": "restricted"}}})
-    deadline = time.monotonic() + 30
-    while op.cluster.kubectl("-n", name, "get", "serviceaccount", "default", check=False).returncode != 0:
-        assert time.monotonic() < deadline, f"no default ServiceAccount in {name}"
-        time.sleep(0.3)
-
-
 def test_ingress_reaches_the_ui_only_from_the_controller_as_declared(deployed: Deployed,
                                                                     test_image: str) -> None:
     """ui admits ingress-nginx's pods from the ingress-nginx namespace, on 9200 only; the near
@@ -171,7 +162,7 @@ def test_ingress_reaches_the_ui_only_from_the_controller_as_declared(deployed: D
     try:
         for namespace, _, _ in cases:
             if namespace not in made:
-                _namespace(op, namespace)
+                make_restricted_namespace(op.cluster, namespace)
                 made.append(namespace)
         results = []
         for index, (namespace, label, _) in enumerate(cases):
