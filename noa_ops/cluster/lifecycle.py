@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from noa_ops.cluster import ClusterError, build, host, images, netns, pki, procs, render
+from noa_ops.cluster.client import kubectl, written_context
 from noa_ops.cluster.config import ClusterConfig
 from noa_ops.cluster.health import admin_tls, http_ok, insecure_tls, tcp_ok, unix_socket_ok
 
@@ -52,7 +51,7 @@ def _forward_command(cfg: ClusterConfig, bins: Binaries) -> list[str]:
 
 
 def _volumes_command(cfg: ClusterConfig, bins: Binaries) -> list[str]:
-    return [sys.executable, "-m", "noa_ops.cluster.volumes", str(bins["kubectl"])]
+    return [sys.executable, "-m", "noa_ops.cluster.volumes"]
 
 
 def registry_binary() -> str:
@@ -129,37 +128,6 @@ def write_operator_kubeconfig(cfg: ClusterConfig) -> None:
     """The kubeconfig for the host (127.0.0.1:host_api_port), credentials embedded, mode 0600."""
     cfg.kubeconfig.write_text(render.kubeconfig(cfg, "admin", cfg.host_api_url, cfg.context, embed=True))
     cfg.kubeconfig.chmod(0o600)
-
-
-def written_context(cfg: ClusterConfig) -> str:
-    """The context of the kubeconfig `up` wrote (a later --context may name another one)."""
-    try:
-        loaded = yaml.safe_load(cfg.kubeconfig.read_text())
-    except (OSError, yaml.YAMLError):
-        return cfg.context
-    return str(loaded.get("current-context") or cfg.context) if isinstance(loaded, dict) else cfg.context
-
-
-def kubectl_binary(cfg: ClusterConfig) -> str:
-    """NOA_CLUSTER_KUBECTL, else the kubectl built with the cluster (same version), else PATH's."""
-    chosen = os.environ.get("NOA_CLUSTER_KUBECTL")
-    if chosen:
-        return chosen
-    with contextlib.suppress(ClusterError):
-        return str(build.binaries(cfg)["kubectl"])
-    found = shutil.which("kubectl")
-    if found is None:
-        raise ClusterError("no kubectl: `invoke cluster build` builds one (or set NOA_CLUSTER_KUBECTL)")
-    return found
-
-
-def kubectl(cfg: ClusterConfig, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    command = [kubectl_binary(cfg), "--kubeconfig", str(cfg.kubeconfig), "--context", written_context(cfg),
-               *args]
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise ClusterError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
 
 
 # up ------------------------------------------------------------------------------------------

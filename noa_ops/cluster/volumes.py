@@ -14,17 +14,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from noa_ops.cluster import ClusterError
+from noa_ops.cluster import ClusterError, client
 from noa_ops.cluster.config import ClusterConfig
 
 CLASS = "local"
 PROVISIONER = "noa.local/volumes"
 POLL = 1.0
+KUBECTL_TIMEOUT = 60.0  # a pass that hangs on the API gives up and the next one tries again
 
 
 def storage_class() -> dict[str, Any]:
@@ -100,37 +100,33 @@ def put_file(directory: Path, source: Path, name: str) -> Path:
     return target
 
 
-def _kubectl(cfg: ClusterConfig, kubectl: str, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run([kubectl, "--kubeconfig", str(cfg.kubeconfig), *args], input=stdin,
-                            capture_output=True, text=True, check=False, timeout=60)
-    if result.returncode != 0:
-        raise ClusterError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout
+def _kubectl(cfg: ClusterConfig, *args: str, stdin: str | None = None) -> str:
+    return client.kubectl(cfg, *args, stdin=stdin, timeout=KUBECTL_TIMEOUT)
 
 
-def reconcile(cfg: ClusterConfig, kubectl: str) -> list[str]:
+def reconcile(cfg: ClusterConfig) -> list[str]:
     """One pass: provision the pending claims, delete the released volumes; what was done."""
     done = []
-    for claim in pending_claims(json.loads(_kubectl(cfg, kubectl, "get", "pvc", "-A", "-o", "json"))):
+    for claim in pending_claims(json.loads(_kubectl(cfg, "get", "pvc", "-A", "-o", "json"))):
         volume = volume_for(cfg, claim)
         directory = host_path(cfg, volume)
         directory.mkdir(mode=0o770, parents=True, exist_ok=True)
-        _kubectl(cfg, kubectl, "create", "-f", "-", stdin=json.dumps(volume))
+        _kubectl(cfg, "create", "-f", "-", stdin=json.dumps(volume))
         done.append(f"provisioned {volume['metadata']['name']} for "
                     f"{claim['metadata']['namespace']}/{claim['metadata']['name']}")
-    for volume in released_volumes(json.loads(_kubectl(cfg, kubectl, "get", "pv", "-o", "json"))):
+    for volume in released_volumes(json.loads(_kubectl(cfg, "get", "pv", "-o", "json"))):
         shutil.rmtree(host_path(cfg, volume), ignore_errors=True)
-        _kubectl(cfg, kubectl, "delete", "pv", volume["metadata"]["name"], "--wait=false")
+        _kubectl(cfg, "delete", "pv", volume["metadata"]["name"], "--wait=false")
         done.append(f"deleted {volume['metadata']['name']} (its claim is gone)")
     return done
 
 
-def serve(cfg: ClusterConfig, kubectl: str) -> None:
+def serve(cfg: ClusterConfig) -> None:
     volumes_dir(cfg).mkdir(mode=0o700, parents=True, exist_ok=True)
     ready = cfg.state_dir / "volumes.ready"
     while True:
         try:
-            for line in reconcile(cfg, kubectl):
+            for line in reconcile(cfg):
                 print(time.strftime("%Y-%m-%dT%H:%M:%S"), line, flush=True)
             ready.write_text("ok\n")
         except (ClusterError, subprocess.TimeoutExpired, json.JSONDecodeError) as error:
@@ -139,4 +135,4 @@ def serve(cfg: ClusterConfig, kubectl: str) -> None:
 
 
 if __name__ == "__main__":
-    serve(ClusterConfig.from_env(), sys.argv[1])
+    serve(ClusterConfig.from_env())

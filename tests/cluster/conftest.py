@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from noa_ops.cluster import host, lifecycle
+from noa_ops.cluster import client, host, lifecycle
 from noa_ops.cluster.config import ClusterConfig
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ class Cluster:
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True,
                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        command = [lifecycle.kubectl_binary(self.cfg), "--kubeconfig", str(self.cfg.kubeconfig),
+        command = [client.kubectl_binary(self.cfg), "--kubeconfig", str(self.cfg.kubeconfig),
                    "--context", self.cfg.context, *args]
         result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False,
                                 timeout=timeout)

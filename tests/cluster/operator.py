@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from noa_ops.cluster import build, volumes
+from noa_ops.cluster import client, volumes
 
 from .conftest import REPO, Cluster
 
@@ -40,7 +40,7 @@ class Operator:
         return self.home / "invoke.yaml"
 
     def environ(self) -> dict[str, str]:
-        kubectl_dir = build.binaries(self.cluster.cfg)["kubectl"].parent
+        kubectl_dir = Path(client.kubectl_binary(self.cluster.cfg)).parent
         return {**os.environ, "NOA_STATE_DIR": str(self.home / "state"),
                 "KUBECONFIG": str(self.cluster.cfg.kubeconfig),
                 "PATH": f"{kubectl_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
