@@ -88,11 +88,14 @@ def require_engine(session: nox.Session, name: str) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """llama in its container: model load time and tokens/s against the reference (never asserted)."""
+    """What operators wait on, measured here and never asserted (noa_ops/bench): llama in its
+    container, and the local cluster's cold build, warm up, deploy and rollback. One table, and
+    JSON in build/bench/. `nox -s bench -- --runs 5 --only cluster` passes arguments on."""
     require_engine(session, "bench")
     session.install("-r", REQUIREMENTS)
-    session.run("invoke", "build", "--service", "llama")
-    session.run("python", "-m", "noa_ops.llama_bench")
+    session.run("invoke", "build")
+    session.run("python", "-m", "noa_ops.cluster", "build")
+    session.run("python", "-m", "noa_ops.bench", *session.posargs)
 
 
 @nox.session

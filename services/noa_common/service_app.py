@@ -34,6 +34,7 @@ from noa_common.redis_store import create_redis
 from noa_common.rules import split_list
 from noa_common.settings import Settings, load_settings
 from noa_common.startup import StartupState, initialise
+from noa_common.write_guard import WriteGuardMiddleware
 
 logger = logging.getLogger("noa.service")
 
@@ -175,7 +176,8 @@ def log_setting_problems(settings: Settings) -> None:
 
 def middleware_for(settings: Settings, metrics: Metrics) -> list[Middleware]:
     """Metrics outermost (it counts 429s too), then CORS (preflights never count against the rate
-    limit), then the write-request limit of the services that read RATE_LIMIT_MAX."""
+    limit), then the write guard (origin, JSON, body size: noa_common/write_guard.py), then the
+    write-request limit of the services that read RATE_LIMIT_MAX."""
     stack = [Middleware(RequestMetricsMiddleware, metrics=metrics)]
     origins = split_list(settings.text("CORS_ORIGIN"))
     if origins:
@@ -183,6 +185,8 @@ def middleware_for(settings: Settings, metrics: Metrics) -> list[Middleware]:
                                 allow_methods=["GET", "POST"],
                                 allow_headers=["Content-Type", "Authorization"],
                                 max_age=600))
+    stack.append(Middleware(WriteGuardMiddleware, max_body=settings.integer("HTTP_MAX_BODY_BYTES"),
+                            allowed_origins=origins))
     if "RATE_LIMIT_MAX" in settings.values:
         limiter = FixedWindowLimiter(settings.integer("RATE_LIMIT_MAX"),
                                      settings.integer("RATE_LIMIT_WINDOW"))

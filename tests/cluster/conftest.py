@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import pytest
 
 from noa_ops.cluster import client, host, lifecycle
 from noa_ops.cluster.config import ClusterConfig
+from noa_ops.cluster.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE_IMAGE = os.environ.get("NOA_CLUSTER_TEST_IMAGE", "debian:bookworm-slim")
@@ -30,7 +32,8 @@ SOURCE_IMAGE = os.environ.get("NOA_CLUSTER_TEST_IMAGE", "debian:bookworm-slim")
 TIMINGS: dict[str, float] = {}
 # The targets of the issue that asked for these numbers (2 cores), shown beside them.
 TARGETS = {"cluster up (binaries built) to node Ready": 60.0,
-           "deploy, empty volumes, to every workload Ready": 120.0, "rollback to Ready": 60.0}
+           "deploy, empty volumes, to every workload Ready": 120.0, "rollback to Ready": 60.0,
+           "staging-local deploy, empty volumes, to every workload Ready": 120.0}
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -38,7 +41,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("-", "local cluster timings (seconds, this run; target)")
         for what, seconds in TIMINGS.items():
             target = f"under {TARGETS[what]:.0f}" if what in TARGETS else ""
-            terminalreporter.write_line(f"{what:<48} {seconds:7.1f}  {target}")
+            terminalreporter.write_line(f"{what:<60} {seconds:7.1f}  {target}")
 
 
 def timed(what: str, action: Any) -> Any:
@@ -113,6 +116,16 @@ def cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="session")
+def built(cluster: Cluster) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """The stack's images built and pushed to the cluster's registry once for every module, in a
+    temporary home of the tests' own (noa_ops.cluster.sandbox): that home and what push printed."""
+    with tempfile.TemporaryDirectory(prefix="noa-cluster-op-") as scratch:
+        sandbox = Sandbox(cluster.cfg, Path(scratch))
+        sandbox.write_config()
+        yield Path(scratch), sandbox.build_and_push()
+
+
+@pytest.fixture(scope="session")
 def test_image(cluster: Cluster) -> str:
     """SOURCE_IMAGE pushed to the cluster's registry; returned by digest (as a release pins it)."""
     target = f"{cluster.cfg.registry}/noa/cluster-test:{SOURCE_IMAGE.replace(':', '-').replace('/', '-')}"
@@ -128,6 +141,31 @@ def test_image(cluster: Cluster) -> str:
     # Only the tag goes: the engine's image list stays as it was (the image is in the registry).
     subprocess.run(["docker", "rmi", target], capture_output=True, check=False)
     return str(digest)
+
+
+# The CRDs of the two secret operators, as much of them as the API server needs to accept the
+# objects the variants ship (their schemas are the operators' business, not this repository's).
+CRDS = (("external-secrets.io", "ExternalSecret", "externalsecrets", "v1"),
+        ("bitnami.com", "SealedSecret", "sealedsecrets", "v1alpha1"))
+
+
+def crd(group: str, kind: str, plural: str, version: str) -> dict[str, Any]:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {"group": group, "scope": "Namespaced",
+                     "names": {"kind": kind, "plural": plural, "singular": kind.lower(),
+                               "listKind": f"{kind}List"},
+                     "versions": [{"name": version, "served": True, "storage": True, "schema": {
+                         "openAPIV3Schema": {"type": "object",
+                                             "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def install_secret_operator_crds(cluster: Cluster) -> None:
+    """What the staging and prod variants' secrets components need from a cluster: the CRDs."""
+    for item in CRDS:
+        cluster.apply(crd(*item))
+    for group, _, plural, _ in CRDS:
+        cluster.kubectl("wait", "--for=condition=Established", f"crd/{plural}.{group}", "--timeout=60s")
 
 
 def make_restricted_namespace(cluster: Cluster, name: str) -> str:

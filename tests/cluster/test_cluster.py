@@ -18,7 +18,7 @@ import yaml
 
 from noa_ops.cluster import host, lifecycle, procs
 
-from .conftest import REPO, Cluster, restricted_pod
+from .conftest import REPO, Cluster, install_secret_operator_crds, restricted_pod
 
 pytestmark = pytest.mark.cluster
 
@@ -178,28 +178,8 @@ def test_host_iptables_and_sysctls_unchanged(cluster: Cluster) -> None:
     assert host.sysctls()["kernel/panic_on_oops"] != "1"
 
 
-# The CRDs of the two secret operators, as much of them as the API server needs to accept the
-# objects the variants ship (their schemas are the operators' business, not this repository's).
-CRDS = (("external-secrets.io", "ExternalSecret", "externalsecrets", "v1"),
-        ("bitnami.com", "SealedSecret", "sealedsecrets", "v1alpha1"))
-
-
-def _crd(group: str, kind: str, plural: str, version: str) -> dict[str, Any]:
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.{group}"},
-            "spec": {"group": group, "scope": "Namespaced",
-                     "names": {"kind": kind, "plural": plural, "singular": kind.lower(),
-                               "listKind": f"{kind}List"},
-                     "versions": [{"name": version, "served": True, "storage": True, "schema": {
-                         "openAPIV3Schema": {"type": "object",
-                                             "x-kubernetes-preserve-unknown-fields": True}}}]}}
-
-
 def test_server_dry_run_accepts_every_shipped_variant(cluster: Cluster, tmp_path: Path) -> None:
-    for crd in CRDS:
-        cluster.apply(_crd(*crd))
-    for crd in CRDS:
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/{crd[2]}.{crd[0]}", "--timeout=60s")
+    install_secret_operator_crds(cluster)
     subprocess.run([sys.executable, "-m", "noa_ops.k8s_render", "--out", str(tmp_path)], cwd=REPO,
                    check=True, capture_output=True)
     rendered = sorted(tmp_path.glob("*.yaml"))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,32 +34,22 @@ WORKLOADS = (*APPS, "postgres", "redis")
 Deployed = tuple[Operator, dict[str, Any]]  # the operator and what `invoke push --json` printed
 
 
-def _build_and_push(op: Operator) -> dict[str, Any]:
-    op.invoke("env-init", "--env", "dev")
-    op.invoke("build", timeout=3600)
-    pushed: dict[str, Any] = json.loads(op.invoke("push", "--env", "dev", "--json").stdout)
-    return pushed
-
-
 @pytest.fixture(scope="module")
-def deployed(cluster: Cluster) -> Iterator[Deployed]:
+def deployed(cluster: Cluster, built: tuple[Path, dict[str, Any]]) -> Iterator[Deployed]:
     if cluster.kubectl("get", "namespace", NAMESPACE, check=False).returncode == 0:
         pytest.skip(f"{NAMESPACE} exists on the running cluster: an operator's deploy, which the tests "
                     f"never touch")
-    with tempfile.TemporaryDirectory(prefix="noa-cluster-op-") as scratch:
-        op = Operator(cluster, Path(scratch))
-        op.write_config()
-        pushed = _build_and_push(op)
-        model = models.fetch_default(Context())
-        seed_model_claim(op, model, models.DEFAULT_MODEL.file_name)
-        timed("deploy, empty volumes, to every workload Ready",
-              lambda: op.invoke("deploy", "--env", "dev", "--timeout", "600"))
-        try:
-            yield op, pushed
-        finally:
-            if os.environ.get("NOA_CLUSTER_KEEP") != "1":
-                cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=180s",
-                                check=False)
+    home, pushed = built
+    op = Operator.at(cluster, home, "dev")
+    model = models.fetch_default(Context())
+    seed_model_claim(op, model, models.DEFAULT_MODEL.file_name)
+    timed("deploy, empty volumes, to every workload Ready",
+          lambda: op.invoke("deploy", "--env", "dev", "--timeout", "600"))
+    try:
+        yield op, pushed
+    finally:
+        if os.environ.get("NOA_CLUSTER_KEEP") != "1":
+            cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=180s", check=False)
 
 
 def test_deploy_made_every_workload_ready_from_pinned_digests(deployed: Deployed) -> None:
@@ -213,15 +202,7 @@ def test_stop_keeps_the_claims_and_the_rows_survive_the_next_deploy(
 
 
 def _derived_image(op: Operator, service: str, base: str, lines: str, name: str) -> str:
-    """An image FROM the built `base` with `lines` added, pushed to the cluster's registry; by digest."""
-    target = f"{op.cluster.cfg.registry}/noa-test/{service}:{name}"
-    subprocess.run(["docker", "build", "-q", "-t", target, "-"], input=f"FROM {base}\n{lines}\n", text=True,
-                   capture_output=True, check=True, timeout=300)
-    subprocess.run(["docker", "push", target], capture_output=True, check=True, timeout=300)
-    digests = json.loads(subprocess.run(["docker", "image", "inspect", "--format", "{{json .RepoDigests}}",
-                                         target], capture_output=True, text=True, check=True).stdout)
-    subprocess.run(["docker", "rmi", target], capture_output=True, check=False)
-    return str(next(d for d in digests if d.startswith(target.rsplit(":", 1)[0] + "@")))
+    return op.sandbox.derived_image(service, base, lines, name)
 
 
 def _config_map(op: Operator) -> dict[str, Any]:

@@ -3,21 +3,44 @@ one PodDisruptionBudget per workload, and no claim mounted by two pods."""
 
 from __future__ import annotations
 
-from .manifest import Render, find, match_labels, name_of, of_kind, ref, selector_matches
+from .manifest import Obj, Render, find, match_labels, name_of, of_kind, ref, selector_matches
 from .pods import pod_template, template_labels, workloads
 
 # prod autoscaling (SEED_FACTS): name -> (min, max, cpu %, memory % or None)
 PROD_HPAS = {"mcp": (2, 10, 70, 80), "claude-flow": (2, 8, 70, 80), "ui": (3, 15, 75, None)}
 APP_DEPLOYMENTS = ("mcp", "claude-flow", "agenticos", "ui")
+CPU_LLAMA = "cpu-llama"  # the component that undoes an overlay's GPU for a cluster without one
+
+
+def llama_shape(llama: Obj | None, *, on_gpu: bool) -> list[str]:
+    """On a GPU: the CUDA image, one nvidia.com/gpu, the GPU node selector and toleration; else none of it."""
+    if llama is None:
+        return []
+    spec = pod_template(llama)["spec"]
+    container = spec["containers"][0]
+    gpu_limit = (container.get("resources") or {}).get("limits", {}).get("nvidia.com/gpu")
+    gpu_request = (container.get("resources") or {}).get("requests", {}).get("nvidia.com/gpu")
+    cuda = str(container.get("image", "")).startswith("noa/llama-cuda:")
+    if not on_gpu:
+        if gpu_limit is not None or gpu_request is not None or "cuda" in str(container.get("image")) \
+                or spec.get("nodeSelector") or spec.get("tolerations"):
+            return ["Deployment/llama: without a GPU it runs the CPU image, no nvidia.com/gpu, no GPU node "
+                    "selector or toleration"]
+        return []
+    problems = []
+    if gpu_limit != "1" or not cuda:
+        problems.append("Deployment/llama: staging and prod run noa/llama-cuda with one nvidia.com/gpu")
+    if not (spec.get("nodeSelector") and spec.get("tolerations")):
+        problems.append("Deployment/llama: spec.template.spec needs the GPU nodeSelector and toleration")
+    return problems
 
 
 def environment_shape(render: Render) -> list[str]:  # noqa: PLR0912  (one checklist)
-    """dev: one replica, debug, no HPA, CPU llama. staging: two app replicas. prod: HPAs and spread."""
+    """dev: one replica, debug, no HPA, CPU llama. staging: two app replicas. prod: HPAs and spread.
+    llama runs on a GPU in staging and prod, unless the variant adds the cpu-llama component."""
     problems = []
     hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(render, "HorizontalPodAutoscaler")}
     llama = find(render, "Deployment", "llama")
-    llama_container = pod_template(llama)["spec"]["containers"][0] if llama else {}
-    gpu_limit = (llama_container.get("resources") or {}).get("limits", {}).get("nvidia.com/gpu")
     config = next((c for c in of_kind(render, "ConfigMap") if name_of(c).startswith("noa-config")), {})
     log_level = (config.get("data") or {}).get("LOG_LEVEL")
     if render.environment == "dev":
@@ -28,15 +51,8 @@ def environment_shape(render: Render) -> list[str]:  # noqa: PLR0912  (one check
                 problems.append(f"{ref(workload)}: spec.replicas must be 1 in dev")
         if log_level != "debug":
             problems.append(f"ConfigMap/{name_of(config)}: data.LOG_LEVEL must be debug in dev")
-        if gpu_limit is not None or "cuda" in str(llama_container.get("image")):
-            problems.append("Deployment/llama: dev runs the CPU image without a GPU")
-        return problems
-    if gpu_limit != "1" or not str(llama_container.get("image", "")).startswith("noa/llama-cuda:"):
-        problems.append("Deployment/llama: staging and prod run noa/llama-cuda with one nvidia.com/gpu")
-    if llama is not None:
-        llama_spec = pod_template(llama)["spec"]
-        if not (llama_spec.get("nodeSelector") and llama_spec.get("tolerations")):
-            problems.append("Deployment/llama: spec.template.spec needs the GPU nodeSelector and toleration")
+        return problems + llama_shape(llama, on_gpu=False)
+    problems += llama_shape(llama, on_gpu=CPU_LLAMA not in render.variant.components)
     if render.environment == "staging":
         for name in APP_DEPLOYMENTS:
             found = find(render, "Deployment", name)

@@ -215,6 +215,14 @@ def gpu_missing(render: Render) -> None:
     _container(render, "Deployment", "llama")["image"] = "noa/llama:dev"
 
 
+def gpu_left_behind(render: Render) -> None:
+    _container(render, "Deployment", "llama")["resources"]["limits"]["nvidia.com/gpu"] = "1"
+
+
+def gpu_node_selector_left_behind(render: Render) -> None:
+    _llama_spec(render)["nodeSelector"] = {"nvidia.com/gpu.present": "true"}
+
+
 def _llama_spec(render: Render) -> Obj:
     spec: Obj = pod_template(_obj(render, "Deployment", "llama"))["spec"]
     return spec
@@ -401,6 +409,9 @@ DEFECTS: list[Defect] = [
     ),
     ("dev", wildcard_role, "least_privilege_rbac", "Role/noa-observer: rules[0] uses a wildcard"),
     ("prod", gpu_missing, "environment_shape", "Deployment/llama: staging and prod run noa/llama-cuda"),
+    ("staging-local", gpu_left_behind, "environment_shape", "Deployment/llama: without a GPU it runs"),
+    ("staging-local", gpu_node_selector_left_behind, "environment_shape",
+     "Deployment/llama: without a GPU it runs"),
     ("dev", server_writes_models, "llama_fetches_its_model",
      "Deployment/llama: claim llama-models must be writable by init container fetch-model alone"),
     ("prod-sealed-secrets", server_writes_models, "llama_fetches_its_model",

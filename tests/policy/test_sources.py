@@ -29,6 +29,12 @@ def load(path: Path) -> dict[str, Any]:
     return loaded
 
 
+def overlay_components(k8s_dir: Path, overlay: str) -> list[str]:
+    """The components an overlay itself names (`../../components/<name>`)."""
+    entries = load(k8s_dir / "overlays" / overlay / "kustomization.yaml").get("components") or []
+    return [Path(entry).name for entry in entries]
+
+
 def render_for(kustomization: Path, k8s_dir: Path) -> str:
     """The variant whose render contains what this kustomization produces."""
     relative = kustomization.parent.relative_to(k8s_dir)
@@ -38,7 +44,7 @@ def render_for(kustomization: Path, k8s_dir: Path) -> str:
         return next(
             v.name
             for v in k8s_render.variants(k8s_dir)
-            if relative.parts[1] in v.components or (relative.parts[1] == "gpu" and v.overlay != "dev")
+            if relative.parts[1] in (*v.components, *overlay_components(k8s_dir, v.overlay))
         )
     return "dev"
 

@@ -130,17 +130,20 @@ def test_fetch_default_refuses_chunks_that_do_not_match_the_pin(
     assert not (tmp_path / "tiny.gguf").exists()
 
 
-def test_a_source_path_is_checked_and_without_sha256_its_checksum_is_computed(tmp_path: Path) -> None:
+def test_a_source_path_needs_its_sha256_or_trust_unpinned(tmp_path: Path) -> None:
     model = write_tiny(tmp_path / "custom.gguf")
-    assert models.resolve_source(mock_context(), str(model), "") == (model, "custom.gguf", TINY_SHA)
+    with pytest.raises(NoaError, match="needs --sha256 HEX"):
+        models.resolve_source(mock_context(), str(model), "")
+    trusted = models.resolve_source(mock_context(), str(model), "", trust_unpinned=True)
+    assert trusted == (model, "custom.gguf", TINY_SHA)
     pinned = models.resolve_source(mock_context(), str(model), TINY_SHA.upper())
     assert pinned == (model, "custom.gguf", TINY_SHA)
     with pytest.raises(NoaError, match="refusing to use it"):
         models.resolve_source(mock_context(), str(model), "1" * 64)
     with pytest.raises(NoaError, match="no such file"):
-        models.resolve_source(mock_context(), str(tmp_path / "missing.gguf"), "")
-    with pytest.raises(NoaError, match="file path or an http"):
-        models.resolve_source(mock_context(), "ftp://host/x.gguf", "")
+        models.resolve_source(mock_context(), str(tmp_path / "missing.gguf"), TINY_SHA)
+    with pytest.raises(NoaError, match="file path or an https URL"):
+        models.resolve_source(mock_context(), "ftp://host/x.gguf", TINY_SHA)
 
 
 def test_the_default_model_cannot_be_given_another_checksum() -> None:
@@ -180,18 +183,17 @@ def test_model_fetch_copies_once_then_finds_it_in_place(
 TOKEN = {"HUGGINGFACE_TOKEN": "hf_test_token_value"}
 
 
-@pytest.mark.parametrize("url", [
-    "https://huggingface.co/org/model/resolve/main/model.gguf",
-    "https://cdn-lfs.hf.co/repos/model.gguf",
-])
-def test_the_hugging_face_token_goes_to_the_hub_over_https(url: str) -> None:
+def test_the_hugging_face_token_goes_to_the_hub_over_https() -> None:
+    url = "https://huggingface.co/org/model/resolve/main/model.gguf"
     assert models.auth_headers(url, TOKEN) == {"Authorization": "Bearer hf_test_token_value"}
 
 
 @pytest.mark.parametrize("url", [
     "http://huggingface.co/org/model.gguf",  # never in clear text
     "https://models.example.com/model.gguf",
-    "https://huggingface.co.evil.example/model.gguf",
+    "https://huggingface.co.evil.example/model.gguf",  # a host that starts with the right name
+    "https://cdn-lfs.huggingface.co/repos/model.gguf",  # a subdomain: the hub's CDN needs no token
+    "https://hf.co/org/model.gguf",  # another name of the hub: not the configured host
     "http://127.0.0.1:8000/model.gguf",
 ])
 def test_the_hugging_face_token_goes_nowhere_else(url: str) -> None:

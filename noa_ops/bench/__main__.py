@@ -1,0 +1,45 @@
+"""python -m noa_ops.bench [--runs N] [--only SECTION ...]: run the sections, print the table,
+write build/bench/<UTC time>.json. One line on error, exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from ..cluster import ClusterError
+from ..errors import NoaError
+from ..report import out, step
+from . import cluster, figures, llama
+
+SECTIONS: dict[str, Callable[[int], list[figures.Figure]]] = {"llama": llama.figures,
+                                                              "cluster": cluster.figures}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m noa_ops.bench", description=__doc__)
+    p.add_argument("--runs", type=int, default=3, help="samples per figure (default 3)")
+    p.add_argument("--only", action="append", choices=sorted(SECTIONS), help="this section only (repeatable)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.runs < 1:
+        print("bench: --runs must be at least 1", file=sys.stderr)
+        return 2
+    measured: list[figures.Figure] = []
+    try:
+        for name in args.only or list(SECTIONS):
+            measured += SECTIONS[name](args.runs)
+    except (NoaError, ClusterError) as error:
+        print(f"bench: {error}".splitlines()[0], file=sys.stderr)
+        return 1
+    data = figures.report(measured)
+    out.print(figures.table(data, measured))
+    step("bench", f"written to {figures.write(data)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

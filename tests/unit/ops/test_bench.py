@@ -1,0 +1,85 @@
+"""The benchmark's bookkeeping: figures, their verdicts, the JSON it writes, and the cold build
+times it reads from the cluster's cache stamps (no figure is measured here)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from noa_ops.bench import __main__ as bench_main
+from noa_ops.bench import cluster as bench_cluster
+from noa_ops.bench import figures
+from noa_ops.cluster import build
+from noa_ops.cluster.config import ClusterConfig
+from noa_ops.cluster.versions import COMPONENTS
+
+GO = "go1.26.0"
+
+
+def test_a_figure_is_min_median_max_of_its_samples() -> None:
+    figure = figures.Figure("cluster", "deploy", "s", (70.0, 50.0, 60.0), target=120)
+    assert figure.stats() == (50.0, 60.0, 70.0)
+    assert figure.verdict() == "meets < 120"
+
+
+def test_the_verdict_goes_by_the_median_not_the_best_run() -> None:
+    """A near miss: the fastest run is under the target, the median is not."""
+    figure = figures.Figure("cluster", "rollback", "s", (10.0, 61.0, 62.0), target=60)
+    assert figure.verdict() == "MISSES < 60"
+    exactly = figures.Figure("cluster", "rollback", "s", (60.0,), target=60)
+    assert exactly.verdict() == "MISSES < 60"
+
+
+def test_a_figure_without_samples_has_no_numbers_and_no_verdict() -> None:
+    figure = figures.Figure("cluster", "warm up", "s", target=60, note="already up: not restarted")
+    assert figure.stats() is None and figure.verdict() == ""
+
+
+def test_the_report_names_the_machine_and_revision_and_every_sample(tmp_path: Path) -> None:
+    measured = [figures.Figure("llama", "generation", "tokens/s", (40.0, 42.0, 41.0))]
+    data = figures.report(measured)
+    assert data["machine"]["cores"] >= 1 and data["machine"]["cpu"]
+    assert data["revision"]
+    [row] = data["figures"]
+    assert (row["n"], row["samples"], row["min_median_max"]) == (3, [40.0, 42.0, 41.0], (40.0, 41.0, 42.0))
+    path = figures.write(data, tmp_path)
+    assert path.parent == tmp_path and path.suffix == ".json" and ":" not in path.name
+    assert json.loads(path.read_text())["figures"][0]["name"] == "generation"
+    assert figures.table(data, measured).row_count == 1
+
+
+def _stamp(cfg: ClusterConfig, name: str, text: str) -> None:
+    comp = next(c for c in COMPONENTS if c.name == name)
+    directory = build.bin_dir(cfg, comp, GO)
+    directory.mkdir(parents=True)
+    (directory / build.STAMP).write_text(text)
+
+
+def test_cold_build_adds_up_the_stamps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = ClusterConfig(cache_dir=tmp_path)
+    monkeypatch.setattr(build, "go_version", lambda _cfg: GO)
+    for index, comp in enumerate(COMPONENTS):
+        _stamp(cfg, comp.name, f"{comp.module} {comp.version()}\nseconds {10 * (index + 1)}.0\n")
+    figure = bench_cluster.cold_build(cfg)
+    assert figure.samples == (float(sum(10 * (i + 1) for i in range(len(COMPONENTS)))),)
+
+
+@pytest.mark.parametrize("stamp", ["k8s.io/kubernetes v1.36.3\n", "x v1\nseconds soon\n",
+                                   "x v1\nsecond 12\n"])
+def test_a_stamp_without_a_readable_time_gives_no_number(
+        stamp: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stamps written before they kept the time, and near misses of the line, are unknown, not 0."""
+    cfg = ClusterConfig(cache_dir=tmp_path)
+    monkeypatch.setattr(build, "go_version", lambda _cfg: GO)
+    for comp in COMPONENTS:
+        _stamp(cfg, comp.name, stamp if comp is COMPONENTS[0] else "m v\nseconds 5\n")
+    figure = bench_cluster.cold_build(cfg)
+    assert figure.samples == ()
+    assert COMPONENTS[0].name in figure.note
+
+
+def test_bench_refuses_zero_runs_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_main.main(["--runs", "0"]) == 2
+    assert capsys.readouterr().err == "bench: --runs must be at least 1\n"
