@@ -102,7 +102,8 @@ def env_example() -> str:
         for item in items:
             lines.append(f"# {item.description}{' (secret)' if item.secret else ''}")
             value = item.example if item.required else item.default
-            lines.append(f"{item.name}={value or ''}")
+            # A derived value is computed where the configuration is rendered, never set here.
+            lines.append(f"# {item.name}=" if item.derived_from else f"{item.name}={value or ''}")
     return "\n".join(lines) + "\n"
 
 

@@ -30,6 +30,14 @@ class Finding:
         return self.status == FAIL
 
 
+def _check_derived(declared: env_catalogue.Variable, raw: str | None) -> Finding:
+    sources = ", ".join(declared.derived_from)
+    if raw is not None:
+        return Finding(declared.name, FAIL, f"is computed from {sources} where the configuration is "
+                                            f"rendered: remove it from the file")
+    return Finding(declared.name, OK, f"computed from {sources}")
+
+
 def _check_variable(declared: env_catalogue.Variable, raw: str | None, environment: str,
                     parsed: dict[str, Any]) -> Finding:
     shown = None if declared.secret else raw
@@ -65,6 +73,9 @@ def check(values: Mapping[str, str], env_name: str) -> list[Finding]:
             reason = f"must be set to {environment} (the default is development)"
             findings.append(Finding("NOA_ENV", FAIL, reason))
             continue
+        if declared.derived_from:
+            findings.append(_check_derived(declared, raw))
+            continue
         findings.append(_check_variable(declared, raw, environment, parsed))
     for constraint in env_catalogue.CONSTRAINTS:
         names = constraint.variables
@@ -90,4 +101,6 @@ def as_json(path: Path, env_name: str, findings: list[Finding]) -> dict[str, Any
             {"variable": f.variable, "status": f.status, "detail": f.detail, "value": f.value}
             for f in findings
         ],
+        # What the file's keys give (API_CLIENTS: digests only), e.g. to seal for a SealedSecret.
+        "derived": envfile.derived_values(envfile.parse(envfile.read_text(path))),
     }

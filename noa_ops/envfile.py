@@ -15,7 +15,7 @@ from pathlib import Path
 from .clock import utc_stamp
 from .errors import NoaError
 from .private_files import write_private
-from .settings_catalogue import env_catalogue
+from .settings_catalogue import api_keys, env_catalogue
 
 SecretKind = env_catalogue.SecretKind
 
@@ -23,6 +23,13 @@ SecretKind = env_catalogue.SecretKind
 # The secrets env-init generates, in catalogue order (docker-compose.yml writes each as
 # ${NAME:?...}, no defaults).
 GENERATED_SECRETS: tuple[str, ...] = tuple(item.name for item in env_catalogue.VARIABLES if item.generate)
+# Values the tools compute from generated secrets wherever they render the configuration
+# (API_CLIENTS: the sha256 of each client's API key); never written to an env file.
+DERIVED: tuple[env_catalogue.Variable, ...] = tuple(
+    item for item in env_catalogue.VARIABLES if item.derived_from)
+# The secrets `invoke rotate-key` replaces: the API keys (each client's, and llama's), which nothing
+# stores derived from them but API_CLIENTS, recomputed at the next deploy.
+ROTATABLE: tuple[str, ...] = tuple(name for name in GENERATED_SECRETS if name.endswith("_API_KEY"))
 # Postgres keeps the password it was initialised with in its volume: a fresh one would lock the
 # services out, so a file lacking it is refused rather than completed.
 KEPT_BY_VOLUME = ("POSTGRES_PASSWORD",)
@@ -88,6 +95,14 @@ def fresh_values(env_name: str) -> dict[str, str]:
     values = {} if env_name == "dev" else {"NOA_ENV": noa_env(env_name)}
     values.update({name: generate_value(name) for name in GENERATED_SECRETS})
     return values
+
+
+def derived_values(values: dict[str, str]) -> dict[str, str]:
+    """API_CLIENTS (and any other derived value) from an env file's values; a client whose key is
+    missing is left out, so nobody can use it."""
+    return {item.name: api_keys.render_clients({api_keys.client_of(source): values[source]
+                                                 for source in item.derived_from if values.get(source)})
+            for item in DERIVED}
 
 
 def parse(text: str) -> dict[str, str]:
@@ -163,6 +178,20 @@ def complete(path: Path) -> list[str]:
         with path.open("a") as handle:
             handle.write(f"{separator}# Added by the operator tasks at {stamp}.\n{added}")
     return missing
+
+
+def replace_value(path: Path, name: str, value: str) -> None:
+    """Give `name` a new value in place (its line rewritten, the rest kept as it was), atomically."""
+    lines = read_text(path).splitlines()
+    found = [index for index, line in enumerate(lines)
+             if line.strip().removeprefix("export ").partition("=")[0].strip() == name]
+    if not found:
+        raise NoaError(f"{path} has no {name} to replace")
+    for index in found:
+        lines[index] = f"{name}={value}"
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    _write_new(partial, "\n".join(lines) + "\n")
+    os.replace(partial, path)
 
 
 def _write_new(path: Path, content: str) -> None:

@@ -31,13 +31,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from noa_ops import envfile, paths
+from noa_ops.settings_catalogue import env_catalogue
 
 VARIANTS_DIR = Path("variants")  # relative to the k8s directory
 DEV_SECRETS_FILE = Path("overlays/dev/secrets.env")  # relative to the k8s directory
 DEFAULT_OUT = Path("build/k8s-render")
-# The keys of the noa-secrets Secret: the generated secrets of the settings catalogue, the same
-# ones `invoke env-init` writes (tests/policy proves every secret source provides exactly these).
-SECRET_KEYS: tuple[str, ...] = envfile.GENERATED_SECRETS
+# The keys of the noa-secrets Secret: the generated secrets of the settings catalogue that a pod
+# reads (`invoke env-init` writes them; the operator's own API key stays out of the cluster) and
+# the values derived from them, API_CLIENTS (tests/policy proves every secret source provides
+# exactly these).
+SECRET_KEYS: tuple[str, ...] = (
+    *(name for name in envfile.GENERATED_SECRETS
+      if env_catalogue.variable(name).services - {env_catalogue.TASKS}),
+    *(item.name for item in envfile.DERIVED),
+)
 _OVERLAY = re.compile(r"^\.\./\.\./overlays/([A-Za-z0-9._-]+)/?$")
 _COMPONENT = re.compile(r"^\.\./\.\./components/([A-Za-z0-9._-]+)/?$")
 
@@ -150,7 +157,13 @@ def throwaway_secrets() -> str:
 
     The same format and generator as `invoke env-init` (a real dev deploy copies .noa/dev.env).
     """
-    return envfile.render("validation", {key: envfile.generate_value(key) for key in SECRET_KEYS})
+    return envfile.render("validation", secret_values(envfile.fresh_values("dev")))
+
+
+def secret_values(values: dict[str, str]) -> dict[str, str]:
+    """The noa-secrets keys and values from an env file's values (derived ones computed)."""
+    merged = {**values, **envfile.derived_values(values)}
+    return {key: merged[key] for key in SECRET_KEYS if merged.get(key)}
 
 
 def stage(source: Path, dest: Path) -> Path:

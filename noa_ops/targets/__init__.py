@@ -83,6 +83,10 @@ class Target(Protocol):
 
     def show_success(self, c: Context, env: Environment, outcome: Outcome) -> None: ...
 
+    def secrets_source(self, env: Environment) -> str | None:
+        """None when a deploy takes the secrets from the env file; else where they come from."""
+        ...
+
     def show_arrival(self, env: Environment) -> None:
         """After a successful deploy: where to look next."""
 

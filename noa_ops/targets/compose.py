@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from invoke.context import Context
 
-from .. import catalogue, images, models, probes, releases
+from .. import catalogue, envfile, images, models, probes, releases
 from .. import compose_commands as compose
 from .. import logs as service_logs
 from ..environments import Environment
@@ -100,13 +100,20 @@ def dump(config: dict[str, Any]) -> str:
 
 
 def render_config(c: Context, env: Environment, tag: str, *, hot_reload: bool = False) -> dict[str, Any]:
-    """`docker compose config`: the repo's compose file(s) with the env file and image tag interpolated."""
+    """`docker compose config`: the repo's compose file(s) with the env file, the values derived from
+    it (API_CLIENTS) and the image tag interpolated."""
+    derived = envfile.derived_values(envfile.read_values(env.env_file))
     result = run_checked(c, compose.config(env, hot_reload=hot_reload), "docker compose config",
-                         env=compose.image_variables(env, tag), hide=True)
+                         env={**compose.image_variables(env, tag), **derived}, hide=True)
     loaded = yaml.safe_load(result.stdout)
     if not isinstance(loaded, dict) or not loaded.get("services"):
         raise NoaError("deploy: docker compose config printed no services; check docker/docker-compose.yml")
     return loaded
+
+
+def secrets_source(env: Environment) -> str | None:
+    """Compose reads every secret from the env file."""
+    return None
 
 
 def apply_release(c: Context, env: Environment, release: releases.Release, *, timeout: int,

@@ -99,11 +99,11 @@ def stage(env: Environment, variant: k8s_render.Variant, source: Path = paths.K8
         if not env.env_file.is_file():
             raise NoaError(f"deploy: {env.env_file} is missing: `invoke env-init --env {env.name}` writes it")
         values = envfile.read_values(env.env_file)
-        missing = [key for key in k8s_render.SECRET_KEYS if not values.get(key)]
+        missing = [key for key in envfile.GENERATED_SECRETS if not values.get(key)]
         if missing:
             raise NoaError(f"deploy: {env.env_file} lacks {', '.join(missing)}: "
                        f"`invoke env-init --env {env.name} --force` writes a complete one")
-        lines = [f"{key}={values[key]}" for key in k8s_render.SECRET_KEYS]
+        lines = [f"{key}={value}" for key, value in k8s_render.secret_values(values).items()]
         (staged / k8s_render.DEV_SECRETS_FILE).write_text("\n".join(lines) + "\n")
     return k8s_render.variant_dir(staged, variant)
 
@@ -438,6 +438,14 @@ def check_release(c: Context, release: releases.Release, verb: str) -> None:
 
 def show_success(c: Context, env: Environment, outcome: Outcome) -> None:
     """`kubectl rollout status` printed each workload as it became ready."""
+
+
+def secrets_source(env: Environment) -> str | None:
+    """The dev overlay's Secret comes from the env file; the others' from a secrets component."""
+    variant = variant_for(env)
+    if variant.overlay == "dev":
+        return None
+    return f"the {', '.join(variant.components) or 'secrets'} component of {variant.name}"
 
 
 def show_arrival(env: Environment) -> None:

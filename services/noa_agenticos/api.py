@@ -1,7 +1,12 @@
-"""HTTP API of agenticos: agents, heartbeats and tasks."""
+"""HTTP API of agenticos: agents, heartbeats and tasks, each owned by someone.
+
+The operator's API key registers new agents, lists them, and creates and assigns tasks; an
+agent's token (issued at its registration) sends its heartbeats, completes the tasks assigned to
+it and registers it again. Anything else is 401 (no valid credentials) or 403 (someone else's)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -16,9 +21,11 @@ from noa_agenticos.payloads import (
     parse_registration,
     parse_task,
 )
-from noa_agenticos.registry import AgentRegistry, TooManyAgents
+from noa_agenticos.registry import AgentRegistry, NotAllowed, Registrant, TooManyAgents
 from noa_agenticos.task_board import AlreadyCompleted, QueueFull, TaskBoard, UnknownAgent
-from noa_agenticos.tokens import AgentTokens, bearer_token
+from noa_agenticos.tokens import AgentTokens
+from noa_common.api_keys import OPERATOR, bearer_token
+from noa_common.callers import forbidden, identify_client, unauthenticated
 from noa_common.metrics import Metrics
 
 
@@ -36,34 +43,57 @@ def path_uuid(request: Request, key: str, what: str) -> str:
     return value
 
 
-def check_agent_token(request: Request, tokens: AgentTokens, agent_id: str, required: bool) -> None:
-    """401 unless the request may act for ``agent_id``: a sent token is always verified; none is
-    accepted only while tokens are not required (FEATURE_AGENT_TOKENS off)."""
-    token = bearer_token(request.headers.get("authorization"))
-    challenge = {"WWW-Authenticate": "Bearer"}
+@dataclass(frozen=True)
+class Caller:
+    """Who calls: an API client (the operator) by its key, or an agent by the token it was issued."""
+
+    client: str | None = None
+    agent_id: str | None = None
+
+    @property
+    def operator(self) -> bool:
+        return self.client == OPERATOR
+
+
+def identify(request: Request, tokens: AgentTokens) -> Caller:
+    """401 without credentials, or with a key or token that is not valid (an expired agent token too)."""
+    header = request.headers.get("authorization")
+    token = bearer_token(header)
     if token is None:
-        if required:
-            raise HTTPException(401, "this agent's token is required (Authorization: Bearer)", challenge)
-        return
-    problem: str | None = "the Authorization header must be 'Bearer <token>'"
-    if token:
-        problem = tokens.problem(token, agent_id)
-    if problem is not None:
-        raise HTTPException(401, problem, challenge)
+        raise unauthenticated("credentials required: the operator's API key or the agent's token")
+    agent_id = tokens.agent_of(token) if token else None
+    if agent_id is not None:
+        return Caller(agent_id=agent_id)
+    return Caller(client=identify_client(request))
 
 
-def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens,
-                 tokens_required: bool = False) -> list[Route]:
+def require_operator(caller: Caller, what: str) -> None:
+    if not caller.operator:
+        raise forbidden(f"{what} needs the operator's API key")
+
+
+def require_agent(caller: Caller, agent_id: str | None, what: str) -> None:
+    if agent_id is None or caller.agent_id != agent_id:
+        raise forbidden(f"{what} needs the token of agent {agent_id or '(none assigned)'}")
+
+
+def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens) -> list[Route]:
     registrations = metrics.counter("agenticos_registrations_total", "Agent registrations.", ("created",))
     heartbeats = metrics.counter("agenticos_heartbeats_total", "Agent heartbeats accepted.")
 
     async def register(request: Request) -> JSONResponse:
+        caller = identify(request, tokens)
+        if caller.client is not None and not caller.operator:
+            raise forbidden(f"{caller.client} may not register agents")
         try:
             registration = parse_registration(await read_json(request))
         except InvalidPayload as error:
             raise HTTPException(422, str(error)) from None
         try:
-            registered = await registry.register(registration)
+            registered = await registry.register(
+                registration, Registrant(operator=caller.operator, agent_id=caller.agent_id))
+        except NotAllowed as error:
+            raise forbidden(str(error)) from None
         except TooManyAgents as error:
             raise HTTPException(409, str(error)) from None
         registrations.labels(created=str(registered.created).lower()).inc()
@@ -73,8 +103,9 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens,
                             headers={"Location": f"/agents/{registered.agent_id}"})
 
     async def heartbeat(request: Request) -> JSONResponse:
+        caller = identify(request, tokens)
         agent_id = path_uuid(request, "agent_id", "agent")
-        check_agent_token(request, tokens, agent_id, tokens_required)
+        require_agent(caller, agent_id, "a heartbeat")
         agent = await registry.heartbeat(agent_id)
         if agent is None:
             raise HTTPException(404, "agent not found")
@@ -82,12 +113,17 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens,
         return JSONResponse(agent)
 
     async def read(request: Request) -> JSONResponse:
-        agent = await registry.get(path_uuid(request, "agent_id", "agent"))
+        caller = identify(request, tokens)
+        agent_id = path_uuid(request, "agent_id", "agent")
+        if not caller.operator:
+            require_agent(caller, agent_id, "reading an agent")
+        agent = await registry.get(agent_id)
         if agent is None:
             raise HTTPException(404, "agent not found")
         return JSONResponse(agent)
 
-    async def index(_request: Request) -> JSONResponse:
+    async def index(request: Request) -> JSONResponse:
+        require_operator(identify(request, tokens), "listing the agents")
         return JSONResponse({"agents": await registry.all()})
 
     return [
@@ -98,7 +134,7 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens,
     ]
 
 
-def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics,
+def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics, tokens: AgentTokens,
                 swarm: bool = True) -> list[Route]:
     """``swarm`` (FEATURE_AGENT_SWARM): a task without agent_id goes to the least-loaded online agent;
     off, it stays pending until an operator names the agent."""
@@ -106,6 +142,7 @@ def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics,
                               ("assigned",))
 
     async def create(request: Request) -> JSONResponse:
+        require_operator(identify(request, tokens), "creating or assigning a task")
         try:
             task_request = parse_task(await read_json(request))
         except InvalidPayload as error:
@@ -121,13 +158,25 @@ def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics,
         return JSONResponse(task, status_code=201, headers={"Location": f"/tasks/{task['id']}"})
 
     async def read(request: Request) -> JSONResponse:
+        caller = identify(request, tokens)
+        if not caller.operator and caller.agent_id is None:
+            raise forbidden(f"{caller.client} may not read tasks")
         task = await board.get(path_uuid(request, "task_id", "task"))
         if task is None:
             raise HTTPException(404, "task not found")
+        if not caller.operator:
+            require_agent(caller, task["agent_id"], "reading a task")
         return JSONResponse(task)
 
     async def complete(request: Request) -> JSONResponse:
+        caller = identify(request, tokens)
+        if caller.agent_id is None:
+            raise forbidden("completing a task needs the token of the agent it is assigned to")
         task_id = path_uuid(request, "task_id", "task")
+        assigned = await board.get(task_id)
+        if assigned is None:
+            raise HTTPException(404, "task not found")
+        require_agent(caller, assigned["agent_id"], "completing a task")
         try:
             result = parse_completion(await read_json(request))
             task = await board.complete(task_id, result)

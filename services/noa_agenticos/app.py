@@ -22,9 +22,8 @@ def attach(runtime: ServiceRuntime) -> ServiceParts:
     board = TaskBoard(runtime.postgres, max_pending=settings.integer("AGENTICOS_TASK_QUEUE_SIZE"))
     tokens = AgentTokens(settings.text("JWT_SECRET"), settings.integer("JWT_EXPIRY"))
     routes = [
-        *agent_routes(registry, runtime.metrics, tokens,
-                      tokens_required=settings.flag("FEATURE_AGENT_TOKENS")),
-        *task_routes(registry, board, runtime.metrics, swarm=settings.flag("FEATURE_AGENT_SWARM")),
+        *agent_routes(registry, runtime.metrics, tokens),
+        *task_routes(registry, board, runtime.metrics, tokens, swarm=settings.flag("FEATURE_AGENT_SWARM")),
     ]
     return ServiceParts(routes=routes)
 

@@ -36,6 +36,19 @@ class TooManyAgents(Exception):
     pass
 
 
+class NotAllowed(Exception):
+    """The caller may not make this registration (a new name needs the operator, an existing one
+    its own agent): 403."""
+
+
+@dataclass(frozen=True)
+class Registrant:
+    """Who registers: the operator (may add new names) or the agent of `agent_id` (may renew its own)."""
+
+    operator: bool = False
+    agent_id: str | None = None
+
+
 @dataclass(frozen=True)
 class Registered:
     agent_id: str
@@ -72,15 +85,22 @@ class AgentRegistry:
         self.default_ttl = default_ttl
         self.max_agents = max_agents
 
-    async def register(self, registration: AgentRegistration) -> Registered:
+    async def register(self, registration: AgentRegistration, registrant: Registrant) -> Registered:
+        """Add or renew the agent of this name; an existing name only by its own agent (takeover
+        refused), a new one only by the operator. Checked under the registration lock."""
         ttl = registration.heartbeat_ttl or self.default_ttl
         # The per-agent TTL lives with the agent, so later heartbeats renew with the same TTL.
         metadata = {**registration.metadata, "heartbeat_ttl": ttl}
         async with self.postgres.connection() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _REGISTER_LOCK)
-            exists = await connection.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM noa_agents.agents WHERE name = $1)", registration.name)
-            if not exists:
+            existing = await connection.fetchval(
+                "SELECT id FROM noa_agents.agents WHERE name = $1", registration.name)
+            if existing is not None and str(existing) != registrant.agent_id:
+                raise NotAllowed(f"agent {registration.name} is registered: only its own token may "
+                                 f"register it again")
+            if existing is None and not registrant.operator:
+                raise NotAllowed("registering a new agent needs the operator's API key")
+            if existing is None:
                 count = await connection.fetchval("SELECT count(*) FROM noa_agents.agents")
                 if count >= self.max_agents:
                     raise TooManyAgents(f"at most {self.max_agents} agents may be registered")

@@ -1,7 +1,7 @@
 """Agent tokens: HS256 JWTs (JWT_SECRET) naming one agent, valid for JWT_EXPIRY seconds.
 
-agenticos issues one on every registration. A heartbeat that sends one (Authorization: Bearer) must
-send a valid token of that agent; with FEATURE_AGENT_TOKENS on, a heartbeat must send one.
+agenticos issues one on every registration; the agent sends it (Authorization: Bearer) with its
+heartbeats, its task completions and its own re-registration, and nothing else accepts it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,17 @@ class AgentTokens:
         claims = {"sub": agent_id, "iss": ISSUER, "iat": now, "exp": now + self.expiry}
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
+    def agent_of(self, token: str) -> str | None:
+        """The agent a valid, unexpired token names; None for anything else."""
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                                options={"require": ["exp", "sub", "iss"], "verify_exp": False})
+        except jwt.InvalidTokenError:
+            return None
+        if int(claims["exp"]) <= int(self.clock()):
+            return None
+        return str(claims["sub"])
+
     def problem(self, token: str, agent_id: str) -> str | None:
         """Why the token does not authorise ``agent_id``, or None when it does."""
         try:
@@ -39,11 +50,3 @@ class AgentTokens:
         if int(claims["exp"]) <= int(self.clock()):
             return "the agent token has expired; register again for a new one"
         return None
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header; "" for a malformed header."""
-    if authorization is None:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""

@@ -15,6 +15,8 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 
+OPERATOR = "operator"
+CLAUDE_FLOW = "claude-flow"
 CLIENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 MIN_KEY_LENGTH = 32
@@ -43,6 +45,11 @@ def parse_clients(text: str) -> dict[str, bytes]:
             raise ValueError(f"entry {position}: client {name} is listed twice")
         clients[name] = bytes.fromhex(digest)
     return clients
+
+
+def client_of(variable: str) -> str:
+    """The client an API key variable belongs to: CLAUDE_FLOW_API_KEY -> claude-flow."""
+    return variable.removesuffix("_API_KEY").lower().replace("_", "-")
 
 
 def render_clients(keys: Mapping[str, str]) -> str:

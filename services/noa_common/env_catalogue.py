@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from noa_common.rules import (
+    ApiClientList,
     Between,
     HexBytes,
     Hostname,
@@ -107,6 +108,9 @@ class Variable:
     generate: SecretKind | None = None
     # Applied when NOA_ENV is staging or production, and by `invoke env-check --env prod`.
     production_rules: tuple[Rule, ...] = ()
+    # Computed by the operator tools from these generated secrets wherever they render the
+    # configuration (compose, the Kubernetes Secret); never set in an env file.
+    derived_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.category is None:
@@ -209,6 +213,27 @@ VARIABLES: tuple[Variable, ...] = (
              "AES-256-GCM key (64 hex digits) sealing the `secret_metadata` of memories at rest.",
              frozenset({MCP}), secret=True, rules=(HexBytes(32),), example="0" * 64,
              category=_C.AUTH, generate=SecretKind.HEX_KEY, production_rules=_KEY_RULES),
+    Variable("OPERATOR_API_KEY", Kind.STRING, None,
+             "The operator's API key (Authorization: Bearer) for mcp, claude-flow and agenticos; the "
+             "services know only its sha256 (API_CLIENTS).",
+             frozenset({TASKS}), secret=True, rules=(NonEmpty(),), example="change-me-to-a-random-key",
+             category=_C.AUTH, generate=SecretKind.KEY, production_rules=_KEY_RULES),
+    Variable("CLAUDE_FLOW_API_KEY", Kind.STRING, None,
+             "claude-flow's API key for its calls to mcp; mcp knows only its sha256 (API_CLIENTS).",
+             frozenset({CLAUDE_FLOW}), secret=True, rules=(NonEmpty(),), example="change-me-to-a-random-key",
+             category=_C.AUTH, generate=SecretKind.KEY, production_rules=_KEY_RULES),
+    Variable("LLAMA_API_KEY", Kind.STRING, None,
+             "llama-server's API key: every route but /health needs it (a /metrics scrape too); claude-flow "
+             "and the operator send it.",
+             frozenset({LLAMA, CLAUDE_FLOW}), secret=True, rules=(NonEmpty(),),
+             example="change-me-to-a-random-key", category=_C.AUTH, generate=SecretKind.KEY,
+             production_rules=_KEY_RULES),
+    Variable("API_CLIENTS", Kind.STRING, "",
+             "Who may call the APIs: NAME:sha256-of-key pairs, comma-separated. Written by `invoke deploy` "
+             "(and the Kubernetes secret sources) from OPERATOR_API_KEY and CLAUDE_FLOW_API_KEY; never "
+             "set it yourself.",
+             _ALL, secret=True, rules=(ApiClientList(),), category=_C.AUTH,
+             derived_from=("OPERATOR_API_KEY", "CLAUDE_FLOW_API_KEY")),
     Variable("CORS_ORIGIN", Kind.STRING, "",
              "Browser origins allowed to call the APIs cross-origin, comma-separated; empty allows none "
              "(the dashboard is same-origin through its proxy).", _ALL, rules=(OriginList(),),
@@ -249,9 +274,6 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("FEATURE_AGENT_SWARM", Kind.BOOLEAN, "true",
              "Assign a new task without agent_id to the least-loaded online agent; off: it stays pending.",
              frozenset({AGENTICOS}), category=_C.FEATURES),
-    Variable("FEATURE_AGENT_TOKENS", Kind.BOOLEAN, "false",
-             "Heartbeats must carry the agent's token (Authorization: Bearer); off: a token is checked "
-             "only when one is sent.", frozenset({AGENTICOS}), category=_C.FEATURES),
     # -- mcp ---------------------------------------------------------------------------------
     Variable("MCP_MEMORY_MAX_CHARS", Kind.INTEGER, "100000", "Longest memory content memory_store accepts.",
              frozenset({MCP}), rules=(Between(1, 10_000_000),), category=_C.MCP),
@@ -328,6 +350,7 @@ LLAMA_SERVER_VARIABLES: Mapping[str, str] = {
     "LLAMA_CONTEXT_SIZE": "LLAMA_ARG_CTX_SIZE",
     "LLAMA_BATCH_SIZE": "LLAMA_ARG_BATCH",
     "LLAMA_GPU_LAYERS": "LLAMA_ARG_N_GPU_LAYERS",
+    "LLAMA_API_KEY": "LLAMA_API_KEY",  # --api-key
 }
 
 _BY_NAME = {item.name: item for item in VARIABLES}

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from noa_common.api_keys import parse_clients
+
 SettingValue = str | int | float | bool
 
 
@@ -166,6 +168,21 @@ class OriginList:
 
     def describe(self) -> str:
         return "comma-separated origins (scheme://host[:port]); empty for none; never *"
+
+
+@dataclass(frozen=True)
+class ApiClientList:
+    """API_CLIENTS: NAME:sha256 pairs (noa_common/api_keys.py); empty lets nobody in."""
+
+    def check(self, value: SettingValue) -> str | None:
+        try:
+            parse_clients(str(value))
+        except ValueError as error:
+            return f"must be NAME:SHA256 pairs, comma-separated: {error}"
+        return None
+
+    def describe(self) -> str:
+        return "NAME:sha256 pairs, comma-separated"
 
 
 # -- production rules: applied by the services when NOA_ENV is staging or production, and by

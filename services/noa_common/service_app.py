@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
+from noa_common.api_keys import ApiKeys, parse_clients
 from noa_common.dependency_checks import http_health_check, postgres_check, redis_check
 from noa_common.errors import exception_handlers
 from noa_common.health import Check
@@ -72,6 +73,11 @@ class ServiceRuntime:
         self.spec = spec
         self.settings = settings
         self.metrics = Metrics(spec.name)
+        # Invalid API_CLIENTS fails the settings (rules.ApiClientList): then nobody gets in.
+        try:
+            self.api_keys = ApiKeys(parse_clients(settings.text("API_CLIENTS")))
+        except ValueError:
+            self.api_keys = ApiKeys({})
         self.startup = StartupState()
         self.postgres = PostgresPool(settings)
         self.redis = create_redis(settings)

@@ -1,4 +1,4 @@
-"""HTTP API of claude-flow: create, read and list workflows."""
+"""HTTP API of claude-flow: create, read and list workflows, for the operator's API key alone."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from noa_common.api_keys import OPERATOR
+from noa_common.callers import require_client
 from noa_common.service_app import ServiceRuntime
 from noa_flow import job_queue
 from noa_flow.model import COMPLETED, FAILED, PENDING, RUNNING
@@ -46,6 +48,7 @@ def workflow_routes(runtime: ServiceRuntime, store: WorkflowStore) -> list[Route
     secret = settings.text("SESSION_SECRET")
 
     async def create(request: Request) -> JSONResponse:
+        require_client(request, OPERATOR)
         try:
             workflow = parse_workflow_request(await read_json(request), max_steps=max_steps)
         except InvalidRequest as error:
@@ -65,12 +68,14 @@ def workflow_routes(runtime: ServiceRuntime, store: WorkflowStore) -> list[Route
                             headers={"Location": f"/workflows/{workflow_id}"})
 
     async def read(request: Request) -> JSONResponse:
+        require_client(request, OPERATOR)
         workflow = await store.get(request.path_params["workflow_id"])
         if workflow is None:
             raise HTTPException(404, "workflow not found")
         return JSONResponse(with_signature(secret, json.loads(json.dumps(workflow, default=str))))
 
     async def index(request: Request) -> JSONResponse:
+        require_client(request, OPERATOR)
         status = request.query_params.get("status")
         if status is not None and status not in STATUSES:
             raise HTTPException(422, f"status must be one of {', '.join(STATUSES)}")

@@ -18,10 +18,11 @@ TABLES = ("noa_agents.workflows", "noa_agents.workflow_steps")
 def attach(runtime: ServiceRuntime) -> ServiceParts:
     store = WorkflowStore(runtime.postgres)
     timeout = runtime.settings.number("CLAUDE_FLOW_EXECUTION_TIMEOUT")
-    caller = McpToolCaller(runtime.mcp_url, timeout)
+    settings = runtime.settings
+    caller = McpToolCaller(runtime.mcp_url, timeout, api_key=settings.text("CLAUDE_FLOW_API_KEY"))
     # llama is optional: readiness does not check it, so workflows without llm steps run while it
     # is down or not deployed; an llm step then fails its attempts like an unreachable tool.
-    completer = LlamaCompleter(runtime.settings.text("LLAMA_URL"), timeout)
+    completer = LlamaCompleter(settings.text("LLAMA_URL"), timeout, api_key=settings.text("LLAMA_API_KEY"))
     workers = FlowWorkers(runtime, store, route_steps(caller.call, completer))
     # Workers start only after startup: a worker without its tables would fail every job.
     return ServiceParts(routes=workflow_routes(runtime, store), on_started=workers.start)

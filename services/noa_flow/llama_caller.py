@@ -24,11 +24,13 @@ ToolCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
 class LlamaCompleter:
     """POST /completion on LLAMA_URL, bounded by the step timeout."""
 
-    def __init__(self, llama_url: str, timeout: float,
+    def __init__(self, llama_url: str, timeout: float, api_key: str = "",
                  transport: httpx2.AsyncBaseTransport | None = None) -> None:
         self.endpoint = llama_url.rstrip("/") + "/completion"
         self.timeout = timeout
         self.transport = transport
+        # llama-server's --api-key (LLAMA_API_KEY).
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def complete(self, arguments: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -44,7 +46,8 @@ class LlamaCompleter:
         return completion_result(status, payload)
 
     async def _post(self, body: dict[str, Any]) -> tuple[int, Any]:
-        client = httpx2.AsyncClient(timeout=self.timeout, trust_env=False, transport=self.transport)
+        client = httpx2.AsyncClient(timeout=self.timeout, trust_env=False, transport=self.transport,
+                                    headers=self.headers)
         async with client as http:
             reply = await http.post(self.endpoint, json=body)
         try:

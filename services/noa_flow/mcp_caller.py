@@ -21,9 +21,11 @@ def tool_result_payload(structured: Any, texts: list[str]) -> Any:
 
 
 class McpToolCaller:
-    def __init__(self, mcp_url: str, timeout: float) -> None:
+    def __init__(self, mcp_url: str, timeout: float, api_key: str = "") -> None:
         self.endpoint = mcp_url.rstrip("/") + "/mcp"
         self.timeout = timeout
+        # claude-flow's own key (CLAUDE_FLOW_API_KEY): mcp knows claude-flow by its digest.
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
         try:
@@ -37,7 +39,7 @@ class McpToolCaller:
 
     async def _call(self, tool: str, arguments: dict[str, Any]) -> Any:
         # One session per attempt: a retry after an mcp restart starts from a clean connection.
-        async with httpx2.AsyncClient(timeout=self.timeout, trust_env=False) as http:
+        async with httpx2.AsyncClient(timeout=self.timeout, trust_env=False, headers=self.headers) as http:
             transport = streamable_http_client(self.endpoint, http_client=http)
             async with Client(transport, read_timeout_seconds=self.timeout) as client:
                 result = await client.call_tool(tool, arguments)

@@ -6,11 +6,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl
 from starlette.routing import BaseRoute
 
+from noa_common.api_keys import CLAUDE_FLOW, OPERATOR, ApiKeys, Unauthenticated
 from noa_common.errors import UNAVAILABLE_ERRORS
 from noa_common.service_app import ServiceRuntime
 from noa_mcp.agents import AgentView, list_agents
@@ -18,6 +22,12 @@ from noa_mcp.memory import MemoryHit, MemoryLimits, StoredMemory, search_memorie
 from noa_mcp.sealing import MetadataSeal
 
 MCP_PATH = "/mcp"
+# The clients that may use the tools (their API keys: noa_common/api_keys.py), and the scope the
+# SDK requires of every request.
+MCP_CLIENTS = (OPERATOR, CLAUDE_FLOW)
+TOOLS_SCOPE = "noa:tools"
+# The SDK's settings need an issuer; with no authorization server routes it is never served.
+ISSUER = "http://mcp:8001"
 
 # DNS-rebinding protection stays on, but must accept every name the stack reaches us by: the
 # compose/Kubernetes service name (claude-flow, agenticos, the ui proxy's default Host), loopback
@@ -64,12 +74,39 @@ def metadata_seal(runtime: ServiceRuntime) -> MetadataSeal:
     return MetadataSeal(None if invalid else runtime.settings.text("ENCRYPTION_KEY"))
 
 
+class ApiKeyVerifier:
+    """The MCP SDK's TokenVerifier over the shared API keys: a bearer key of a client that may use
+    the tools gets the tools scope; another known client's gets none (the SDK answers 403); an
+    unknown one is refused (401)."""
+
+    def __init__(self, keys: ApiKeys, allowed: Sequence[str] = MCP_CLIENTS) -> None:
+        self.keys = keys
+        self.allowed = tuple(allowed)
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            client = self.keys.identify(f"Bearer {token}")
+        except Unauthenticated:
+            return None
+        scopes = [TOOLS_SCOPE] if client in self.allowed else []
+        return AccessToken(token="", client_id=client, scopes=scopes)
+
+
+def auth_settings() -> AuthSettings:
+    """A resource server only: no authorization server routes, no resource metadata; the verifier
+    is the whole check (there is no audience in an API key to compare)."""
+    return AuthSettings(issuer_url=AnyHttpUrl(ISSUER), resource_server_url=None,
+                        validate_token_resource=False, required_scopes=[TOOLS_SCOPE])
+
+
 def build_mcp_server(runtime: ServiceRuntime) -> MCPServer:
     seal = metadata_seal(runtime)
     limits = memory_limits(runtime)
     server = MCPServer(
         name="noa-mcp",
         instructions="Noa Server memory: store and search memories, list registered agents.",
+        token_verifier=ApiKeyVerifier(runtime.api_keys),
+        auth=auth_settings(),
     )
 
     @server.tool(description="Store a memory (text) in a namespace with optional tags and optional "
@@ -108,4 +145,10 @@ def mcp_routes(server: MCPServer, extra_origins: Sequence[str] = ()) -> list[Bas
         transport_security=transport_security(extra_origins),
         host="0.0.0.0",
     )
-    return list(app.routes)
+    # The SDK puts its bearer authentication on the app it builds, around every route: keep it on
+    # the routes this service mounts beside its own (outermost first, as Starlette applies them).
+    routes = list(app.routes)
+    for route in routes:
+        for middleware in reversed(app.user_middleware):
+            route.app = middleware.cls(route.app, *middleware.args, **middleware.kwargs)  # type: ignore[attr-defined]
+    return routes

@@ -171,17 +171,23 @@ def test_ingress_reaches_the_ui_only_from_the_controller_as_declared(deployed: D
             op.cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
-def test_dns_resolves_the_services_by_name_from_the_python_app_pods(deployed: Deployed) -> None:
-    """postgres and redis are headless (their pod's address), the others have a cluster IP."""
+def test_dns_resolves_the_services_by_name_from_every_app_pod(deployed: Deployed) -> None:
+    """postgres and redis are headless (their pod's address), the others have a cluster IP. The
+    Python pods ask as the services do (socket.gethostbyname), ui and llama with getent."""
     op, _ = deployed
     expected = {"postgres": op.get("pod", "postgres-0")["status"]["podIP"],
                 "redis": op.get("pod", "redis-0")["status"]["podIP"],
-                "llama": op.get("service", "llama")["spec"]["clusterIP"]}
+                "llama": op.get("service", "llama")["spec"]["clusterIP"],
+                "mcp": op.get("service", "mcp")["spec"]["clusterIP"]}
     code = f"import socket; print(*(socket.gethostbyname(name) for name in {sorted(expected)!r}))"
     for name in ("mcp", "claude-flow", "agenticos"):
         answer = op.kubectl("exec", _pod_of(op, name), "--", "python", "-c", code, check=False)
         assert answer.returncode == 0, (name, answer.stderr)
         assert answer.stdout.split() == [expected[key] for key in sorted(expected)], name
+    for name in ("ui", "llama"):
+        for host, address in expected.items():
+            answer = op.kubectl("exec", _pod_of(op, name), "--", "getent", "hosts", host, check=False)
+            assert answer.returncode == 0 and answer.stdout.split()[0] == address, (name, host, answer)
 
 
 def test_stop_keeps_the_claims_and_the_rows_survive_the_next_deploy(

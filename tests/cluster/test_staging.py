@@ -33,11 +33,12 @@ Staged = tuple[Operator, dict[str, Any]]
 
 
 def stand_in_secret(op: Operator) -> None:
-    """noa-secrets as External Secrets would sync it: every key the ExternalSecret names, fresh values."""
+    """noa-secrets as External Secrets would sync it: every key its template writes (API_CLIENTS from
+    the fresh API keys), fresh values."""
     secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
               "metadata": {"name": "noa-secrets", "namespace": op.namespace,
                            "annotations": {"noa.test/stands-in-for": "ExternalSecret/noa-secrets"}},
-              "stringData": {key: envfile.generate_value(key) for key in k8s_render.SECRET_KEYS}}
+              "stringData": k8s_render.secret_values(envfile.fresh_values(ENV))}
     op.kubectl("apply", "-f", "-", stdin=json.dumps(secret))
 
 

@@ -5,22 +5,25 @@ memory tools."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
+import httpx2
 from docker.models.containers import Container
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
-from noa_ops import catalogue
+from noa_ops import catalogue, envfile
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "noa-dev"
@@ -49,11 +52,29 @@ class Response:
         return json.loads(self.body)
 
 
-def http(method: str, url: str, payload: Any = None, timeout: float = 10) -> Response:
+ENV_FILE = REPO / ".noa" / "dev.env"
+OPERATOR = "OPERATOR_API_KEY"  # whose key a request carries: the env file variable that holds it
+
+
+def key_of(variable: str, env_file: Path = ENV_FILE) -> str:
+    """An API key of an env file (by default the dev one, which `invoke deploy` wrote)."""
+    return envfile.read_values(env_file)[variable]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def http(method: str, url: str, payload: Any = None, timeout: float = 10, *, auth: str | None = OPERATOR,
+         token: str | None = None) -> Response:
+    """One request; it carries the key of env variable `auth` (None: anonymous), or `token` if given."""
     data = None if payload is None else json.dumps(payload).encode()
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         request.add_header("Content-Type", "application/json")
+    credential = token if token is not None else (key_of(auth) if auth else None)
+    if credential is not None:
+        request.add_header("Authorization", f"Bearer {credential}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             return Response(reply.status, reply.read().decode())
@@ -61,8 +82,8 @@ def http(method: str, url: str, payload: Any = None, timeout: float = 10) -> Res
         return Response(error.code, error.read().decode())
 
 
-def get(url: str, timeout: float = 10) -> Response:
-    return http("GET", url, timeout=timeout)
+def get(url: str, timeout: float = 10, auth: str | None = OPERATOR) -> Response:
+    return http("GET", url, timeout=timeout, auth=auth)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
@@ -127,11 +148,22 @@ def tool_payload(result: Any) -> Any:
     return json.loads(result.content[0].text)
 
 
-async def call_tool(name: str, arguments: dict[str, Any]) -> Any:
-    async with Client(MCP_URL) as client:
+@contextlib.asynccontextmanager
+async def mcp_client(auth: str | None = OPERATOR, token: str | None = None) -> AsyncIterator[Client]:
+    """The official MCP client on the published port, with the key of env variable `auth` (or `token`)."""
+    credential = token if token is not None else (key_of(auth) if auth else None)
+    headers = bearer(credential) if credential is not None else {}
+    async with (httpx2.AsyncClient(headers=headers, trust_env=False, timeout=30) as session,
+                Client(streamable_http_client(MCP_URL, http_client=session)) as client):
+        yield client
+
+
+async def call_tool(name: str, arguments: dict[str, Any], env_file: Path = ENV_FILE) -> Any:
+    """One tool call as the operator of the environment whose env file is `env_file`."""
+    async with mcp_client(token=key_of(OPERATOR, env_file)) as client:
         return tool_payload(await client.call_tool(name, arguments))
 
 
-def search_memories(query: str, namespace: str) -> list[dict[str, Any]]:
-    found = asyncio.run(call_tool("memory_search", {"query": query, "namespace": namespace}))
+def search_memories(query: str, namespace: str, env_file: Path = ENV_FILE) -> list[dict[str, Any]]:
+    found = asyncio.run(call_tool("memory_search", {"query": query, "namespace": namespace}, env_file))
     return list(found)

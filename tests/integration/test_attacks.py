@@ -1,18 +1,26 @@
-"""Writes an attacker would try against the running stack, over real sockets: a page in the
-operator's browser posting text/plain, a foreign Origin, and a 20 MiB body. Each is refused
-before the service reads it (noa_common/write_guard.py), directly and through the ui proxy."""
+"""What an attacker would try against the running stack, over real sockets.
+
+Writes: a page in the operator's browser posting text/plain, a foreign Origin, a 20 MiB body;
+each is refused before the service reads it (noa_common/write_guard.py), directly and through
+the ui proxy. Callers: every API route without credentials (401), with a near miss of a real key
+(401), with another client's key where it is not its (403); an agent taken over, a task completed
+by someone other than its agent (403)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import socket
+import uuid
 
 import pytest
 
 from noa_ops import catalogue
+from noa_ops.settings_catalogue import api_keys
 
-from .helpers import base_url, http
+from .helpers import OPERATOR, base_url, http, invoke, key_of, wait_for
+
+key_digest = api_keys.key_digest
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +91,138 @@ def test_a_json_write_without_an_origin_reaches_the_route(stack: None, name: str
     judges the payload (422 for an empty object)."""
     answer = http("POST", f"{base_url(name)}{WRITES[name]}", {})
     assert answer.status == 422, answer.body
+
+
+# -- who may call what: every API route, anonymous and with someone else's credentials ---------------
+
+ANY_ID = "00000000-0000-4000-8000-000000000000"
+MCP_INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "attacker", "version": "0"}}}
+# (service, method, path, body): every route of the APIs, health and metrics aside.
+ROUTES = [
+    ("claude-flow", "POST", "/workflows", {"name": "w", "steps": [{"tool": "agents_list"}]}),
+    ("claude-flow", "GET", "/workflows", None),
+    ("claude-flow", "GET", f"/workflows/{ANY_ID}", None),
+    ("agenticos", "POST", "/agents", {"name": "intruder"}),
+    ("agenticos", "GET", "/agents", None),
+    ("agenticos", "GET", f"/agents/{ANY_ID}", None),
+    ("agenticos", "POST", f"/agents/{ANY_ID}/heartbeat", None),
+    ("agenticos", "POST", "/tasks", {"title": "forged"}),
+    ("agenticos", "GET", f"/tasks/{ANY_ID}", None),
+    ("agenticos", "POST", f"/tasks/{ANY_ID}/complete", {"result": {"forged": True}}),
+    ("mcp", "POST", "/mcp", MCP_INITIALIZE),
+    ("llama", "POST", "/completion", {"prompt": "x", "n_predict": 1}),
+    ("llama", "GET", "/v1/models", None),
+    ("llama", "GET", "/metrics", None),
+]
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+IDS = [f"{r[0]} {r[1]} {r[2]}" for r in ROUTES]
+FLOW_AND_AGENTS = [r for r in ROUTES if r[0] in ("claude-flow", "agenticos")]
+
+
+def call(name: str, method: str, path: str, body: object, token: str | None) -> tuple[int, str]:
+    """One request to a service's published port, with `token` as its bearer credential (or none)."""
+    if method == "GET":
+        answer = http("GET", f"{base_url(name)}{path}", auth=None, token=token)
+        return answer.status, answer.body
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {"Content-Length": str(len(data)), **(MCP_HEADERS if name == "mcp" else {})}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return raw_post(port_of(name), path, headers, data)
+
+
+@pytest.mark.parametrize(("name", "method", "path", "body"), ROUTES, ids=IDS)
+def test_every_route_refuses_an_anonymous_caller(stack: None, name: str, method: str, path: str,
+                                                 body: object) -> None:
+    status, answer = call(name, method, path, body, None)
+    assert status == 401, answer
+
+
+@pytest.mark.parametrize(("name", "method", "path", "body"), ROUTES, ids=IDS)
+def test_a_near_miss_of_a_real_key_is_refused(stack: None, name: str, method: str, path: str,
+                                              body: object) -> None:
+    """The operator's key one character short (llama: its own key so), and the digest of the key."""
+    real = key_of("LLAMA_API_KEY" if name == "llama" else OPERATOR)
+    for forged in (real[:-1], key_digest(real)):
+        status, answer = call(name, method, path, body, forged)
+        assert status == 401, answer
+
+
+@pytest.mark.parametrize(("name", "method", "path", "body"), FLOW_AND_AGENTS,
+                         ids=[f"{r[0]} {r[1]} {r[2]}" for r in FLOW_AND_AGENTS])
+def test_claude_flow_s_own_key_opens_nothing_but_mcp(stack: None, name: str, method: str, path: str,
+                                                   body: object) -> None:
+    """A service's credential where it is not its: known, so 403 (not 401)."""
+    status, answer = call(name, method, path, body, key_of("CLAUDE_FLOW_API_KEY"))
+    assert status == 403, answer
+
+
+def test_llama_takes_its_key_only(stack: None) -> None:
+    assert call("llama", "GET", "/v1/models", None, key_of(OPERATOR))[0] == 401
+    assert call("llama", "GET", "/v1/models", None, key_of("LLAMA_API_KEY"))[0] == 200
+
+
+def register(name: str, token: str | None = None) -> dict[str, str]:
+    answer = http("POST", f"{base_url('agenticos')}/agents", {"name": name}, token=token)
+    assert answer.status == 201, answer.body
+    body: dict[str, str] = answer.json()
+    return body
+
+
+def test_an_agent_cannot_be_taken_over(stack: None) -> None:
+    victim = register(f"victim-{uuid.uuid4().hex[:6]}")
+    other = register(f"other-{uuid.uuid4().hex[:6]}")
+    agents = f"{base_url('agenticos')}/agents"
+    for token in (None, other["token"]):  # the operator's key, another agent's token
+        answer = http("POST", agents, {"name": victim["name"]}, token=token)
+        assert answer.status == 403, answer.body
+    renewed = register(victim["name"], token=victim["token"])
+    assert (renewed["id"], renewed["created"]) == (victim["id"], False)
+    beat = f"{agents}/{victim['id']}/heartbeat"
+    assert http("POST", beat, token=other["token"]).status == 403
+    assert http("POST", beat).status == 403  # the operator is not the agent
+    assert http("POST", beat, token=renewed["token"]).status == 200
+
+
+def test_a_task_is_completed_by_its_agent_alone(stack: None) -> None:
+    worker = register(f"worker-{uuid.uuid4().hex[:6]}")
+    other = register(f"other-{uuid.uuid4().hex[:6]}")
+    tasks = f"{base_url('agenticos')}/tasks"
+    created = http("POST", tasks, {"title": "index", "agent_id": worker["id"]})
+    assert created.status == 201, created.body
+    complete = f"{tasks}/{created.json()['id']}/complete"
+    for token in (other["token"], None):  # another agent, the operator
+        forged = http("POST", complete, {"result": {"forged": True}}, token=token)
+        assert forged.status == 403, forged.body
+    assert http("POST", complete, {"result": {"done": 1}}, token=worker["token"]).status == 200
+    stored = http("GET", f"{tasks}/{created.json()['id']}").json()
+    assert stored["status"] == "completed" and stored["result"] == {"done": 1}
+    assert http("POST", tasks, {"title": "x"}, token=worker["token"]).status == 403
+
+
+def mcp_answers(token: str) -> int:
+    """The status mcp answers an initialize with this bearer token."""
+    return call("mcp", "POST", "/mcp", MCP_INITIALIZE, token)[0]
+
+
+def test_a_rotated_key_stops_working_and_its_successor_works(stack: None) -> None:
+    """`invoke rotate-key` replaces claude-flow's key and deploys: mcp refuses the old key, and a
+    workflow (claude-flow calling mcp with the new one) still runs."""
+    old = key_of("CLAUDE_FLOW_API_KEY")
+    assert mcp_answers(old) == 200
+    invoke("rotate-key", "--env", "dev", "--name", "CLAUDE_FLOW_API_KEY")
+    new = key_of("CLAUDE_FLOW_API_KEY")
+    assert new != old
+    assert mcp_answers(old) == 401
+    assert mcp_answers(new) == 200
+    workflows = f"{base_url('claude-flow')}/workflows"
+    created = http("POST", workflows, {"name": "after-rotation", "steps": [{"tool": "agents_list"}]})
+    assert created.status == 202, created.body
+    url = f"{workflows}/{created.json()['id']}"
+    wait_for(lambda: http("GET", url).json()["status"] in ("completed", "failed"), 60, "the workflow")
+    assert http("GET", url).json()["status"] == "completed", http("GET", url).body

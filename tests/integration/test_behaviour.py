@@ -10,11 +10,9 @@ import time
 import uuid
 from html.parser import HTMLParser
 
-from mcp import Client
-
 from noa_ops import catalogue
 
-from .helpers import MCP_URL, base_url, call_tool, get, http, search_memories, wait_for
+from .helpers import base_url, call_tool, get, http, mcp_client, search_memories, wait_for
 
 
 def test_mcp_client_stores_a_memory_and_finds_it(stack: None) -> None:
@@ -28,7 +26,7 @@ def test_mcp_client_stores_a_memory_and_finds_it(stack: None) -> None:
 
 def test_mcp_lists_its_tools(stack: None) -> None:
     async def names() -> set[str]:
-        async with Client(MCP_URL) as client:
+        async with mcp_client() as client:
             return {tool.name for tool in (await client.list_tools()).tools}
 
     assert {"memory_store", "memory_search", "agents_list"} <= asyncio.run(names())
@@ -62,7 +60,7 @@ def test_agent_registers_and_its_heartbeat_expires(stack: None) -> None:
     assert created.status == 201, created.body
     agent_id = created.json()["id"]
     assert get(f"{agents}/{agent_id}").json()["online"] is True
-    assert http("POST", f"{agents}/{agent_id}/heartbeat").status == 200
+    assert http("POST", f"{agents}/{agent_id}/heartbeat", token=created.json()["token"]).status == 200
 
     wait_for(lambda: get(f"{agents}/{agent_id}").json()["online"] is False, 10, "the heartbeat to expire")
     assert get(f"{agents}/{agent_id}").json()["status"] == "offline"

@@ -12,6 +12,7 @@ from noa_ops import models
 
 from .helpers import base_url, get, http, wait_for
 
+LLAMA = "LLAMA_API_KEY"
 # Greedy decoding of a fixed prompt; ignore_eos makes the count of generated tokens exact.
 COMPLETION = {"prompt": "The capital of France is", "n_predict": 16, "temperature": 0, "ignore_eos": True}
 
@@ -28,7 +29,7 @@ def run_workflow(steps: list[dict[str, object]], timeout: float = 120) -> dict[s
 
 
 def test_completion_returns_generated_tokens(stack: None) -> None:
-    reply = http("POST", f"{base_url('llama')}/completion", COMPLETION, timeout=120)
+    reply = http("POST", f"{base_url('llama')}/completion", COMPLETION, timeout=120, auth=LLAMA)
     assert reply.status == 200, reply.body
     body = reply.json()
     assert body["tokens_predicted"] == COMPLETION["n_predict"]
@@ -37,7 +38,7 @@ def test_completion_returns_generated_tokens(stack: None) -> None:
 
 
 def test_llama_serves_the_pinned_default_model(stack: None) -> None:
-    listed = get(f"{base_url('llama')}/v1/models").json()
+    listed = get(f"{base_url('llama')}/v1/models", auth=LLAMA).json()
     assert [entry["id"] for entry in listed["data"]] == [models.DEFAULT_MODEL_PATH]
 
 

@@ -26,6 +26,7 @@ from noa_ops import catalogue, images
 from .helpers import PROJECT, REPO, call_tool, invoke, search_memories, stack_containers
 
 CYCLE = "noa-cycle"
+CYCLE_ENV = REPO / ".noa" / "cycle.env"  # its operator's key too
 BROKEN = "noa-test/mcp:broken"
 
 
@@ -89,7 +90,7 @@ def test_release_cycle(cycle: list[str], engine: docker.DockerClient) -> None:
 
     namespace = f"cycle-{uuid.uuid4().hex[:8]}"
     content = f"remember the quince {uuid.uuid4().hex[:6]}"
-    asyncio.run(call_tool("memory_store", {"content": content, "namespace": namespace}))
+    asyncio.run(call_tool("memory_store", {"content": content, "namespace": namespace}, CYCLE_ENV))
 
     # A release whose mcp never becomes healthy: it fails and the last good one comes back.
     build_broken_mcp()
@@ -100,7 +101,7 @@ def test_release_cycle(cycle: list[str], engine: docker.DockerClient) -> None:
     assert "Traceback" not in failed.stderr
     after = status_of(cycle)
     assert (after["release"], after["action"], after["healthy_now"]) == (good, "auto-rollback", True)
-    assert [m["content"] for m in search_memories("quince", namespace)] == [content]
+    assert [m["content"] for m in search_memories("quince", namespace, CYCLE_ENV)] == [content]
 
     # A second good release, then an explicit rollback to the first.
     invoke(*cycle, "deploy", "--env", "cycle")
@@ -109,7 +110,7 @@ def test_release_cycle(cycle: list[str], engine: docker.DockerClient) -> None:
     invoke(*cycle, "rollback", "--env", "cycle")
     back = status_of(cycle)
     assert (back["release"], back["action"], back["healthy_now"]) == (good, "rollback", True)
-    assert [m["content"] for m in search_memories("quince", namespace)] == [content]
+    assert [m["content"] for m in search_memories("quince", namespace, CYCLE_ENV)] == [content]
 
 
 def test_logs_merge_and_filter(cycle: list[str]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from noa_common import env_catalogue
+from noa_common import api_keys, env_catalogue
 from noa_ops import catalogue
 from noa_ops.k8s_render import SECRET_KEYS
 
@@ -179,11 +179,14 @@ def environment_follows_settings_catalogue(render: Render) -> list[str]:
         if env.get(port_variable, {}).get("value") != str(catalogue.get(service_name).port):
             problems.append(f"{where}.env[{port_variable}] must be {catalogue.get(service_name).port}")
     problems += _llama_settings_reach_llama_server(render)
-    generated = {v.name for v in env_catalogue.VARIABLES if v.secret and v.required}
-    if generated != set(SECRET_KEYS):
+    # The Secret holds every required secret a pod reads (not the operator's own key, which only the
+    # tools read) and the derived values (API_CLIENTS).
+    in_cluster = {v.name for v in env_catalogue.VARIABLES
+                  if v.secret and ((v.required and v.services - {env_catalogue.TASKS}) or v.derived_from)}
+    if in_cluster != set(SECRET_KEYS):
         problems.append(
-            f"noa_ops.k8s_render.SECRET_KEYS {sorted(SECRET_KEYS)} differ from the required secret "
-            f"settings {sorted(generated)}"
+            f"noa_ops.k8s_render.SECRET_KEYS {sorted(SECRET_KEYS)} differ from the secret settings pods "
+            f"read {sorted(in_cluster)}"
         )
     return problems
 
@@ -198,10 +201,33 @@ def _llama_settings_reach_llama_server(render: Render) -> list[str]:
     env = env_names(container)
     problems = []
     for name, server_name in env_catalogue.LLAMA_SERVER_VARIABLES.items():
-        key = ((env.get(server_name) or {}).get("valueFrom") or {}).get("configMapKeyRef", {}).get("key")
+        source = "secretKeyRef" if env_catalogue.variable(name).secret else "configMapKeyRef"
+        key = ((env.get(server_name) or {}).get("valueFrom") or {}).get(source, {}).get("key")
         if key != name:
-            problems.append(f"{ref(workload)}: containers[0].env[{server_name}] must come from ConfigMap key "
+            where = "Secret" if source == "secretKeyRef" else "ConfigMap"
+            problems.append(f"{ref(workload)}: containers[0].env[{server_name}] must come from {where} key "
                             f"{name}, not {key or 'nowhere'}")
+    return problems
+
+
+def external_secret_template_problems(external: Obj, fetched: set[str]) -> list[str]:
+    """Each key the template writes is the fetched value of that name, and each derived one the
+    sha256 of its sources' keys, with the client names of noa_common/api_keys.py."""
+    problems = []
+    template = (external["spec"]["target"].get("template") or {}).get("data") or {}
+    for key, value in template.items():
+        item = env_catalogue.variable(key)
+        if item.derived_from:
+            wanted = ",".join(f"{api_keys.client_of(source)}:{{{{ .{source} | sha256sum }}}}"
+                              for source in item.derived_from)
+        else:
+            wanted = f"{{{{ .{key} }}}}"
+        if value != wanted:
+            problems.append(f"{ref(external)}: spec.target.template.data.{key} must be {wanted!r}")
+        sources = item.derived_from or (key,)
+        missing = sorted(set(sources) - fetched)
+        if missing:
+            problems.append(f"{ref(external)}: spec.data must fetch {', '.join(missing)} for {key}")
     return problems
 
 
@@ -221,7 +247,10 @@ def secrets_come_from_one_source(render: Render) -> list[str]:
     for external in of_kind(render, "ExternalSecret"):
         if external["spec"]["target"]["name"] != SECRET_NAME:
             problems.append(f"{ref(external)}: spec.target.name must be {SECRET_NAME}")
-        sources.append((ref(external), {item["secretKey"] for item in external["spec"].get("data") or []}))
+        template = (external["spec"]["target"].get("template") or {}).get("data")
+        fetched = {item["secretKey"] for item in external["spec"].get("data") or []}
+        sources.append((ref(external), set(template) if template is not None else fetched))
+        problems += external_secret_template_problems(external, fetched)
     for sealed in of_kind(render, "SealedSecret"):
         encrypted = sealed["spec"].get("encryptedData") or {}
         if any(encrypted.values()):

@@ -165,6 +165,21 @@ def pdb_min_available(render: Render) -> None:
     spec["minAvailable"] = 1
 
 
+def _template(render: Render) -> Obj:
+    data: Obj = _obj(render, "ExternalSecret", "noa-secrets")["spec"]["target"]["template"]["data"]
+    return data
+
+
+def api_clients_hash_the_wrong_key(render: Render) -> None:
+    """The near miss: claude-flow's entry hashes llama's key (a valid template, the wrong digest)."""
+    data = _template(render)
+    data["API_CLIENTS"] = data["API_CLIENTS"].replace(".CLAUDE_FLOW_API_KEY |", ".LLAMA_API_KEY |")
+
+
+def operator_key_stored_in_the_cluster(render: Render) -> None:
+    _template(render)["OPERATOR_API_KEY"] = "{{ .OPERATOR_API_KEY }}"
+
+
 def missing_secret_env(render: Render) -> None:
     container = _container(render, "Deployment", "agenticos")
     container["env"] = [e for e in container["env"] if e["name"] != "REDIS_PASSWORD"]
@@ -349,6 +364,11 @@ DEFECTS: list[Defect] = [
         "Deployment/llama: mounts claim llama-models",
     ),
     ("prod", committed_secret, "secrets_come_from_one_source", "Secret/noa-secrets: a Secret with values"),
+    ("staging-external-secrets", api_clients_hash_the_wrong_key, "secrets_come_from_one_source",
+     "ExternalSecret/noa-secrets: spec.target.template.data.API_CLIENTS must be"),
+    ("prod-external-secrets", operator_key_stored_in_the_cluster, "secrets_come_from_one_source",
+     "ExternalSecret/noa-secrets: keys ['API_CLIENTS', 'CLAUDE_FLOW_API_KEY', 'ENCRYPTION_KEY', 'JWT_SECRET', "
+     "'LLAMA_API_KEY', 'OPERATOR_API_KEY'"),
     ("dev", missing_dependency_edge, "network_policies", "no ingress allow on redis from its dependant mcp"),
     ("dev", no_default_deny, "network_policies", "NetworkPolicy: no default deny"),
     (

@@ -197,7 +197,7 @@ def test_llama_gets_the_catalogue_s_llama_settings(services: dict[str, Any]) -> 
     declared = variables_for(LLAMA)
     assert set(LLAMA_SERVER_VARIABLES) == {item.name for item in declared}
     for item in declared:
-        assert llama["environment"][LLAMA_SERVER_VARIABLES[item.name]] == f"${{{item.name}:-{item.default}}}"
+        assert llama["environment"][LLAMA_SERVER_VARIABLES[item.name]].startswith(interpolated_as(item))
 
 
 def test_llama_reads_its_models_read_only_and_waits_for_the_model_to_load(services: dict[str, Any]) -> None:
@@ -211,7 +211,10 @@ def test_llama_reads_its_models_read_only_and_waits_for_the_model_to_load(servic
 
 def interpolated_as(item: Any) -> str:
     """How compose must hand a catalogue variable on: from the env file, with the catalogue's default,
-    or required (secrets: no default)."""
+    or required (secrets: no default); a derived value from the tools' environment, empty without them
+    (nobody gets in)."""
+    if item.derived_from:
+        return f"${{{item.name}:-}}"
     if item.secret or item.default is None:
         return f"${{{item.name}:?"
     return f"${{{item.name}:-{item.default}}}"
@@ -249,9 +252,9 @@ def test_hot_reload_overrides_defaults_but_never_cuts_a_setting_off(service: str
 
 
 def test_the_reach_check_sees_a_missing_and_a_mistyped_default() -> None:
-    item = next(item for item in variables_for("agenticos") if item.name == "FEATURE_AGENT_TOKENS")
-    assert interpolated_as(item) == "${FEATURE_AGENT_TOKENS:-false}"
-    assert not "${FEATURE_AGENT_TOKENS:-true}".startswith(interpolated_as(item))
+    item = next(item for item in variables_for("agenticos") if item.name == "FEATURE_AGENT_SWARM")
+    assert interpolated_as(item) == "${FEATURE_AGENT_SWARM:-true}"
+    assert not "${FEATURE_AGENT_SWARM:-false}".startswith(interpolated_as(item))
     secret = next(item for item in variables_for("mcp") if item.name == "ENCRYPTION_KEY")
     assert interpolated_as(secret) == "${ENCRYPTION_KEY:?"
 

@@ -89,7 +89,9 @@ def test_an_older_file_is_completed_but_keeps_its_values(tmp_path: Path) -> None
     path = tmp_path / "dev.env"
     path.write_text("POSTGRES_PASSWORD=kept-pw\nREDIS_PASSWORD=kept-redis")
     added = envfile.complete(path)
-    assert added == ["JWT_SECRET", "SESSION_SECRET", "ENCRYPTION_KEY"]
+    kept = ("POSTGRES_PASSWORD", "REDIS_PASSWORD")
+    assert added == [name for name in envfile.GENERATED_SECRETS if name not in kept]
+    assert {"JWT_SECRET", "OPERATOR_API_KEY", "CLAUDE_FLOW_API_KEY", "LLAMA_API_KEY"} <= set(added)
     written = values(path)
     assert written["POSTGRES_PASSWORD"] == "kept-pw" and written["REDIS_PASSWORD"] == "kept-redis"
     assert len(written["ENCRYPTION_KEY"]) == 64 and int(written["ENCRYPTION_KEY"], 16) >= 0
@@ -140,3 +142,36 @@ def test_an_env_file_that_is_not_utf8_is_one_line_and_left_as_it_was(in_tmp: Pat
     assert path.read_bytes() == b"POSTGRES_PASSWORD=caf\xe9\n"
     path.write_bytes("POSTGRES_PASSWORD=café\n".encode())  # the near miss: the same text in UTF-8
     assert envfile.read_values(path) == {"POSTGRES_PASSWORD": "café"}
+
+
+def test_rotate_key_replaces_one_key_and_keeps_the_rest(in_tmp: Path) -> None:
+    path = in_tmp / ".noa" / "dev.env"
+    envfile.write(path, "dev")
+    before = values(path)
+    cli.rotate_key(mock_context(), env="dev", name="CLAUDE_FLOW_API_KEY", deploy=False)
+    after = values(path)
+    assert after["CLAUDE_FLOW_API_KEY"] != before["CLAUDE_FLOW_API_KEY"]
+    assert {k: v for k, v in after.items() if k != "CLAUDE_FLOW_API_KEY"} == {
+        k: v for k, v in before.items() if k != "CLAUDE_FLOW_API_KEY"}
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "ENCRYPTION_KEY", "claude_flow_api_key",
+                                  "CLAUDE_FLOW_API_KEY ", "API_CLIENTS", ""])
+def test_rotate_key_refuses_anything_but_an_api_key(in_tmp: Path, name: str) -> None:
+    path = in_tmp / ".noa" / "dev.env"
+    envfile.write(path, "dev")
+    before = path.read_text()
+    with pytest.raises(Exit, match="--name must be one of OPERATOR_API_KEY"):
+        cli.rotate_key(mock_context(), env="dev", name=name, deploy=False)
+    assert path.read_text() == before
+
+
+def test_rotate_key_leaves_a_secret_manager_s_keys_to_it(in_tmp: Path) -> None:
+    """staging on Kubernetes takes its keys from the external-secrets component: nothing to write."""
+    path = in_tmp / ".noa" / "staging.env"
+    envfile.write(path, "staging")
+    before = path.read_text()
+    with pytest.raises(Exit, match="come from the external-secrets component of staging-external-secrets"):
+        cli.rotate_key(mock_context(), env="staging", name="OPERATOR_API_KEY", deploy=False)
+    assert path.read_text() == before

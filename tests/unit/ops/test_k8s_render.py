@@ -19,7 +19,10 @@ from .helpers import REPO, mock_context
 
 K8S = REPO / "k8s"
 # The same values for every path, so the dev Secret (and its name's content hash) can be compared.
-SECRETS = {key: f"fixed-{key.lower().replace('_', '-')}-0123456789abcdef" for key in k8s_render.SECRET_KEYS}
+# (the env file holds every generated secret; the dev Secret what the pods read, API_CLIENTS derived).
+ENV_VALUES = {key: f"fixed-{key.lower().replace('_', '-')}-0123456789abcdef"
+              for key in envfile.GENERATED_SECRETS}
+SECRETS = k8s_render.secret_values(ENV_VALUES)
 
 
 def needs_kubectl() -> None:
@@ -85,7 +88,7 @@ def test_kubectl_kustomize_of_a_folder_is_what_validate_checks_and_deploy_applie
     monkeypatch.chdir(tmp_path)
     env_file = tmp_path / "env" / f"{item.overlay}.env"
     env_file.parent.mkdir()
-    env_file.write_text(envfile.render(item.overlay, SECRETS))
+    env_file.write_text(envfile.render(item.overlay, ENV_VALUES))
     env = replace(environments.select(mock_context(), item.overlay), kube_variant=name, env_file=env_file)
     staged = kubernetes.stage(env, kubernetes.variant_for(env))
     assert staged == paths.state("render", item.overlay, "k8s", "variants", name)

@@ -39,7 +39,7 @@ def test_task_collection() -> None:
 
     assert sorted(tasks.ns.task_names) == [
         "build", "cluster", "deploy", "docs", "env-check", "env-init", "health", "logs", "model-fetch",
-        "push", "rollback", "status", "stop"
+        "push", "rollback", "rotate-key", "status", "stop"
     ]
 
 

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from noa_common.api_keys import render_clients
 from noa_flow.model import PendingStep
+
+OPERATOR_KEY = "operator-key-value-0123456789-operator-key"
+CLAUDE_FLOW_KEY = "claude-flow-key-value-0123456789-flow-key"
+# Every secret the app services require, with values good enough for development.
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
+    "JWT_SECRET": "jwt-key-value-9012-jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456",
+    "ENCRYPTION_KEY": "ab" * 32, "CLAUDE_FLOW_API_KEY": CLAUDE_FLOW_KEY,
+    "LLAMA_API_KEY": "llama-key-value-7890",
+    "API_CLIENTS": render_clients({"operator": OPERATOR_KEY, "claude-flow": CLAUDE_FLOW_KEY}),
+}
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
 
 
 class FakeStore:

@@ -10,11 +10,7 @@ from starlette.testclient import TestClient
 
 from noa_common.server import build_config, drain_timeout, shutdown_grace
 
-SECRETS = {
-    "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
-    "JWT_SECRET": "jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456",
-    "ENCRYPTION_KEY": "ab" * 32,
-}
+from .helpers import SECRETS
 
 
 @pytest.fixture(autouse=True)

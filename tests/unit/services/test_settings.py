@@ -25,11 +25,7 @@ from noa_common.settings import (
     port_from_environment,
 )
 
-SECRETS = {
-    "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
-    "JWT_SECRET": "jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456",
-    "ENCRYPTION_KEY": "ab" * 32,
-}
+from .helpers import SECRETS
 
 
 def problems_by_variable(service: str, env: dict[str, str]) -> dict[str, str]:
@@ -68,7 +64,8 @@ def test_secrets_are_required() -> None:
     }
     assert set(problems_by_variable("agenticos", {})) == {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "JWT_SECRET"}
     assert set(problems_by_variable("claude-flow", {})) == {"POSTGRES_PASSWORD", "REDIS_PASSWORD",
-                                                             "SESSION_SECRET"}
+                                                             "SESSION_SECRET", "CLAUDE_FLOW_API_KEY",
+                                                             "LLAMA_API_KEY"}
 
 
 def test_empty_value_counts_as_unset() -> None:
@@ -198,8 +195,10 @@ def test_llama_variables_stay_out_of_the_app_services() -> None:
     """llama's variables go to llama-server (LLAMA_ARG_*); no Python service loads or requires them."""
     llama = {item.name for item in variables_for(LLAMA)}
     assert llama == {"MODEL_PATH", "LLAMA_THREADS", "LLAMA_CONTEXT_SIZE", "LLAMA_BATCH_SIZE",
-                     "LLAMA_GPU_LAYERS"}
-    for service in APP_SERVICES:
+                     "LLAMA_GPU_LAYERS", "LLAMA_API_KEY"}
+    # The one exception: llama's API key, which claude-flow presents to it.
+    assert {item.name for item in variables_for("claude-flow")} & llama == {"LLAMA_API_KEY"}
+    for service in ("mcp", "agenticos"):
         assert not llama & {item.name for item in variables_for(service)}, service
     assert "LLAMA_URL" in {item.name for item in variables_for("claude-flow")}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,8 +15,9 @@ from starlette.testclient import TestClient
 
 from noa_agenticos.api import agent_routes, task_routes
 from noa_agenticos.payloads import AgentRegistration, TaskRequest
-from noa_agenticos.registry import Registered
-from noa_agenticos.tokens import AgentTokens, bearer_token
+from noa_agenticos.registry import NotAllowed, Registered, Registrant
+from noa_agenticos.tokens import AgentTokens
+from noa_common.api_keys import ApiKeys, bearer_token, parse_clients
 from noa_common.env_catalogue import APP_SERVICES, TASKS, VARIABLES, Category
 from noa_common.metrics import Metrics
 from noa_common.postgres import PostgresPool
@@ -30,13 +32,11 @@ from noa_mcp.memory import MemoryLimits, check_content, opened_metadata, sealed_
 from noa_mcp.sealing import MetadataSeal, SealError
 from noa_ops import catalogue
 
+from .helpers import CLAUDE_FLOW_KEY, OPERATOR, SECRETS
+
 REPO = Path(__file__).resolve().parents[3]
-SECRETS = {
-    "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
-    "JWT_SECRET": "jwt-key-value-9012-jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456",
-    "ENCRYPTION_KEY": "ab" * 32,
-}
 AGENT = "5f0c6a3e-8a46-4d59-9a0e-9a0d1f3e2b11"
+OTHER_AGENT = "0b7e3c1a-2f4d-4e8a-9b6c-1d2e3f4a5b6c"
 # Read by something other than Python code: the C library (TZ).
 NOT_IN_PYTHON = {"TZ"}
 
@@ -75,7 +75,9 @@ def test_every_variable_is_read(item: Any) -> None:
     if item.services & set(APP_SERVICES):
         assert f'"{item.name}"' in _sources() or item.name in _port_variables(), f"no code reads {item.name}"
     elif item.services == {TASKS}:
-        assert f'"{item.name}"' in _task_sources(), f"no operator task reads {item.name}"
+        # Read by name in a task, or by the catalogue's derived_from (API_CLIENTS is computed from it).
+        derives = any(item.name in other.derived_from for other in VARIABLES)
+        assert derives or f'"{item.name}"' in _task_sources(), f"no operator task reads {item.name}"
     else:
         assert "${" + item.name in _deployment_files(), f"nothing passes {item.name} to its service"
 
@@ -167,11 +169,21 @@ def test_fixed_window_resets_and_counts_per_client() -> None:
 # -- agenticos: tokens, swarm assignment, queue size -----------------------------------------------
 
 class FakeRegistry:
+    """Registrations by name, with the real registry's ownership rule (noa_agenticos/registry.py)."""
+
     def __init__(self) -> None:
         self.beats: list[str] = []
+        self.names: dict[str, str] = {}
 
-    async def register(self, registration: AgentRegistration) -> Registered:
-        return Registered(AGENT, True, 30)
+    async def register(self, registration: AgentRegistration, registrant: Registrant) -> Registered:
+        existing = self.names.get(registration.name)
+        if existing is not None and existing != registrant.agent_id:
+            raise NotAllowed(f"agent {registration.name} is registered: only its own token may renew it")
+        if existing is None and not registrant.operator:
+            raise NotAllowed("registering a new agent needs the operator's API key")
+        agent_id = existing or (AGENT if not self.names else OTHER_AGENT)
+        self.names[registration.name] = agent_id
+        return Registered(agent_id, existing is None, 30)
 
     async def get(self, agent_id: str) -> dict[str, Any]:
         return {"id": agent_id}
@@ -193,56 +205,90 @@ class FakeBoard:
         return {"id": "t1", "agent_id": online[0] if online else None}
 
 
-def agenticos_client(
-    tokens: AgentTokens, required: bool = False, swarm: bool = True
-) -> tuple[TestClient, FakeBoard]:
+def agenticos_client(tokens: AgentTokens, swarm: bool = True) -> tuple[TestClient, FakeBoard]:
     registry, board, metrics = FakeRegistry(), FakeBoard(), Metrics("agenticos")
-    routes = [*agent_routes(registry, metrics, tokens, required),  # type: ignore[arg-type]
-              *task_routes(registry, board, metrics, swarm)]  # type: ignore[arg-type]
-    return TestClient(Starlette(routes=routes)), board
+    routes = [*agent_routes(registry, metrics, tokens),  # type: ignore[arg-type]
+              *task_routes(registry, board, metrics, tokens, swarm)]  # type: ignore[arg-type]
+    app = Starlette(routes=routes)
+    app.state.runtime = SimpleNamespace(api_keys=ApiKeys(parse_clients(SECRETS["API_CLIENTS"])))
+    return TestClient(app), board
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def test_registration_returns_a_token_for_that_agent_only() -> None:
     now = [1000.0]
     tokens = AgentTokens("k" * 40, expiry=60, clock=lambda: now[0])
     client, _ = agenticos_client(tokens)
-    token = client.post("/agents", json={"name": "scout"}).json()["token"]
+    token = client.post("/agents", json={"name": "scout"}, headers=OPERATOR).json()["token"]
     assert tokens.problem(token, AGENT) is None
     assert tokens.problem(token, "another-agent") == "the agent token belongs to another agent"
     assert AgentTokens("other" * 8, 60).problem(token, AGENT) == "the agent token is invalid"
     now[0] += 60
     assert "expired" in str(tokens.problem(token, AGENT))
+    assert tokens.agent_of(token) is None
 
 
-def test_heartbeat_tokens_are_checked_when_sent_and_required_with_the_flag() -> None:
-    tokens = AgentTokens("k" * 40, expiry=60)
-    good = {"Authorization": f"Bearer {tokens.issue(AGENT)}"}
-    open_client, _ = agenticos_client(tokens, required=False)
-    assert open_client.post(f"/agents/{AGENT}/heartbeat").status_code == 200
-    forged = {"Authorization": "Bearer nope"}
-    assert open_client.post(f"/agents/{AGENT}/heartbeat", headers=forged).status_code == 401
-    strict, _ = agenticos_client(tokens, required=True)
-    refused = strict.post(f"/agents/{AGENT}/heartbeat")
+def test_registering_needs_the_operator_and_renewing_needs_the_agent_itself() -> None:
+    """Takeover refused: an existing name is the agent's own, even to the operator's key."""
+    tokens = AgentTokens("k" * 40, expiry=600)
+    client, _ = agenticos_client(tokens)
+    assert client.post("/agents", json={"name": "scout"}).status_code == 401
+    assert client.post("/agents", json={"name": "scout"}, headers=bearer(CLAUDE_FLOW_KEY)).status_code == 403
+    first = client.post("/agents", json={"name": "scout"}, headers=OPERATOR)
+    assert first.status_code == 201
+    scout = first.json()["token"]
+    other = client.post("/agents", json={"name": "other"}, headers=OPERATOR).json()["token"]
+    assert client.post("/agents", json={"name": "scout"}, headers=OPERATOR).status_code == 403
+    assert client.post("/agents", json={"name": "scout"}, headers=bearer(other)).status_code == 403
+    assert client.post("/agents", json={"name": "new"}, headers=bearer(scout)).status_code == 403
+    renewed = client.post("/agents", json={"name": "scout"}, headers=bearer(scout))
+    assert renewed.status_code == 201 and renewed.json()["created"] is False
+
+
+def test_heartbeats_need_that_agent_s_own_token() -> None:
+    now = [1000.0]
+    tokens = AgentTokens("k" * 40, expiry=60, clock=lambda: now[0])
+    client, _ = agenticos_client(tokens)
+    refused = client.post(f"/agents/{AGENT}/heartbeat")
     assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
-    assert strict.post(f"/agents/{AGENT}/heartbeat", headers=good).status_code == 200
+    assert client.post(f"/agents/{AGENT}/heartbeat", headers=bearer("nope")).status_code == 401
+    assert client.post(f"/agents/{AGENT}/heartbeat", headers=OPERATOR).status_code == 403
+    another = bearer(tokens.issue(OTHER_AGENT))
+    assert client.post(f"/agents/{AGENT}/heartbeat", headers=another).status_code == 403
+    own = bearer(tokens.issue(AGENT))
+    assert client.post(f"/agents/{AGENT}/heartbeat", headers=own).status_code == 200
+    now[0] += 60
+    assert client.post(f"/agents/{AGENT}/heartbeat", headers=own).status_code == 401
     assert bearer_token("Basic abc") == "" and bearer_token(None) is None
+
+
+def test_tasks_are_created_by_the_operator_alone() -> None:
+    tokens = AgentTokens("k" * 40, expiry=60)
+    client, board = agenticos_client(tokens)
+    assert client.post("/tasks", json={"title": "index"}).status_code == 401
+    agent = bearer(tokens.issue(AGENT))
+    assert client.post("/tasks", json={"title": "index"}, headers=agent).status_code == 403
+    assert client.post("/tasks", json={"title": "index"}, headers=bearer(CLAUDE_FLOW_KEY)).status_code == 403
+    assert board.offered == []
 
 
 def test_agent_swarm_flag_gates_auto_assignment() -> None:
     tokens = AgentTokens("k" * 40, expiry=60)
     swarm, board = agenticos_client(tokens, swarm=True)
-    assert swarm.post("/tasks", json={"title": "index"}).json()["agent_id"] == AGENT
+    assert swarm.post("/tasks", json={"title": "index"}, headers=OPERATOR).json()["agent_id"] == AGENT
     manual, manual_board = agenticos_client(tokens, swarm=False)
-    assert manual.post("/tasks", json={"title": "index"}).json()["agent_id"] is None
+    assert manual.post("/tasks", json={"title": "index"}, headers=OPERATOR).json()["agent_id"] is None
     assert board.offered == [[AGENT]] and manual_board.offered == [[]]
 
 
 def test_agenticos_reads_its_flags_and_limits() -> None:
-    env = {**SECRETS, "FEATURE_AGENT_SWARM": "off", "FEATURE_AGENT_TOKENS": "on",
-           "AGENTICOS_TASK_QUEUE_SIZE": "5", "JWT_EXPIRY": "120"}
+    env = {**SECRETS, "FEATURE_AGENT_SWARM": "off", "AGENTICOS_TASK_QUEUE_SIZE": "5", "JWT_EXPIRY": "120"}
     settings = load_settings("agenticos", env)
     assert settings.valid
-    assert (settings.flag("FEATURE_AGENT_SWARM"), settings.flag("FEATURE_AGENT_TOKENS")) == (False, True)
+    assert settings.flag("FEATURE_AGENT_SWARM") is False
     assert (settings.integer("AGENTICOS_TASK_QUEUE_SIZE"), settings.integer("JWT_EXPIRY")) == (5, 120)
 
 

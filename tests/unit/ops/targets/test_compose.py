@@ -19,7 +19,7 @@ from noa_ops import catalogue, cli, envfile, environments, locking, models, path
 from noa_ops import compose_commands as compose
 from noa_ops import probes as health
 from noa_ops.environments import Environment
-from noa_ops.settings_catalogue import SECRET_VARIABLES
+from noa_ops.settings_catalogue import SECRET_VARIABLES, api_keys
 from noa_ops.targets import compose as deploy_stack
 
 from ..helpers import mock_context, runs
@@ -129,8 +129,13 @@ def test_deploy_of_present_images_records_a_release_and_applies_it(in_tmp: Path)
     ]
     assert ran[4:4 + len(STACK)] == [f"{INSPECT}noa/{name}:{TAG}" for name in STACK]
     assert ran.index(MODEL_RECORD) < ran.index(CONFIG) < ran.index(up_commands(c)[0]) < ran.index(PS)
-    runs(c).assert_any_call(CONFIG, warn=True, env=IMAGE_ENV, hide=True)
     env_file = in_tmp / ".noa" / "dev.env"
+    # The config also gets API_CLIENTS, derived from the env file's keys (digests, never the keys).
+    derived = envfile.derived_values(envfile.read_values(env_file))
+    assert set(derived["API_CLIENTS"].split(",")) == {
+        f"{client}:{api_keys.key_digest(envfile.read_values(env_file)[variable])}"
+        for client, variable in (("operator", "OPERATOR_API_KEY"), ("claude-flow", "CLAUDE_FLOW_API_KEY"))}
+    runs(c).assert_any_call(CONFIG, warn=True, env=IMAGE_ENV | derived, hide=True)
     assert envfile.missing_secrets(env_file) == []
     # The release: the rendered config with every image pinned to its ID, and its outcome.
     [release] = releases.all_releases("dev")
@@ -177,7 +182,8 @@ def test_deploy_of_a_dirty_tree_always_rebuilds_the_whole_stack(in_tmp: Path) ->
     assert f"{BASE} build {' '.join(STACK)}" in ran
     # llama is part of the stack: its source is fetched before the build.
     assert ran.index("scripts/fetch-llama-source") < ran.index(f"{BASE} build {' '.join(STACK)}")
-    runs(c).assert_any_call(CONFIG, warn=True, env=IMAGE_ENV | {"NOA_IMAGE_TAG": dirty}, hide=True)
+    derived = envfile.derived_values(envfile.read_values(in_tmp / ".noa" / "dev.env"))
+    runs(c).assert_any_call(CONFIG, warn=True, env=IMAGE_ENV | {"NOA_IMAGE_TAG": dirty} | derived, hide=True)
 
 
 def test_deploy_with_hot_reload_and_timeout(in_tmp: Path) -> None:
