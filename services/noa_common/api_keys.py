@@ -73,6 +73,14 @@ class ApiKeys:
     def names(self) -> Iterable[str]:
         return tuple(self._clients)
 
+    def knows(self, authorization: str | None) -> bool:
+        """Whether the header carries the key of any client."""
+        try:
+            self.identify(authorization)
+        except Unauthenticated:
+            return False
+        return True
+
     def identify(self, authorization: str | None) -> str:
         """The client whose key the header carries; Unauthenticated when none does."""
         token = bearer_token(authorization)

@@ -1,8 +1,14 @@
-"""The health contract as Starlette routes: /health, /health/ready, /health/startup and /metrics."""
+"""The health contract as Starlette routes: /health, /health/ready, /health/startup and /metrics.
+
+They answer anyone (the kubelet, compose, Prometheus, the dashboard), but the details of a failing
+check (its error, which can name an address) and of a startup still waiting go only to callers
+with an API key, and to the log when they change; an anonymous caller sees each check's name and
+whether it passed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +23,11 @@ from noa_common.startup import StartupState
 
 # Probes must never see a cached answer (the ui proxy sits in between).
 _NO_STORE = {"Cache-Control": "no-store"}
+logger = logging.getLogger("noa.health")
+
+
+def _nobody(_request: Request) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,32 @@ class HealthContext:
     metrics: Metrics
     problems: Sequence[SettingProblem] = ()
     metrics_enabled: bool = True
+    # Whether a request may see errors and reasons (build_app: it carries a known API key).
+    shows_details: Callable[[Request], bool] = _nobody
+
+
+def public_checks(checks: dict[str, Any]) -> dict[str, Any]:
+    """What an anonymous caller sees of the checks: their names and whether each passed."""
+    return {name: {"ok": bool(check.get("ok"))} for name, check in checks.items()}
+
+
+class FailureLog:
+    """Logs the failing checks' errors when they change (not at every probe), and the recovery."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, str] = {}
+
+    def note(self, checks: dict[str, Any]) -> None:
+        failing = {name: str(check.get("error") or "failed") for name, check in checks.items()
+                   if not check.get("ok")}
+        if failing == self.last:
+            return
+        for name, error in failing.items():
+            if self.last.get(name) != error:
+                logger.warning("readiness check failed", extra={"check": name, "error": error})
+        if self.last and not failing:
+            logger.info("readiness checks pass again")
+        self.last = failing
 
 
 def _body(ctx: HealthContext, status: str, **extra: Any) -> dict[str, Any]:
@@ -40,26 +77,31 @@ def _settings_check(problems: Sequence[SettingProblem]) -> dict[str, Any]:
 
 
 def health_routes(ctx: HealthContext) -> list[Route]:
+    failures = FailureLog()
+
     async def live(_request: Request) -> JSONResponse:
         return JSONResponse(_body(ctx, "ok"), headers=_NO_STORE)
 
-    async def ready(_request: Request) -> JSONResponse:
+    async def ready(request: Request) -> JSONResponse:
         if ctx.problems:
             # The dependency settings themselves may be the invalid ones: do not dial them.
             checks = {"settings": _settings_check(ctx.problems)}
-            return JSONResponse(_body(ctx, "fail", checks=checks), status_code=503, headers=_NO_STORE)
-        results = await run_checks(ctx.checks, ctx.timeout)
-        for result in results:
-            ctx.metrics.observe_check(result.name, result.ok, result.latency_ms / 1000.0)
-        verdict = readiness_verdict(results, ctx.startup.done, ctx.startup.reason)
-        return JSONResponse(_body(ctx, verdict.status, checks=verdict.checks),
-                            status_code=verdict.status_code, headers=_NO_STORE)
+            status_code, status = 503, "fail"
+        else:
+            results = await run_checks(ctx.checks, ctx.timeout)
+            for result in results:
+                ctx.metrics.observe_check(result.name, result.ok, result.latency_ms / 1000.0)
+            verdict = readiness_verdict(results, ctx.startup.done, ctx.startup.reason)
+            checks, status_code, status = verdict.checks, verdict.status_code, verdict.status
+        failures.note(checks)
+        shown = checks if ctx.shows_details(request) else public_checks(checks)
+        return JSONResponse(_body(ctx, status, checks=shown), status_code=status_code, headers=_NO_STORE)
 
-    async def startup(_request: Request) -> JSONResponse:
+    async def startup(request: Request) -> JSONResponse:
         if ctx.startup.done:
             return JSONResponse(_body(ctx, "ok"), headers=_NO_STORE)
-        body = _body(ctx, "starting", reason=ctx.startup.reason)
-        return JSONResponse(body, status_code=503, headers=_NO_STORE)
+        reason = ctx.startup.reason if ctx.shows_details(request) else "not started yet"
+        return JSONResponse(_body(ctx, "starting", reason=reason), status_code=503, headers=_NO_STORE)
 
     routes = [
         Route("/health", live, methods=["GET"]),

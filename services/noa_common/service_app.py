@@ -214,6 +214,7 @@ def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> St
         metrics=runtime.metrics,
         problems=settings.problems,
         metrics_enabled=settings.flag("METRICS_ENABLED"),
+        shows_details=lambda request: runtime.api_keys.knows(request.headers.get("authorization")),
     )
     app = Starlette(
         routes=[*health_routes(health), *parts.routes],

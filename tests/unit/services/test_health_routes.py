@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
@@ -24,7 +26,8 @@ async def hangs() -> None:
 
 
 def client(
-    checks: list[Check], started: bool = True, problems: tuple[SettingProblem, ...] = ()
+    checks: list[Check], started: bool = True, problems: tuple[SettingProblem, ...] = (),
+    details: bool = True,
 ) -> TestClient:
     state = StartupState()
     if started:
@@ -32,7 +35,7 @@ def client(
     else:
         state.waiting("schema not present")
     metrics = Metrics("mcp")
-    ctx = HealthContext("mcp", checks, 0.2, state, metrics, problems)
+    ctx = HealthContext("mcp", checks, 0.2, state, metrics, problems, shows_details=lambda _r: details)
     middleware = [Middleware(RequestMetricsMiddleware, metrics=metrics)]
     app = Starlette(routes=health_routes(ctx), middleware=middleware)
     return TestClient(app)
@@ -63,6 +66,36 @@ def test_ready_503_on_timeout_names_the_check() -> None:
     assert body["status"] == "fail"
     assert body["checks"]["redis"]["error"] == "timeout"
     assert body["checks"]["postgres"]["ok"] is True
+
+
+async def refused() -> None:
+    raise ConnectionRefusedError("connect to 10.0.3.7:5432 refused")
+
+
+def test_an_anonymous_caller_sees_which_checks_failed_not_why() -> None:
+    """The error names an address: it goes to callers with a key and to the log, not to anyone."""
+    checks = [Check("postgres", refused), Check("redis", answers)]
+    anonymous = client(checks, details=False).get("/health/ready")
+    assert anonymous.status_code == 503
+    assert anonymous.json()["checks"] == {"postgres": {"ok": False}, "redis": {"ok": True}}
+    assert "10.0.3.7" not in anonymous.text
+    detailed = client(checks).get("/health/ready")
+    assert "10.0.3.7" in detailed.json()["checks"]["postgres"]["error"]
+
+
+def test_an_anonymous_caller_is_not_told_why_startup_waits() -> None:
+    waiting = client([Check("postgres", answers)], started=False, details=False)
+    assert waiting.get("/health/startup").json()["reason"] == "not started yet"
+    assert "schema" not in waiting.get("/health/ready").text
+
+
+def test_failing_checks_are_logged_when_they_change(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="noa.health")
+    failing = client([Check("postgres", refused)], details=False)
+    for _ in range(3):
+        failing.get("/health/ready")
+    logged = [r for r in caplog.records if r.getMessage() == "readiness check failed"]
+    assert len(logged) == 1 and "10.0.3.7" in logged[0].error  # type: ignore[attr-defined]
 
 
 def test_ready_503_until_started() -> None:

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from noa_common.server import build_config, drain_timeout, shutdown_grace
 
-from .helpers import SECRETS
+from .helpers import OPERATOR, SECRETS
 
 
 @pytest.fixture(autouse=True)
@@ -54,9 +54,10 @@ def test_invalid_settings_keep_liveness_and_fail_startup(monkeypatch: pytest.Mon
     assert SECRETS["POSTGRES_PASSWORD"] not in logged
     with TestClient(app) as client:  # lifespan runs; invalid settings mean nothing is dialled
         assert client.get("/health").status_code == 200
-        startup = client.get("/health/startup")
+        startup = client.get("/health/startup", headers=OPERATOR)
         assert startup.status_code == 503
         assert startup.json()["reason"] == "invalid settings: DB_POOL_MAX"
+        assert client.get("/health/startup").json()["reason"] == "not started yet"  # anonymous
         assert client.get("/health/ready").status_code == 503
 
 
