@@ -33,7 +33,9 @@ def test_postgres_outage_turns_readiness_503_and_recovers(postgres_stopped: Cont
     for name in dependents:
         assert get(f"{base_url(name)}/health").status == 200, f"{name} liveness failed during the outage"
         failed = get(f"{base_url(name)}/health/ready").json()["checks"]["postgres"]
-        assert failed["ok"] is False and failed["error"]
+        assert failed["ok"] is False and failed["error"]  # the operator's key sees why
+        anonymous = get(f"{base_url(name)}/health/ready", auth=None).json()["checks"]["postgres"]
+        assert anonymous == {"ok": False}, f"{name} told an anonymous caller why: {anonymous}"
     report = invoke("health", "--env", "dev", check=False)
     assert report.returncode != 0, "invoke health passed while Postgres was down"
 

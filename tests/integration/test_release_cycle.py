@@ -121,7 +121,8 @@ def test_logs_merge_and_filter(cycle: list[str]) -> None:
     assert lines, "no log lines matched"
     assert {line["service"] for line in lines} <= set(wanted)
     assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
-    assert all(line["level"] in ("info", "warning", "error", "critical") for line in lines)
+    # The services' own level names (noa_common/json_logging.py).
+    assert all(line["level"] in ("info", "warn", "error", "critical") for line in lines)
     text = invoke(*cycle, "logs", "--env", "cycle", "--service", "mcp", "--tail", "5").stdout
     assert all(line.startswith("mcp | ") for line in text.splitlines())
     bad = invoke(*cycle, "logs", "--env", "cycle", "--service", "nginx", check=False)
