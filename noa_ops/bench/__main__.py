@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     data = figures.report(measured)
     out.print(figures.table(data, measured))
+    for line in figures.notes(measured):
+        out.print(line, markup=False, highlight=False)
     step("bench", f"written to {figures.write(data)}")
     return 0
 

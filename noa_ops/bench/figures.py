@@ -102,12 +102,17 @@ def table(data: dict[str, Any], figures: list[Figure]) -> Table:
     where = data["machine"]
     result = Table(title=f"nox -s bench at {data['revision']}: {where['cores']} cores, {where['cpu']}, "
                          f"{where['os']}", title_justify="left")
-    for column in ("section", "figure", "N", "min", "median", "max", "unit", "target", "how"):
+    for column in ("section", "figure", "N", "min", "median", "max", "unit", "target"):
         result.add_column(column, justify="right" if column in ("N", "min", "median", "max") else "left",
                           overflow="fold")
-    for figure in figures:
+    for number, figure in enumerate(figures, start=1):
         stats = figure.stats()
         numbers = [_number(value) for value in stats] if stats else ["-", "-", "-"]
-        result.add_row(figure.section, figure.name, str(len(figure.samples)), *numbers, figure.unit,
-                       figure.verdict(), figure.note)
+        result.add_row(figure.section, f"{figure.name} [{number}]", str(len(figure.samples)), *numbers,
+                       figure.unit, figure.verdict())
     return result
+
+
+def notes(figures: list[Figure]) -> list[str]:
+    """How each figure was measured (or why it has no samples), numbered as in the table."""
+    return [f"[{number}] {figure.note}" for number, figure in enumerate(figures, start=1) if figure.note]

@@ -46,7 +46,6 @@ SETTINGS_SERVICES: tuple[str, ...] = (*APP_SERVICES, LLAMA, TASKS)
 _LLAMA = frozenset({LLAMA})
 _ALL = frozenset(APP_SERVICES)
 _MCP_CLIENTS = frozenset({CLAUDE_FLOW, AGENTICOS})
-_WRITE_APIS = frozenset({CLAUDE_FLOW, AGENTICOS})
 # NOA_ENV values under which the production rules apply (staging mirrors production).
 STRICT_ENVIRONMENTS: tuple[str, ...] = ("staging", "production")
 
@@ -240,10 +239,10 @@ VARIABLES: tuple[Variable, ...] = (
              category=_C.AUTH),
     Variable("RATE_LIMIT_WINDOW", Kind.INTEGER, "60",
              "Seconds of the window in which RATE_LIMIT_MAX write requests per client are allowed.",
-             _WRITE_APIS, rules=(Between(1, 86400),), category=_C.AUTH),
+             _ALL, rules=(Between(1, 86400),), category=_C.AUTH),
     Variable("RATE_LIMIT_MAX", Kind.INTEGER, "600",
-             "Write requests (POST) one client address may make per window; more get 429.",
-             _WRITE_APIS, rules=(Between(1, 1_000_000),), category=_C.AUTH),
+             "Write requests one client may make per window (an API key's client, else an address); "
+             "more get 429.", _ALL, rules=(Between(1, 1_000_000),), category=_C.AUTH),
     # -- observability -----------------------------------------------------------------------
     Variable("METRICS_ENABLED", Kind.BOOLEAN, "true", "Serve Prometheus metrics at /metrics.", _ALL,
              category=_C.OBSERVABILITY),

@@ -1,8 +1,10 @@
 """A per-client limit on write requests (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW seconds), in process.
 
-Fixed windows per client address: cheap and predictable. Each replica counts on its own, so the
-limit a client meets behind N replicas is up to N times higher; it protects a process from one
-noisy client, it is no quota. Behind the ui proxy every browser shares the proxy's address.
+Fixed windows per client: cheap and predictable. A request carrying a known API key counts against
+that client (noa_common/api_keys.py), wherever it comes from, so callers behind the ui proxy do not
+share one budget; anything else (no key, an agent's token, a wrong key) counts against its address.
+Each replica counts on its own, so the limit a client meets behind N replicas is up to N times
+higher; it protects a process from one noisy client, it is no quota.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from noa_common.api_keys import ApiKeys, Unauthenticated
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Forget idle clients once this many are tracked, so the table cannot grow without bound.
@@ -51,16 +55,26 @@ class FixedWindowLimiter:
 class RateLimitMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware), so streamed responses pass through untouched."""
 
-    def __init__(self, app: ASGIApp, limiter: FixedWindowLimiter) -> None:
+    def __init__(self, app: ASGIApp, limiter: FixedWindowLimiter, keys: ApiKeys | None = None) -> None:
         self.app = app
         self.limiter = limiter
+        self.keys = keys or ApiKeys({})
+
+    def bucket(self, scope: Scope) -> str:
+        """`client:<name>` for a known API key, else `address:<ip>`."""
+        authorization = next((bytes(value).decode("latin-1") for key, value in scope.get("headers") or []
+                              if key.lower() == b"authorization"), None)
+        try:
+            return f"client:{self.keys.identify(authorization)}"
+        except Unauthenticated:
+            client = scope.get("client")
+            return f"address:{client[0] if client else 'unknown'}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        wait = self.limiter.acquire(str(client[0]) if client else "unknown")
+        wait = self.limiter.acquire(self.bucket(scope))
         if not wait:
             await self.app(scope, receive, send)
             return

@@ -180,10 +180,10 @@ def log_setting_problems(settings: Settings) -> None:
         logger.error(problem.message, extra={"variable": problem.variable, "reason": problem.reason})
 
 
-def middleware_for(settings: Settings, metrics: Metrics) -> list[Middleware]:
+def middleware_for(settings: Settings, metrics: Metrics, keys: ApiKeys | None = None) -> list[Middleware]:
     """Metrics outermost (it counts 429s too), then CORS (preflights never count against the rate
     limit), then the write guard (origin, JSON, body size: noa_common/write_guard.py), then the
-    write-request limit of the services that read RATE_LIMIT_MAX."""
+    write-request limit per client (every API service reads RATE_LIMIT_MAX)."""
     stack = [Middleware(RequestMetricsMiddleware, metrics=metrics)]
     origins = split_list(settings.text("CORS_ORIGIN"))
     if origins:
@@ -196,7 +196,7 @@ def middleware_for(settings: Settings, metrics: Metrics) -> list[Middleware]:
     if "RATE_LIMIT_MAX" in settings.values:
         limiter = FixedWindowLimiter(settings.integer("RATE_LIMIT_MAX"),
                                      settings.integer("RATE_LIMIT_WINDOW"))
-        stack.append(Middleware(RateLimitMiddleware, limiter=limiter))
+        stack.append(Middleware(RateLimitMiddleware, limiter=limiter, keys=keys))
     return stack
 
 
@@ -218,7 +218,7 @@ def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> St
     )
     app = Starlette(
         routes=[*health_routes(health), *parts.routes],
-        middleware=middleware_for(settings, runtime.metrics),
+        middleware=middleware_for(settings, runtime.metrics, runtime.api_keys),
         exception_handlers=exception_handlers(),
         lifespan=_lifespan(runtime, parts),
     )

@@ -48,6 +48,8 @@ def test_the_report_names_the_machine_and_revision_and_every_sample(tmp_path: Pa
     assert path.parent == tmp_path and path.suffix == ".json" and ":" not in path.name
     assert json.loads(path.read_text())["figures"][0]["name"] == "generation"
     assert figures.table(data, measured).row_count == 1
+    noted = figures.Figure("cluster", "warm up", "s", note="already up")
+    assert figures.notes([*measured, noted]) == ["[2] already up"]
 
 
 def _stamp(cfg: ClusterConfig, name: str, text: str) -> None:

@@ -338,3 +338,27 @@ def test_cors_origin_rule() -> None:
     problems = {p.variable: p.reason for p in load_settings("mcp", {**SECRETS, "CORS_ORIGIN": "*"}).problems}
     assert "'*'" in problems["CORS_ORIGIN"]
     assert "CORS_ORIGIN" in {p.variable for p in load_settings("mcp", {**SECRETS, "CORS_ORIGIN": "https://a/b"}).problems}
+
+
+def _scope(address: str, authorization: str | None = None) -> dict[str, Any]:
+    headers = [(b"authorization", authorization.encode())] if authorization else []
+    return {"type": "http", "method": "POST", "client": (address, 40000), "headers": headers}
+
+
+def test_rate_limits_count_per_client_key_not_per_proxy_address() -> None:
+    """Behind the ui proxy every caller has the proxy's address: a key's client is its own bucket;
+    without a key (or with a wrong one, or an agent's token) the address is."""
+    keys = ApiKeys(parse_clients(SECRETS["API_CLIENTS"]))
+    middleware = RateLimitMiddleware(small_app("mcp", {}), FixedWindowLimiter(1, 60), keys)
+    operator = OPERATOR["Authorization"]
+    assert middleware.bucket(_scope("10.0.0.5", operator)) == "client:operator"
+    assert middleware.bucket(_scope("10.0.0.6", operator)) == "client:operator"
+    assert middleware.bucket(_scope("10.0.0.5", f"Bearer {CLAUDE_FLOW_KEY}")) == "client:claude-flow"
+    assert middleware.bucket(_scope("10.0.0.5", operator + "x")) == "address:10.0.0.5"
+    assert middleware.bucket(_scope("10.0.0.5")) == "address:10.0.0.5"
+
+
+def test_mcp_is_rate_limited_too() -> None:
+    settings = load_settings("mcp", SECRETS)
+    assert settings.integer("RATE_LIMIT_MAX") == 600
+    assert any(m.cls is RateLimitMiddleware for m in middleware_for(settings, Metrics("mcp")))
