@@ -97,6 +97,27 @@ def test_missing_required_secrets_and_unset_noa_env_fail(prod_values: dict[str, 
                         "JWT_SECRET": "required and not set"}
 
 
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_derived_value_set_in_the_file_fails(env: str) -> None:
+    """API_CLIENTS is computed at deploy; one written by hand (even a well-formed one) is refused."""
+    values = envfile.fresh_values(env)
+    derived = envfile.derived_values(values)["API_CLIENTS"]
+    problems = failed({**values, "API_CLIENTS": derived}, env)
+    assert set(problems) == {"API_CLIENTS"} and "remove it from the file" in problems["API_CLIENTS"]
+    assert derived not in problems["API_CLIENTS"]
+    assert failed(values, env) == {}
+
+
+def test_json_lists_the_derived_values_as_digests(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = in_tmp / "prod.env"
+    envfile.write(path, "prod")
+    cli.env_check(mock_context(), env="prod", file=str(path), json=True)
+    report = json.loads(capsys.readouterr().out)
+    values = envfile.read_values(path)
+    assert report["derived"] == envfile.derived_values(values)
+    assert values["OPERATOR_API_KEY"] not in capsys.readouterr().out + json.dumps(report)
+
+
 def test_unknown_names_are_reported_but_do_not_fail(prod_values: dict[str, str]) -> None:
     findings = envcheck.check({**prod_values, "POSTGRES_PASWORD": "typo"}, "prod")
     unknown = [f for f in findings if f.status == envcheck.UNKNOWN]
