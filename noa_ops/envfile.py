@@ -110,15 +110,22 @@ def parse(text: str) -> dict[str, str]:
     and one pair of surrounding quotes. The one parser of env files in this package."""
     values: dict[str, str] = {}
     for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#") or "=" not in stripped:
-            continue
-        name, _, value = stripped.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name.strip()] = value
+        pair = _pair(line)
+        if pair is not None:
+            values[pair[0]] = pair[1]
     return values
+
+
+def _pair(line: str) -> tuple[str, str] | None:
+    """(name, value) of one env file line; None for a blank line, a comment or no `=`."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#") or "=" not in stripped:
+        return None
+    name, _, value = stripped.removeprefix("export ").partition("=")
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return name.strip(), value
 
 
 def read_text(path: Path) -> str:
@@ -152,9 +159,7 @@ def write(path: Path, env_name: str, *, force: bool = False) -> None:
     if not force:
         _write_new(path, content)
         return
-    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_new(partial, content)
-    os.replace(partial, path)
+    _replace_file(path, content)
 
 
 def ensure(path: Path, env_name: str) -> bool:
@@ -184,13 +189,18 @@ def replace_value(path: Path, name: str, value: str) -> None:
     """Give `name` a new value in place (its line rewritten, the rest kept as it was), atomically."""
     lines = read_text(path).splitlines()
     found = [index for index, line in enumerate(lines)
-             if line.strip().removeprefix("export ").partition("=")[0].strip() == name]
+             if (pair := _pair(line)) is not None and pair[0] == name]
     if not found:
         raise NoaError(f"{path} has no {name} to replace")
     for index in found:
         lines[index] = f"{name}={value}"
+    _replace_file(path, "\n".join(lines) + "\n")
+
+
+def _replace_file(path: Path, content: str) -> None:
+    """`content` at `path` in one step: written beside it (mode 0600), then renamed over it."""
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_new(partial, "\n".join(lines) + "\n")
+    _write_new(partial, content)
     os.replace(partial, path)
 
 

@@ -15,7 +15,6 @@ in place: the variant's namespace and llama-models claim as it declares them, th
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -51,9 +50,6 @@ class Sandbox:
     @property
     def config_file(self) -> Path:
         return self.home / "invoke.yaml"
-
-    def for_env(self, env: str) -> Sandbox:
-        return dataclasses.replace(self, env=env)
 
     def environ(self) -> dict[str, str]:
         kubectl_dir = Path(client.kubectl_binary(self.cfg)).parent

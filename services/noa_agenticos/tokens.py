@@ -26,27 +26,34 @@ class AgentTokens:
         claims = {"sub": agent_id, "iss": ISSUER, "iat": now, "exp": now + self.expiry}
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def agent_of(self, token: str) -> str | None:
-        """The agent a valid, unexpired token names; None for anything else."""
+    def _claims(self, token: str) -> dict[str, object] | None:
+        """The claims of a token this service signed, expiry not yet checked; None if it did not."""
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                                options={"require": ["exp", "sub", "iss"], "verify_exp": False})
+            # Expiry is checked by the callers against the injected clock (pyjwt would use the wall clock).
+            claims: dict[str, object] = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                options={"require": ["exp", "sub", "iss"], "verify_exp": False})
         except jwt.InvalidTokenError:
             return None
-        if int(claims["exp"]) <= int(self.clock()):
+        return claims
+
+    def _expired(self, claims: dict[str, object]) -> bool:
+        return int(str(claims["exp"])) <= int(self.clock())
+
+    def agent_of(self, token: str) -> str | None:
+        """The agent a valid, unexpired token names; None for anything else."""
+        claims = self._claims(token)
+        if claims is None or self._expired(claims):
             return None
         return str(claims["sub"])
 
     def problem(self, token: str, agent_id: str) -> str | None:
         """Why the token does not authorise ``agent_id``, or None when it does."""
-        try:
-            # Expiry is checked below against the injected clock (pyjwt would use the wall clock).
-            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                                options={"require": ["exp", "sub", "iss"], "verify_exp": False})
-        except jwt.InvalidTokenError:
+        claims = self._claims(token)
+        if claims is None:
             return "the agent token is invalid"
         if claims.get("sub") != agent_id:
             return "the agent token belongs to another agent"
-        if int(claims["exp"]) <= int(self.clock()):
+        if self._expired(claims):
             return "the agent token has expired; register again for a new one"
         return None

@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 OPERATOR = "operator"
 CLAUDE_FLOW = "claude-flow"
 CLIENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
-MIN_KEY_LENGTH = 32
 
 
 class Unauthenticated(Exception):
@@ -68,10 +67,6 @@ def bearer_token(authorization: str | None) -> str | None:
 class ApiKeys:
     def __init__(self, clients: Mapping[str, bytes]) -> None:
         self._clients = dict(clients)
-
-    @property
-    def names(self) -> Iterable[str]:
-        return tuple(self._clients)
 
     def knows(self, authorization: str | None) -> bool:
         """Whether the header carries the key of any client."""

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from noa_common.api_keys import ApiKeys, Unauthenticated
@@ -62,10 +63,8 @@ class RateLimitMiddleware:
 
     def bucket(self, scope: Scope) -> str:
         """`client:<name>` for a known API key, else `address:<ip>`."""
-        authorization = next((bytes(value).decode("latin-1") for key, value in scope.get("headers") or []
-                              if key.lower() == b"authorization"), None)
         try:
-            return f"client:{self.keys.identify(authorization)}"
+            return f"client:{self.keys.identify(Headers(scope=scope).get('authorization'))}"
         except Unauthenticated:
             client = scope.get("client")
             return f"address:{client[0] if client else 'unknown'}"

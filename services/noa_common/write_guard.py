@@ -16,17 +16,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+from noa_common.rate_limit import WRITE_METHODS
+
 JSON_MEDIA_TYPE = "application/json"
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or []:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def media_type(content_type: str | None) -> str:
@@ -35,16 +30,17 @@ def media_type(content_type: str | None) -> str:
 
 def refusal(scope: Scope, allowed_origins: frozenset[str], max_body: int) -> tuple[int, str] | None:
     """(status, reason) for a write that may not reach a route, from its headers alone; None: read on."""
-    origin = _header(scope, b"origin")
+    headers = Headers(scope=scope)
+    origin = headers.get("origin")
     if origin is not None and origin.rstrip("/") not in allowed_origins:
         return 403, "cross-origin writes are refused (CORS_ORIGIN names the origins allowed)"
-    length = _header(scope, b"content-length")
+    length = headers.get("content-length")
     if length is not None and not length.strip().isdigit():
         return 400, "Content-Length must be a number"
     if length is not None and int(length) > max_body:
         return 413, f"request body over {max_body} bytes"
-    has_body = int(length) > 0 if length is not None else _header(scope, b"transfer-encoding") is not None
-    if has_body and media_type(_header(scope, b"content-type")) != JSON_MEDIA_TYPE:
+    has_body = int(length) > 0 if length is not None else headers.get("transfer-encoding") is not None
+    if has_body and media_type(headers.get("content-type")) != JSON_MEDIA_TYPE:
         return 415, "write requests with a body must be Content-Type: application/json"
     return None
 

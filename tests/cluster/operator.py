@@ -50,7 +50,3 @@ class Operator:
         return {item["metadata"]["name"]: item["spec"]["template"]["spec"]["containers"][0]["image"]
                 for item in listing["items"]}
 
-
-def seed_model_claim(op: Operator, model: Path, file_name: str) -> Path:
-    """The harness does what the init step's download cannot here: see Sandbox.seed_model_claim."""
-    return op.sandbox.seed_model_claim(model, file_name)

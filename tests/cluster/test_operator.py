@@ -25,7 +25,7 @@ from invoke.context import Context
 from noa_ops import catalogue, models
 
 from .conftest import Cluster, make_restricted_namespace, restricted_pod, timed
-from .operator import NAMESPACE, Operator, seed_model_claim
+from .operator import NAMESPACE, Operator
 
 pytestmark = pytest.mark.cluster
 
@@ -42,7 +42,7 @@ def deployed(cluster: Cluster, built: tuple[Path, dict[str, Any]]) -> Iterator[D
     home, pushed = built
     op = Operator.at(cluster, home, "dev")
     model = models.fetch_default(Context())
-    seed_model_claim(op, model, models.DEFAULT_MODEL.file_name)
+    op.sandbox.seed_model_claim(model, models.DEFAULT_MODEL.file_name)
     timed("deploy, empty volumes, to every workload Ready",
           lambda: op.invoke("deploy", "--env", "dev", "--timeout", "600"))
     try:

@@ -22,7 +22,7 @@ from invoke.context import Context
 from noa_ops import catalogue, envfile, k8s_render, models
 
 from .conftest import Cluster, install_secret_operator_crds, timed
-from .operator import Operator, seed_model_claim
+from .operator import Operator
 
 pytestmark = pytest.mark.cluster
 
@@ -49,7 +49,7 @@ def staged(cluster: Cluster, built: tuple[Path, dict[str, Any]]) -> Iterator[Sta
     if cluster.kubectl("get", "namespace", op.namespace, check=False).returncode == 0:
         pytest.skip(f"{op.namespace} exists on the running cluster: not the tests' to touch")
     install_secret_operator_crds(cluster)
-    seed_model_claim(op, models.fetch_default(Context()), models.DEFAULT_MODEL.file_name)
+    op.sandbox.seed_model_claim(models.fetch_default(Context()), models.DEFAULT_MODEL.file_name)
     try:
         stand_in_secret(op)
         timed("staging-local deploy, empty volumes, to every workload Ready",

@@ -18,7 +18,7 @@ import pytest
 from noa_ops import catalogue
 from noa_ops.settings_catalogue import api_keys
 
-from .helpers import OPERATOR, base_url, http, invoke, key_of, wait_for
+from .helpers import OPERATOR, base_url, bearer, http, invoke, key_of, wait_for
 
 key_digest = api_keys.key_digest
 
@@ -132,7 +132,7 @@ def call(name: str, method: str, path: str, body: object, token: str | None) -> 
     if body is not None:
         headers["Content-Type"] = "application/json"
     if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
+        headers.update(bearer(token))
     return raw_post(port_of(name), path, headers, data)
 
 

@@ -20,6 +20,11 @@ SECRETS = {
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header that carries `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 class FakeStore:
     """A workflow store in memory: hands out `steps` and records each call in `events`."""
 

@@ -12,14 +12,10 @@ from starlette.testclient import TestClient
 from noa_common.api_keys import ApiKeys, parse_clients
 from noa_mcp.mcp_server import TOOLS_SCOPE, ApiKeyVerifier
 
-from .helpers import CLAUDE_FLOW_KEY, OPERATOR_KEY, SECRETS
+from .helpers import CLAUDE_FLOW_KEY, OPERATOR_KEY, SECRETS, bearer
 
 KEYS = ApiKeys(parse_clients(SECRETS["API_CLIENTS"]))
 ID = "00000000-0000-4000-8000-000000000000"
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from noa_mcp.memory import MemoryLimits, check_content, opened_metadata, sealed_
 from noa_mcp.sealing import MetadataSeal, SealError
 from noa_ops import catalogue
 
-from .helpers import CLAUDE_FLOW_KEY, OPERATOR, SECRETS
+from .helpers import CLAUDE_FLOW_KEY, OPERATOR, SECRETS, bearer
 
 REPO = Path(__file__).resolve().parents[3]
 AGENT = "5f0c6a3e-8a46-4d59-9a0e-9a0d1f3e2b11"
@@ -212,10 +212,6 @@ def agenticos_client(tokens: AgentTokens, swarm: bool = True) -> tuple[TestClien
     app = Starlette(routes=routes)
     app.state.runtime = SimpleNamespace(api_keys=ApiKeys(parse_clients(SECRETS["API_CLIENTS"])))
     return TestClient(app), board
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_registration_returns_a_token_for_that_agent_only() -> None:
