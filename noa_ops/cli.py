@@ -375,16 +375,18 @@ def env_init(c: Context, env: str = "dev", force: bool = False) -> None:
 @operator_task(
     help={
         "env": ENV_HELP,
-        "name": "the API key to replace: " + ", ".join(envfile.ROTATABLE),
-        "deploy": "deploy right after, so every service uses the new key (default; --no-deploy to skip)",
+        "name": "the API key or password to replace: " + ", ".join(envfile.ROTATABLE),
+        "deploy": "deploy right after, so every service uses the new value (default; --no-deploy to skip)",
     },
 )
 def rotate_key(c: Context, env: str = "dev", name: str = "", deploy: bool = True) -> None:
-    """Replace one API key in the environment's env file with a fresh random one, then deploy.
+    """Replace one API key or data-tier password in the environment's env file with a fresh random
+    one, then deploy.
 
-    The services learn the new key (and API_CLIENTS its digest) from the deploy; the old key is
-    refused from then on. Where the environment's secrets come from a secret manager (staging and
-    prod on Kubernetes), rotate the key there instead: the ExternalSecret syncs it.
+    The services learn the new key (and API_CLIENTS its digest) from the deploy, postgres and redis
+    the new password when the deploy restarts them; the old value is refused from then on. Where
+    the environment's secrets come from a secret manager (staging and prod on Kubernetes), rotate
+    the key there instead: the ExternalSecret syncs it.
     """
     if name not in envfile.ROTATABLE:
         raise NoaError(f"rotate-key: --name must be one of {', '.join(envfile.ROTATABLE)}, not {name!r}")
@@ -398,7 +400,7 @@ def rotate_key(c: Context, env: str = "dev", name: str = "", deploy: bool = True
         raise NoaError(f"rotate-key: {selected.env_file} does not exist; `invoke env-init --env {env}` "
                        f"writes it")
     envfile.replace_value(selected.env_file, name, envfile.generate_value(name))
-    step("rotate-key", f"{name} replaced in {selected.env_file} (the old one works until the next deploy)")
+    step("rotate-key", f"{name} replaced in {selected.env_file} (the old value works until the next deploy)")
     if deploy:
         release_cycle.deploy(c, where, selected, where.parse_request([], False), timeout=None, dry_run=False,
                              rollback=True)

@@ -27,12 +27,15 @@ GENERATED_SECRETS: tuple[str, ...] = tuple(item.name for item in env_catalogue.V
 # (API_CLIENTS: the sha256 of each client's API key); never written to an env file.
 DERIVED: tuple[env_catalogue.Variable, ...] = tuple(
     item for item in env_catalogue.VARIABLES if item.derived_from)
-# The secrets `invoke rotate-key` replaces: the API keys (each client's, and llama's), which nothing
-# stores derived from them but API_CLIENTS, recomputed at the next deploy.
-ROTATABLE: tuple[str, ...] = tuple(name for name in GENERATED_SECRETS if name.endswith("_API_KEY"))
 # Postgres keeps the password it was initialised with in its volume: a fresh one would lock the
-# services out, so a file lacking it is refused rather than completed.
+# init out, so a file lacking it is refused rather than completed.
 KEPT_BY_VOLUME = ("POSTGRES_PASSWORD",)
+# The secrets `invoke rotate-key` replaces: the API keys (each client's, and llama's), which nothing
+# stores derived from them but API_CLIENTS, recomputed at the next deploy; and the data tier's
+# passwords, which the postgres and redis images set at every start (not the superuser's).
+ROTATABLE: tuple[str, ...] = tuple(
+    name for name in GENERATED_SECRETS
+    if name.endswith("_API_KEY") or (name.endswith("_PASSWORD") and name not in KEPT_BY_VOLUME))
 # NOA_ENV per invoke environment; staging and production apply the production rules.
 NOA_ENV_OF = {"dev": "development", "staging": "staging", "prod": "production"}
 SECRET_LENGTH = 32

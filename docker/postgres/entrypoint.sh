@@ -2,18 +2,22 @@
 # Entry point of the noa postgres image (runs as uid 10001 under tini).
 #
 # On an empty PGDATA: initdb with POSTGRES_USER as the superuser and POSTGRES_PASSWORD
-# (scram-sha-256 everywhere, also on the local socket). Then, until the marker file exists, start
-# a socket-only server in /tmp, create POSTGRES_DB, run /docker-entrypoint-initdb.d/*.sql with
-# ON_ERROR_STOP, stop, and write the marker. A failed init is retried at the next start (the SQL
+# (scram-sha-256 everywhere, also on the local socket). Then, at every start, a socket-only server
+# in /tmp: until the marker file exists it creates POSTGRES_DB and runs
+# /docker-entrypoint-initdb.d/*.sql with ON_ERROR_STOP (then writes the marker); always, it runs
+# /etc/noa-postgres/roles.sql, which gives each app service its own role, with the password from
+# the environment, and only its own tables. A failed init is retried at the next start (the SQL
 # is idempotent and init-db.sql is one transaction) instead of being skipped because PG_VERSION
 # exists, so a half-built schema never becomes permanent. Finally exec the server (listening on
-# all interfaces per /etc/noa-postgres/postgresql.conf).
+# all interfaces per /etc/noa-postgres/postgresql.conf). Each password comes from NAME or from
+# the file NAME_FILE names.
 set -eu
 
 PGDATA=${PGDATA:-/var/lib/postgresql/data}
 POSTGRES_USER=${POSTGRES_USER:-noa}
 POSTGRES_DB=${POSTGRES_DB:-$POSTGRES_USER}
 INITDB_DIR=/docker-entrypoint-initdb.d
+ROLES_SQL=/etc/noa-postgres/roles.sql
 MARKER="$PGDATA/.noa-init-complete"
 export PGDATA
 
@@ -26,13 +30,29 @@ die() {
     exit 1
 }
 
-load_password() {
-    if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
-        [ -r "$POSTGRES_PASSWORD_FILE" ] || die "POSTGRES_PASSWORD_FILE=$POSTGRES_PASSWORD_FILE is not readable"
-        POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE")
+# load_secret NAME: export NAME from $NAME or from the file $NAME_FILE; refuse an empty one.
+load_secret() {
+    file=$(printenv "${1}_FILE" || true)
+    if [ -n "$file" ]; then
+        [ -r "$file" ] || die "${1}_FILE=$file is not readable"
+        value=$(cat "$file")
+    else
+        value=$(printenv "$1" || true)
     fi
-    [ -n "${POSTGRES_PASSWORD:-}" ] \
-        || die "POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE) is not set; refusing to start without a password"
+    [ -n "$value" ] || die "$1 (or ${1}_FILE) is not set; refusing to start without a password"
+    export "$1=$value"
+}
+
+# The app roles' password variables: the \getenv lines of roles.sql.
+role_password_names() {
+    sed -n 's/^\\getenv [a-z_]* \([A-Z_]*\)$/\1/p' "$ROLES_SQL"
+}
+
+load_passwords() {
+    load_secret POSTGRES_PASSWORD
+    for name in $(role_password_names); do
+        load_secret "$name"
+    done
 }
 
 init_cluster() {
@@ -50,12 +70,21 @@ init_cluster() {
     printf 'host all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
 }
 
-run_init_sql() {
-    log "applying $INITDB_DIR/*.sql to database $POSTGRES_DB"
+prepare_database() {
     export PGPASSWORD="$POSTGRES_PASSWORD" PGHOST=/tmp PGUSER="$POSTGRES_USER"
     pg_ctl --wait --timeout=60 --silent \
         -o "-c listen_addresses='' -c unix_socket_directories=/tmp" start >&2 \
         || die "the temporary server did not start"
+    [ -e "$MARKER" ] || run_init_sql
+    log "granting the app roles their own tables ($ROLES_SQL)"
+    psql -X -v ON_ERROR_STOP=1 --quiet --dbname="$POSTGRES_DB" --file="$ROLES_SQL" >&2 \
+        || stop_and_die "$ROLES_SQL failed"
+    pg_ctl --wait --timeout=60 --silent --mode=fast stop >&2 || die "the temporary server did not stop"
+    unset PGPASSWORD PGHOST PGUSER
+}
+
+run_init_sql() {
+    log "applying $INITDB_DIR/*.sql to database $POSTGRES_DB"
     # psql -c does not interpolate variables; a here-document does.
     psql -X -v ON_ERROR_STOP=1 -v db="$POSTGRES_DB" --dbname=postgres --quiet <<'SQL' >&2 || stop_and_die "could not create database $POSTGRES_DB"
 SELECT format('CREATE DATABASE %I', :'db')
@@ -67,8 +96,6 @@ SQL
         psql -X -v ON_ERROR_STOP=1 --quiet --dbname="$POSTGRES_DB" --file="$sql" >&2 \
             || stop_and_die "$sql failed; the next start runs the init again"
     done
-    pg_ctl --wait --timeout=60 --silent --mode=fast stop >&2 || die "the temporary server did not stop"
-    unset PGPASSWORD PGHOST PGUSER
     : >"$MARKER"
     log "initialisation complete"
 }
@@ -79,10 +106,13 @@ stop_and_die() {
 }
 
 if [ "${1:-}" = postgres ]; then
-    load_password
+    load_passwords
     [ "$(id -u)" != 0 ] || die "refusing to run as root; run as uid 10001"
     [ -s "$PGDATA/PG_VERSION" ] || init_cluster
-    [ -e "$MARKER" ] || run_init_sql
+    prepare_database
     unset POSTGRES_PASSWORD
+    for name in $(role_password_names); do
+        unset "$name"
+    done
 fi
 exec "$@"

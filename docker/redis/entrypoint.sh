@@ -1,25 +1,54 @@
 #!/bin/sh
 # Entry point of the noa redis image (runs as uid 10001 under tini). Redis has no password
-# unless one is given, so this refuses to start without REDIS_PASSWORD (or REDIS_PASSWORD_FILE).
-# The password goes on the command line: Redis replaces its process title at start-up, so it
-# does not stay visible in /proc/<pid>/cmdline, and it never lands in a file.
+# unless one is given, so this refuses to start unless every user's password is set: it renders
+# /etc/noa-redis/users.acl, where each <NAME> stands for the password in $NAME (or in the file
+# $NAME_FILE names), into an ACL file in /tmp that holds only each password's sha256, and starts
+# Redis with it. The default user (REDIS_PASSWORD) administers; each app service has its own user.
 set -eu
 
-if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
-    if [ ! -r "$REDIS_PASSWORD_FILE" ]; then
-        printf 'noa-redis: error: REDIS_PASSWORD_FILE=%s is not readable\n' "$REDIS_PASSWORD_FILE" >&2
-        exit 1
+TEMPLATE=/etc/noa-redis/users.acl
+ACL_FILE=/tmp/noa-redis-users.acl
+
+die() {
+    printf 'noa-redis: error: %s\n' "$*" >&2
+    exit 1
+}
+
+# secret NAME: the value of $NAME, or of the file $NAME_FILE names; refuses an empty one.
+secret() {
+    file=$(printenv "${1}_FILE" || true)
+    if [ -n "$file" ]; then
+        [ -r "$file" ] || die "${1}_FILE=$file is not readable"
+        value=$(cat "$file")
+    else
+        value=$(printenv "$1" || true)
     fi
-    REDIS_PASSWORD=$(cat "$REDIS_PASSWORD_FILE")
-fi
+    [ -n "$value" ] || die "$1 (or ${1}_FILE) is not set; refusing to start without a password"
+    printf '%s' "$value"
+}
+
+password_names() {
+    grep -v '^#' "$TEMPLATE" | grep -o '<[A-Z_]*>' | tr -d '<>' | sort -u
+}
+
+# The template without its comments (an ACL file has none), each password as its sha256.
+render_acl() {
+    umask 077
+    grep -v -e '^#' -e '^$' "$TEMPLATE" >"$ACL_FILE.new"
+    for name in $(password_names); do
+        value=$(secret "$name") || exit 1
+        digest=$(printf '%s' "$value" | sha256sum | cut -d' ' -f1)
+        sed -i "s/<$name>/$digest/" "$ACL_FILE.new"
+    done
+    mv "$ACL_FILE.new" "$ACL_FILE"
+}
 
 if [ "${1:-}" = redis-server ]; then
-    if [ -z "${REDIS_PASSWORD:-}" ]; then
-        printf 'noa-redis: error: REDIS_PASSWORD (or REDIS_PASSWORD_FILE) is not set; refusing to start without a password\n' >&2
-        exit 1
-    fi
     shift
-    set -- redis-server /etc/noa-redis/redis.conf --requirepass "$REDIS_PASSWORD" "$@"
-    unset REDIS_PASSWORD
+    render_acl
+    for name in $(password_names); do
+        unset "$name"
+    done
+    set -- redis-server /etc/noa-redis/redis.conf --aclfile "$ACL_FILE" "$@"
 fi
 exec "$@"

@@ -42,9 +42,19 @@ APP_SERVICES: tuple[str, ...] = (MCP, CLAUDE_FLOW, AGENTICOS)
 # and documented here like every other variable.
 # The operator tasks (noa_ops, run by `invoke`) read a few variables of their own.
 TASKS = "invoke"
-SETTINGS_SERVICES: tuple[str, ...] = (*APP_SERVICES, LLAMA, TASKS)
+# The data tier's own entry points read a few too: the postgres image creates each app service's
+# role with its password at every start, the redis image each one's ACL user.
+POSTGRES = "postgres"
+REDIS = "redis"
+SETTINGS_SERVICES: tuple[str, ...] = (*APP_SERVICES, LLAMA, POSTGRES, REDIS, TASKS)
 _LLAMA = frozenset({LLAMA})
 _ALL = frozenset(APP_SERVICES)
+_POSTGRES = frozenset({POSTGRES})
+# Each app service logs into Postgres and Redis as a user of its own, named noa_<prefix in lower
+# case> (noa_mcp, noa_claude_flow, noa_agenticos), with the password in <PREFIX>_POSTGRES_PASSWORD
+# and <PREFIX>_REDIS_PASSWORD. docker/postgres/roles.sql grants each role its own tables,
+# docker/redis/users.acl each user its own keys and commands.
+_PREFIXES: Mapping[str, str] = {MCP: "MCP", CLAUDE_FLOW: "CLAUDE_FLOW", AGENTICOS: "AGENTICOS"}
 _MCP_CLIENTS = frozenset({CLAUDE_FLOW, AGENTICOS})
 # NOA_ENV values under which the production rules apply (staging mirrors production).
 STRICT_ENVIRONMENTS: tuple[str, ...] = ("staging", "production")
@@ -131,6 +141,16 @@ class Constraint:
     holds: Callable[[Mapping[str, SettingValue]], bool]
 
 
+def data_user(service: str) -> str:
+    """The Postgres role and Redis ACL user of an app service."""
+    return f"noa_{_PREFIXES[service].lower()}"
+
+
+def password_variable(service: str, store: str) -> str:
+    """The variable holding an app service's password for a store (POSTGRES or REDIS)."""
+    return f"{_PREFIXES[service]}_{store}_PASSWORD"
+
+
 _PORT = (Between(1, 65535),)
 _C = Category
 _PASSWORD_RULES = (StrongPassword(16),)
@@ -157,14 +177,22 @@ VARIABLES: tuple[Variable, ...] = (
              category=_C.POSTGRES),
     Variable("POSTGRES_PORT", Kind.INTEGER, "5432", "PostgreSQL port.", _ALL, rules=_PORT,
              category=_C.POSTGRES),
-    Variable("POSTGRES_USER", Kind.STRING, "noa", "PostgreSQL role; owns the database.", _ALL,
-             rules=(NonEmpty(),), category=_C.POSTGRES),
-    Variable("POSTGRES_PASSWORD", Kind.STRING, None, "Password of POSTGRES_USER.", _ALL, secret=True,
+    Variable("POSTGRES_USER", Kind.STRING, "noa",
+             "PostgreSQL superuser, which owns the database; only the postgres image's init logs in as it "
+             "(the services have roles of their own).", _POSTGRES, rules=(NonEmpty(),), category=_C.POSTGRES),
+    Variable("POSTGRES_PASSWORD", Kind.STRING, None, "Password of POSTGRES_USER.", _POSTGRES, secret=True,
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
+    *(Variable(password_variable(service, "POSTGRES"), Kind.STRING, None,
+               f"Password of {service}'s PostgreSQL role {data_user(service)}, which may use its own tables "
+               "only; the postgres image sets it at every start.",
+               frozenset({service, POSTGRES}), secret=True, rules=(NonEmpty(),),
+               example="change-me-to-a-random-secret", category=_C.POSTGRES, generate=SecretKind.PASSWORD,
+               production_rules=_PASSWORD_RULES)
+      for service in APP_SERVICES),
     Variable("POSTGRES_DB", Kind.STRING, "noa",
-             "Database holding the noa_core, noa_agents and noa_memory schemas.", _ALL, rules=(NonEmpty(),),
-             category=_C.POSTGRES),
+             "Database holding the noa_core, noa_agents and noa_memory schemas.", _ALL | _POSTGRES,
+             rules=(NonEmpty(),), category=_C.POSTGRES),
     Variable("POSTGRES_SSL_MODE", Kind.STRING, "prefer", "TLS to PostgreSQL (libpq sslmode semantics).", _ALL,
              rules=(OneOf(("disable", "prefer", "require", "verify-full")),), category=_C.POSTGRES),
     Variable("DB_POOL_MIN", Kind.INTEGER, "1", "Connections the pool keeps open.", _ALL,
@@ -181,9 +209,18 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("REDIS_HOST", Kind.STRING, "redis", "Redis host name.", _ALL, rules=(Hostname(),),
              category=_C.REDIS),
     Variable("REDIS_PORT", Kind.INTEGER, "6379", "Redis port.", _ALL, rules=_PORT, category=_C.REDIS),
-    Variable("REDIS_PASSWORD", Kind.STRING, None, "Redis password (requirepass).", _ALL, secret=True,
+    Variable("REDIS_PASSWORD", Kind.STRING, None,
+             "Password of Redis's default user, for administration and the image's health check; the "
+             "services log in as ACL users of their own.", frozenset({REDIS}), secret=True,
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.REDIS,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
+    *(Variable(password_variable(service, "REDIS"), Kind.STRING, None,
+               f"Password of {service}'s Redis ACL user {data_user(service)}, which may run its own commands "
+               "on its own keys only; the redis image sets it at every start.",
+               frozenset({service, REDIS}), secret=True, rules=(NonEmpty(),),
+               example="change-me-to-a-random-secret", category=_C.REDIS, generate=SecretKind.PASSWORD,
+               production_rules=_PASSWORD_RULES)
+      for service in APP_SERVICES),
     Variable("REDIS_DB", Kind.INTEGER, "0", "Redis logical database number.", _ALL, rules=(Between(0, 15),),
              category=_C.REDIS),
     Variable("REDIS_TLS", Kind.BOOLEAN, "false",

@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from noa_common.env_catalogue import data_user, password_variable
 from noa_common.settings import Settings
 
 logger = logging.getLogger("noa.postgres")
@@ -37,8 +38,8 @@ class PostgresPool:
         return {
             "host": s.text("POSTGRES_HOST"),
             "port": s.integer("POSTGRES_PORT"),
-            "user": s.text("POSTGRES_USER"),
-            "password": s.text("POSTGRES_PASSWORD"),
+            "user": data_user(s.service),
+            "password": s.text(password_variable(s.service, "POSTGRES")),
             "database": s.text("POSTGRES_DB"),
             "ssl": s.text("POSTGRES_SSL_MODE"),
             "min_size": s.integer("DB_POOL_MIN"),

@@ -13,6 +13,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from noa_common.env_catalogue import data_user, password_variable
 from noa_common.settings import Settings
 
 # Blocking pops (the claude-flow queue) wait at most this long per call, below the socket timeout
@@ -25,7 +26,8 @@ def create_redis(settings: Settings) -> Redis:
     return Redis(
         host=settings.text("REDIS_HOST"),
         port=settings.integer("REDIS_PORT"),
-        password=settings.text("REDIS_PASSWORD") or None,
+        username=data_user(settings.service),
+        password=settings.text(password_variable(settings.service, "REDIS")),
         db=settings.integer("REDIS_DB"),
         decode_responses=True,
         socket_connect_timeout=min(settings.number("HEALTH_CHECK_TIMEOUT"), socket_timeout),
@@ -37,10 +39,13 @@ def create_redis(settings: Settings) -> Redis:
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         client_name=f"noa-{settings.service}",
+        # No CLIENT SETINFO at connect: the ACL user may run only the commands the service uses.
+        driver_info=None,
     )
 
 
 async def ping(client: Redis) -> None:
-    """An authenticated PING: without the password Redis answers NOAUTH, which raises here."""
+    """An authenticated PING: without the service's own user and password Redis answers NOAUTH or
+    WRONGPASS, which raises here."""
     if not await client.ping():
         raise RuntimeError("redis did not answer PONG")

@@ -23,6 +23,7 @@ import pytest
 from invoke.context import Context
 
 from noa_ops import catalogue, models
+from tests.integration.data_tier import expected, outcomes, probe_command
 
 from .conftest import Cluster, make_restricted_namespace, restricted_pod, timed
 from .operator import NAMESPACE, Operator
@@ -188,6 +189,16 @@ def test_dns_resolves_the_services_by_name_from_every_app_pod(deployed: Deployed
         for host, address in expected.items():
             answer = op.kubectl("exec", _pod_of(op, name), "--", "getent", "hosts", host, check=False)
             assert answer.returncode == 0 and answer.stdout.split()[0] == address, (name, host, answer)
+
+
+def test_each_app_pod_s_data_login_reaches_its_own_data_only(deployed: Deployed) -> None:
+    """The data-tier attack of tests/integration/test_data_tier.py, from each app pod: its own
+    Postgres role and Redis user (passwords from noa-secrets) reach its own tables and keys only."""
+    op, _ = deployed
+    for name in ("mcp", "claude-flow", "agenticos"):
+        answer = op.kubectl("exec", _pod_of(op, name), "--", *probe_command(name), check=False)
+        assert answer.returncode == 0, (name, answer.stderr[-2000:])
+        assert outcomes(answer.stdout) == expected(name), name
 
 
 def test_stop_keeps_the_claims_and_the_rows_survive_the_next_deploy(

@@ -33,9 +33,9 @@ def running_containers(pod_spec: Obj) -> Iterator[tuple[str, Obj]]:
     return ((path, c) for path, c in containers(pod_spec) if ".initContainers[" not in path)
 
 
-def secret_key_refs(render: Render) -> set[str]:
+def secret_key_refs(render: Render, only: Obj | None = None) -> set[str]:
     keys: set[str] = set()
-    for workload in workloads(render):
+    for workload in [only] if only is not None else workloads(render):
         spec = pod_template(workload)["spec"]
         for _, container in containers(spec):
             for item in container.get("env") or []:
@@ -179,6 +179,7 @@ def environment_follows_settings_catalogue(render: Render) -> list[str]:
         if env.get(port_variable, {}).get("value") != str(catalogue.get(service_name).port):
             problems.append(f"{where}.env[{port_variable}] must be {catalogue.get(service_name).port}")
     problems += _llama_settings_reach_llama_server(render)
+    problems += _data_tier_gets_its_passwords(render)
     # The Secret holds every required secret a pod reads (not the operator's own key, which only the
     # tools read) and the derived values (API_CLIENTS).
     in_cluster = {v.name for v in env_catalogue.VARIABLES
@@ -188,6 +189,24 @@ def environment_follows_settings_catalogue(render: Render) -> list[str]:
             f"noa_ops.k8s_render.SECRET_KEYS {sorted(SECRET_KEYS)} differ from the secret settings pods "
             f"read {sorted(in_cluster)}"
         )
+    return problems
+
+
+def _data_tier_gets_its_passwords(render: Render) -> list[str]:
+    """postgres and redis get every variable the catalogue names for them (each app service's
+    password among them), as NAME or as a NAME_FILE of the mounted Secret."""
+    problems = []
+    for store in (env_catalogue.POSTGRES, env_catalogue.REDIS):
+        workload = find(render, "StatefulSet", store)
+        if workload is None:
+            problems.append(f"StatefulSet/{store}: missing")
+            continue
+        env = env_names(pod_template(workload)["spec"]["containers"][0])
+        mounted = secret_key_refs(render, workload)
+        for item in env_catalogue.variables_for(store):
+            as_file = f"{item.name}_FILE" in env and item.name in mounted
+            if item.name not in env and not as_file:
+                problems.append(f"{ref(workload)}: containers[0] gets no {item.name} (env or _FILE)")
     return problems
 
 

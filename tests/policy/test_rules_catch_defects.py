@@ -182,7 +182,13 @@ def operator_key_stored_in_the_cluster(render: Render) -> None:
 
 def missing_secret_env(render: Render) -> None:
     container = _container(render, "Deployment", "agenticos")
-    container["env"] = [e for e in container["env"] if e["name"] != "REDIS_PASSWORD"]
+    container["env"] = [e for e in container["env"] if e["name"] != "AGENTICOS_REDIS_PASSWORD"]
+
+
+def role_password_not_mounted(render: Render) -> None:
+    """postgres would refuse to start: one app role's password never reaches it."""
+    container = _container(render, "StatefulSet", "postgres")
+    container["env"] = [e for e in container["env"] if e["name"] != "CLAUDE_FLOW_POSTGRES_PASSWORD_FILE"]
 
 
 def optional_setting_dropped(render: Render) -> None:
@@ -213,7 +219,7 @@ def llama_setting_hard_coded(render: Render) -> None:
 
 
 def literal_secret_env(render: Render) -> None:
-    _hard_code(render, "mcp", "POSTGRES_PASSWORD", "changeme")
+    _hard_code(render, "mcp", "MCP_POSTGRES_PASSWORD", "changeme")
 
 
 def namespace_not_enforcing(render: Render) -> None:
@@ -367,8 +373,7 @@ DEFECTS: list[Defect] = [
     ("staging-external-secrets", api_clients_hash_the_wrong_key, "secrets_come_from_one_source",
      "ExternalSecret/noa-secrets: spec.target.template.data.API_CLIENTS must be"),
     ("prod-external-secrets", operator_key_stored_in_the_cluster, "secrets_come_from_one_source",
-     "ExternalSecret/noa-secrets: keys ['API_CLIENTS', 'CLAUDE_FLOW_API_KEY', 'ENCRYPTION_KEY', "
-     "'JWT_SECRET', 'LLAMA_API_KEY', 'OPERATOR_API_KEY'"),
+     "'LLAMA_API_KEY', 'MCP_POSTGRES_PASSWORD', 'MCP_REDIS_PASSWORD', 'OPERATOR_API_KEY'"),
     ("dev", missing_dependency_edge, "network_policies", "no ingress allow on redis from its dependant mcp"),
     ("dev", no_default_deny, "network_policies", "NetworkPolicy: no default deny"),
     (
@@ -396,8 +401,11 @@ DEFECTS: list[Defect] = [
         "dev",
         missing_secret_env,
         "environment_follows_settings_catalogue",
-        "Deployment/agenticos: spec.template.spec.containers[0].env: required setting REDIS_PASSWORD",
+        "Deployment/agenticos: spec.template.spec.containers[0].env: required setting "
+        "AGENTICOS_REDIS_PASSWORD",
     ),
+    ("dev", role_password_not_mounted, "environment_follows_settings_catalogue",
+     "StatefulSet/postgres: containers[0] gets no CLAUDE_FLOW_POSTGRES_PASSWORD (env or _FILE)"),
     ("dev", service_type("NodePort"), "services_select_pods",
      "Service/mcp: spec.type NodePort opens it outside the cluster"),
     ("prod-external-secrets", service_type("LoadBalancer"), "services_select_pods",
@@ -419,7 +427,7 @@ DEFECTS: list[Defect] = [
         literal_secret_env,
         "environment_follows_settings_catalogue",
         "Deployment/mcp: spec.template.spec."
-        "containers[0].env[POSTGRES_PASSWORD]: a secret must come from a secretKeyRef",
+        "containers[0].env[MCP_POSTGRES_PASSWORD]: a secret must come from a secretKeyRef",
     ),
     (
         "prod",

@@ -211,9 +211,9 @@ INSERT INTO noa_core.services (name, type, port) VALUES
 ON CONFLICT (name) DO NOTHING;
 
 -- ---------------------------------------------------------------------------------------------
--- Ownership: the services connect as the database owner (POSTGRES_USER). When a superuser runs
--- this script instead, hand the schemas and everything in them to that owner, so the services
--- are never locked out of their own tables.
+-- Ownership: the database owner (POSTGRES_USER) owns the schemas and everything in them. When
+-- another superuser runs this script instead, hand them to that owner. The services own nothing:
+-- they log in as roles of their own, which docker/postgres/roles.sql grants their tables.
 -- ---------------------------------------------------------------------------------------------
 DO $$
 DECLARE

@@ -17,6 +17,9 @@ from noa_common.env_catalogue import (
     LLAMA,
     LLAMA_SERVER_VARIABLES,
     PORT_VARIABLES,
+    POSTGRES,
+    REDIS,
+    password_variable,
     variables_for,
 )
 from noa_ops import catalogue
@@ -176,6 +179,13 @@ def test_backend_network_is_internal() -> None:
     assert (networks.get("backend") or {}).get("internal") is True
 
 
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_an_app_service_gets_its_own_data_passwords_and_no_other(service: str) -> None:
+    environment = environment_of(service, [COMPOSE, HOT_RELOAD])
+    passwords = {name for name in environment if name.endswith("_PASSWORD")}
+    assert passwords == {password_variable(service, "POSTGRES"), password_variable(service, "REDIS")}
+
+
 def test_secrets_have_no_defaults() -> None:
     text = COMPOSE.read_text()
     for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD"):
@@ -232,7 +242,7 @@ def environment_of(service: str, files: list[Path]) -> dict[str, str]:
     return {name: str(value) for name, value in environment.items()}
 
 
-@pytest.mark.parametrize("service", APP_SERVICES)
+@pytest.mark.parametrize("service", [*APP_SERVICES, POSTGRES, REDIS])
 def test_every_setting_a_service_reads_reaches_it_from_the_env_file(service: str) -> None:
     """--env-file only fills ${...}: a variable that the service's environment does not name never
     reaches it, whatever the env file says. Each comes with the catalogue's default."""

@@ -157,14 +157,21 @@ def test_rotate_key_replaces_one_key_and_keeps_the_rest(in_tmp: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "ENCRYPTION_KEY", "claude_flow_api_key",
-                                  "CLAUDE_FLOW_API_KEY ", "API_CLIENTS", ""])
-def test_rotate_key_refuses_anything_but_an_api_key(in_tmp: Path, name: str) -> None:
+                                  "CLAUDE_FLOW_API_KEY ", "MCP_POSTGRES_PASSWORD_FILE", "API_CLIENTS", ""])
+def test_rotate_key_refuses_anything_but_an_api_key_or_a_data_password(in_tmp: Path, name: str) -> None:
+    """The superuser's password stays (the volume keeps it); JWT_SECRET and the others stay too."""
     path = in_tmp / ".noa" / "dev.env"
     envfile.write(path, "dev")
     before = path.read_text()
-    with pytest.raises(Exit, match="--name must be one of OPERATOR_API_KEY"):
+    with pytest.raises(Exit, match=r"--name must be one of MCP_POSTGRES_PASSWORD, .*OPERATOR_API_KEY"):
         cli.rotate_key(mock_context(), env="dev", name=name, deploy=False)
     assert path.read_text() == before
+
+
+def test_rotate_key_takes_every_service_s_data_passwords() -> None:
+    assert {name for name in envfile.ROTATABLE if name.endswith("_PASSWORD")} == {
+        f"{prefix}_{store}_PASSWORD" for prefix in ("MCP", "CLAUDE_FLOW", "AGENTICOS")
+        for store in ("POSTGRES", "REDIS")} | {"REDIS_PASSWORD"}
 
 
 def test_rotate_key_leaves_a_secret_manager_s_keys_to_it(in_tmp: Path) -> None:

@@ -11,7 +11,9 @@ OPERATOR_KEY = "operator-key-value-0123456789-operator-key"
 CLAUDE_FLOW_KEY = "claude-flow-key-value-0123456789-flow-key"
 # Every secret the app services require, with values good enough for development.
 SECRETS = {
-    "POSTGRES_PASSWORD": "pg-secret-value-1234", "REDIS_PASSWORD": "redis-secret-value-5678",
+    "MCP_POSTGRES_PASSWORD": "pg-mcp-value-1234", "CLAUDE_FLOW_POSTGRES_PASSWORD": "pg-flow-value-1234",
+    "AGENTICOS_POSTGRES_PASSWORD": "pg-agenticos-value-1234", "MCP_REDIS_PASSWORD": "redis-mcp-value-5678",
+    "CLAUDE_FLOW_REDIS_PASSWORD": "redis-flow-value-5678", "AGENTICOS_REDIS_PASSWORD": "redis-agenticos-5678",
     "JWT_SECRET": "jwt-key-value-9012-jwt-key-value-9012", "SESSION_SECRET": "session-key-value-3456",
     "ENCRYPTION_KEY": "ab" * 32, "CLAUDE_FLOW_API_KEY": CLAUDE_FLOW_KEY,
     "LLAMA_API_KEY": "llama-key-value-7890",

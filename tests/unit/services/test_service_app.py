@@ -51,7 +51,7 @@ def test_invalid_settings_keep_liveness_and_fail_startup(monkeypatch: pytest.Mon
     app = build_app(SPEC, {**SECRETS, "DB_POOL_MAX": "0"})
     logged = capsys.readouterr().out
     assert '"variable": "DB_POOL_MAX"' in logged and '"level": "error"' in logged
-    assert SECRETS["POSTGRES_PASSWORD"] not in logged
+    assert SECRETS["MCP_POSTGRES_PASSWORD"] not in logged
     with TestClient(app) as client:  # lifespan runs; invalid settings mean nothing is dialled
         assert client.get("/health").status_code == 200
         startup = client.get("/health/startup", headers=OPERATOR)

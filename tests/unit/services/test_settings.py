@@ -58,14 +58,25 @@ def test_catalogue_names_are_unique_and_upper_case() -> None:
 def test_secrets_are_required() -> None:
     problems = problems_by_variable("mcp", {})
     assert problems == {
-        "POSTGRES_PASSWORD": "is required and not set",
-        "REDIS_PASSWORD": "is required and not set",
+        "MCP_POSTGRES_PASSWORD": "is required and not set",
+        "MCP_REDIS_PASSWORD": "is required and not set",
         "ENCRYPTION_KEY": "is required and not set",
     }
-    assert set(problems_by_variable("agenticos", {})) == {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "JWT_SECRET"}
-    assert set(problems_by_variable("claude-flow", {})) == {"POSTGRES_PASSWORD", "REDIS_PASSWORD",
+    assert set(problems_by_variable("agenticos", {})) == {"AGENTICOS_POSTGRES_PASSWORD",
+                                                           "AGENTICOS_REDIS_PASSWORD", "JWT_SECRET"}
+    assert set(problems_by_variable("claude-flow", {})) == {"CLAUDE_FLOW_POSTGRES_PASSWORD",
+                                                             "CLAUDE_FLOW_REDIS_PASSWORD",
                                                              "SESSION_SECRET", "CLAUDE_FLOW_API_KEY",
                                                              "LLAMA_API_KEY"}
+
+
+def test_each_service_reads_its_own_data_passwords_only() -> None:
+    """The superuser's and Redis's default user's passwords reach no app service; each app service
+    reads its own two passwords and no other's."""
+    for service in APP_SERVICES:
+        passwords = {item.name for item in variables_for(service) if item.name.endswith("_PASSWORD")}
+        assert passwords == {f"{service.upper().replace('-', '_')}_POSTGRES_PASSWORD",
+                             f"{service.upper().replace('-', '_')}_REDIS_PASSWORD"}
 
 
 def test_empty_value_counts_as_unset() -> None:
@@ -122,16 +133,16 @@ def test_constraint_skipped_when_a_member_is_already_invalid() -> None:
     assert set(problems) == {"DB_POOL_MAX"}
 
 
-STRONG = {"POSTGRES_PASSWORD": "Pg-pw-7Hq2-Lx9v-Zr4", "REDIS_PASSWORD": "Rd_pw_3Kt8_Mn5b_Qw1",
+STRONG = {"MCP_POSTGRES_PASSWORD": "Pg-pw-7Hq2-Lx9v-Zr4", "MCP_REDIS_PASSWORD": "Rd_pw_3Kt8_Mn5b_Qw1",
           "ENCRYPTION_KEY": "3f9a0c7e1b2d4f6a8c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f1a3c5e7b9d2f4a"}
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_strict_environments_require_strong_secrets_without_showing_them(environment: str) -> None:
     assert load_settings("mcp", {**STRONG, "NOA_ENV": environment}).valid
-    env = {**STRONG, "NOA_ENV": environment, "POSTGRES_PASSWORD": "short-pw"}
+    env = {**STRONG, "NOA_ENV": environment, "MCP_POSTGRES_PASSWORD": "short-pw"}
     settings = load_settings("mcp", env)
-    assert [problem.variable for problem in settings.problems] == ["POSTGRES_PASSWORD"]
+    assert [problem.variable for problem in settings.problems] == ["MCP_POSTGRES_PASSWORD"]
     assert settings.problems[0].reason == f"must be at least 16 characters (required in {environment})"
     assert all("short-pw" not in problem.message for problem in settings.problems)
 
@@ -139,8 +150,8 @@ def test_strict_environments_require_strong_secrets_without_showing_them(environ
 @pytest.mark.parametrize(
     ("name", "raw", "reason"),
     [
-        ("REDIS_PASSWORD", "alllowercaseletters", "must mix at least three of"),
-        ("REDIS_PASSWORD", "change-me-to-a-random-secret", "looks like a placeholder"),
+        ("MCP_REDIS_PASSWORD", "alllowercaseletters", "must mix at least three of"),
+        ("MCP_REDIS_PASSWORD", "change-me-to-a-random-secret", "looks like a placeholder"),
         ("ENCRYPTION_KEY", "0" * 64, "is not random"),
     ],
 )
@@ -160,8 +171,9 @@ def test_secret_parse_errors_never_quote_the_value() -> None:
 
 
 def test_secret_values_are_collected_for_redaction_and_kept_verbatim() -> None:
-    settings = load_settings("mcp", {"POSTGRES_PASSWORD": " padded secret ", "REDIS_PASSWORD": "r" * 20})
-    assert settings.text("POSTGRES_PASSWORD") == " padded secret "
+    settings = load_settings("mcp", {"MCP_POSTGRES_PASSWORD": " padded secret ",
+                                     "MCP_REDIS_PASSWORD": "r" * 20})
+    assert settings.text("MCP_POSTGRES_PASSWORD") == " padded secret "
     assert set(settings.secret_values) == {" padded secret ", "r" * 20}
 
 

@@ -18,7 +18,7 @@ from noa_agenticos.payloads import AgentRegistration, TaskRequest
 from noa_agenticos.registry import NotAllowed, Registered, Registrant
 from noa_agenticos.tokens import AgentTokens
 from noa_common.api_keys import ApiKeys, bearer_token, parse_clients
-from noa_common.env_catalogue import APP_SERVICES, TASKS, VARIABLES, Category
+from noa_common.env_catalogue import APP_SERVICES, TASKS, VARIABLES, Category, data_user, password_variable
 from noa_common.metrics import Metrics
 from noa_common.postgres import PostgresPool
 from noa_common.rate_limit import FixedWindowLimiter, RateLimitMiddleware
@@ -39,6 +39,10 @@ AGENT = "5f0c6a3e-8a46-4d59-9a0e-9a0d1f3e2b11"
 OTHER_AGENT = "0b7e3c1a-2f4d-4e8a-9b6c-1d2e3f4a5b6c"
 # Read by something other than Python code: the C library (TZ).
 NOT_IN_PYTHON = {"TZ"}
+# Read under a name the code computes (env_catalogue.password_variable): the data tier's login of
+# each service, which test_each_service_logs_in_as_its_own_user follows to the clients.
+DATA_PASSWORDS = {password_variable(service, store)
+                  for service in APP_SERVICES for store in ("POSTGRES", "REDIS")}
 
 
 # -- the catalogue ------------------------------------------------------------------------------
@@ -70,7 +74,7 @@ def _deployment_files() -> str:
 @pytest.mark.parametrize("item", VARIABLES, ids=lambda item: item.name)
 def test_every_variable_is_read(item: Any) -> None:
     """App-service variables are named in their code; the others in what feeds their process."""
-    if item.name in NOT_IN_PYTHON:
+    if item.name in NOT_IN_PYTHON or item.name in DATA_PASSWORDS:
         return
     if item.services & set(APP_SERVICES):
         assert f'"{item.name}"' in _sources() or item.name in _port_variables(), f"no code reads {item.name}"
@@ -80,6 +84,20 @@ def test_every_variable_is_read(item: Any) -> None:
         assert derives or f'"{item.name}"' in _task_sources(), f"no operator task reads {item.name}"
     else:
         assert "${" + item.name in _deployment_files(), f"nothing passes {item.name} to its service"
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_each_service_logs_in_as_its_own_user(service: str) -> None:
+    """Postgres and Redis see the service's own user with its own password, never another's."""
+    settings = load_settings(service, SECRETS)
+    pool = PostgresPool(settings)._pool_arguments()
+    redis = create_redis(settings).connection_pool.connection_kwargs
+    user = data_user(service)
+    assert (pool["user"], pool["password"]) == (user, SECRETS[password_variable(service, "POSTGRES")])
+    assert (redis["username"], redis["password"]) == (user, SECRETS[password_variable(service, "REDIS")])
+    others = {SECRETS[password_variable(other, store)] for other in APP_SERVICES if other != service
+              for store in ("POSTGRES", "REDIS")}
+    assert {pool["password"], redis["password"]}.isdisjoint(others)
 
 
 def _port_variables() -> set[str]:
