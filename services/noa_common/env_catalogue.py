@@ -154,6 +154,20 @@ def password_variable(service: str, store: str) -> str:
 _PORT = (Between(1, 65535),)
 _C = Category
 _PASSWORD_RULES = (StrongPassword(16),)
+
+
+def _data_passwords(store: str, login: str) -> tuple[Variable, ...]:
+    """Each app service's generated password for a store (POSTGRES or REDIS), which the store's
+    image sets at every start; `login` describes the user, with {user} for its name."""
+    return tuple(
+        Variable(password_variable(service, store.upper()), Kind.STRING, None,
+                 f"Password of {service}'s {login.format(user=data_user(service))}; the {store} image "
+                 "sets it at every start.",
+                 frozenset({service, store}), secret=True, rules=(NonEmpty(),),
+                 example="change-me-to-a-random-secret", category=Category(store),
+                 generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES)
+        for service in APP_SERVICES)
+
 _KEY_RULES = (RandomKey(32),)
 
 VARIABLES: tuple[Variable, ...] = (
@@ -183,13 +197,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("POSTGRES_PASSWORD", Kind.STRING, None, "Password of POSTGRES_USER.", _POSTGRES, secret=True,
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
-    *(Variable(password_variable(service, "POSTGRES"), Kind.STRING, None,
-               f"Password of {service}'s PostgreSQL role {data_user(service)}, which may use its own tables "
-               "only; the postgres image sets it at every start.",
-               frozenset({service, POSTGRES}), secret=True, rules=(NonEmpty(),),
-               example="change-me-to-a-random-secret", category=_C.POSTGRES, generate=SecretKind.PASSWORD,
-               production_rules=_PASSWORD_RULES)
-      for service in APP_SERVICES),
+    *_data_passwords(POSTGRES, "PostgreSQL role {user}, which may use its own tables only"),
     Variable("POSTGRES_DB", Kind.STRING, "noa",
              "Database holding the noa_core, noa_agents and noa_memory schemas.", _ALL | _POSTGRES,
              rules=(NonEmpty(),), category=_C.POSTGRES),
@@ -214,13 +222,7 @@ VARIABLES: tuple[Variable, ...] = (
              "services log in as ACL users of their own.", frozenset({REDIS}), secret=True,
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.REDIS,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
-    *(Variable(password_variable(service, "REDIS"), Kind.STRING, None,
-               f"Password of {service}'s Redis ACL user {data_user(service)}, which may run its own commands "
-               "on its own keys only; the redis image sets it at every start.",
-               frozenset({service, REDIS}), secret=True, rules=(NonEmpty(),),
-               example="change-me-to-a-random-secret", category=_C.REDIS, generate=SecretKind.PASSWORD,
-               production_rules=_PASSWORD_RULES)
-      for service in APP_SERVICES),
+    *_data_passwords(REDIS, "Redis ACL user {user}, which may run its own commands on its own keys only"),
     Variable("REDIS_DB", Kind.INTEGER, "0", "Redis logical database number.", _ALL, rules=(Between(0, 15),),
              category=_C.REDIS),
     Variable("REDIS_TLS", Kind.BOOLEAN, "false",
