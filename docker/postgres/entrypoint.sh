@@ -30,16 +30,12 @@ die() {
     exit 1
 }
 
-# load_secret NAME: export NAME from $NAME or from the file $NAME_FILE; refuse an empty one.
+# shellcheck source=/dev/null
+. /usr/local/lib/noa/secret-env.sh
+
+# load_secret NAME: export NAME from $NAME or from the file $NAME_FILE (secret-env.sh).
 load_secret() {
-    file=$(printenv "${1}_FILE" || true)
-    if [ -n "$file" ]; then
-        [ -r "$file" ] || die "${1}_FILE=$file is not readable"
-        value=$(cat "$file")
-    else
-        value=$(printenv "$1" || true)
-    fi
-    [ -n "$value" ] || die "$1 (or ${1}_FILE) is not set; refusing to start without a password"
+    value=$(secret "$1") || exit 1
     export "$1=$value"
 }
 

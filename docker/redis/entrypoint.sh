@@ -14,18 +14,8 @@ die() {
     exit 1
 }
 
-# secret NAME: the value of $NAME, or of the file $NAME_FILE names; refuses an empty one.
-secret() {
-    file=$(printenv "${1}_FILE" || true)
-    if [ -n "$file" ]; then
-        [ -r "$file" ] || die "${1}_FILE=$file is not readable"
-        value=$(cat "$file")
-    else
-        value=$(printenv "$1" || true)
-    fi
-    [ -n "$value" ] || die "$1 (or ${1}_FILE) is not set; refusing to start without a password"
-    printf '%s' "$value"
-}
+# shellcheck source=/dev/null
+. /usr/local/lib/noa/secret-env.sh
 
 password_names() {
     grep -v '^#' "$TEMPLATE" | grep -o '<[A-Z_]*>' | tr -d '<>' | sort -u
