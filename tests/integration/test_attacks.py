@@ -93,6 +93,34 @@ def test_a_json_write_without_an_origin_reaches_the_route(stack: None, name: str
     assert answer.status == 422, answer.body
 
 
+# -- the public surface: what the ui (and so the Ingress) serves of the services' probes --------------
+
+# Spellings of probe paths nginx normalises before it matches a location (slashes merged, %-decoded),
+# and ones it matches case-insensitively, beside the plain ones.
+PROBE_SPELLINGS = ("/health", "/health/ready", "/health/startup", "/metrics", "//health/ready",
+                   "/%68ealth/ready", "/HEALTH/ready", "/./metrics", "/health/ready?verbose=1")
+
+
+@pytest.mark.parametrize("name", [s.name for s in catalogue.stack_services() if s.is_http and s.name != "ui"])
+def test_the_ui_proxy_refuses_every_probe_path(stack: None, name: str) -> None:
+    for spelling in PROBE_SPELLINGS:
+        status, body = call_ui(f"/api/{name}{spelling}")
+        assert status == 404, f"{spelling}: {status} {body}"
+        assert json.loads(body) == {"status": "fail", "error": "not found"}, spelling
+
+
+def test_the_ui_proxy_still_forwards_an_api_call_beside_them(stack: None) -> None:
+    """The near miss of the refusals: an API path under the same prefix reaches the service, which
+    answers 401 itself (its own error body, not nginx's 404)."""
+    status, body = call_ui(f"/api/agenticos/agents/{uuid.uuid4()}")
+    assert status == 401, body
+
+
+def call_ui(path: str) -> tuple[int, str]:
+    answer = http("GET", f"{base_url('ui')}{path}", auth=None)
+    return answer.status, answer.body
+
+
 # -- who may call what: every API route, anonymous and with someone else's credentials ---------------
 
 ANY_ID = "00000000-0000-4000-8000-000000000000"
@@ -111,6 +139,9 @@ ROUTES = [
     ("agenticos", "GET", f"/tasks/{ANY_ID}", None),
     ("agenticos", "POST", f"/tasks/{ANY_ID}/complete", {"result": {"forged": True}}),
     ("mcp", "POST", "/mcp", MCP_INITIALIZE),
+    ("mcp", "GET", "/settings", None),
+    ("claude-flow", "GET", "/settings", None),
+    ("agenticos", "GET", "/settings", None),
     ("llama", "POST", "/completion", {"prompt": "x", "n_predict": 1}),
     ("llama", "GET", "/v1/models", None),
     ("llama", "GET", "/metrics", None),

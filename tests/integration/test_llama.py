@@ -60,10 +60,12 @@ def test_an_llm_step_completes_a_workflow(stack: None) -> None:
     assert 1 <= result["tokens_predicted"] <= 8
 
 
-def test_ui_proxies_llama(stack: None) -> None:
-    reply = get(f"{base_url('ui')}/api/llama/health")
+def test_ui_proxies_llama_s_api_but_not_its_probes(stack: None) -> None:
+    reply = get(f"{base_url('ui')}/api/llama/v1/models", auth=LLAMA)
     assert reply.status == 200, reply.body
-    assert reply.json()["status"] == "ok"
+    assert reply.json()["data"], reply.body
+    assert get(f"{base_url('ui')}/api/llama/v1/models", auth=None).status == 401, "the key goes through"
+    assert get(f"{base_url('ui')}/api/llama/health").status == 404, "probes stay off the public proxy"
     assert get(f"{base_url('ui')}/api/llama/metrics").status == 404, "metrics stay off the public proxy"
 
 

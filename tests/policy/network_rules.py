@@ -8,7 +8,7 @@ import re
 from noa_common import env_catalogue
 from noa_ops import catalogue
 
-from .manifest import NGINX_CONF, Obj, Render, match_labels, of_kind, ref, selector_matches
+from .manifest import NGINX_CONF, ROOT, Obj, Render, match_labels, name_of, of_kind, ref, selector_matches
 from .pods import WORKLOAD_KINDS, containers, named_port, pod_template, template_labels, workloads
 
 INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
@@ -19,6 +19,11 @@ INTERNET_EGRESS = {("llama", 443)}
 PRIVATE_RANGES = {"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"}
 
 
+DASHBOARD_FILES = ROOT / "services/ui/html"
+# What the kubelet and Prometheus read on a service's own port; never through the Ingress.
+METRICS_PATH = "/metrics"
+
+
 def nginx_api_routes(text: str) -> dict[str, tuple[str, int]]:
     """`location /api/<x>/ { ... proxy_pass http://<host>:<port>/; }` -> {"/api/<x>": (host, port)}."""
     routes = {}
@@ -27,6 +32,57 @@ def nginx_api_routes(text: str) -> dict[str, tuple[str, int]]:
         if upstream:
             routes[match.group(1)] = (upstream.group(1), int(upstream.group(2)))
     return routes
+
+
+def nginx_status_routes(text: str) -> dict[str, str]:
+    """`location = /status/<x> { ... proxy_pass http://<host>:<port><path>; }` -> {"/status/<x>": url};
+    a location answering by itself (`return`) maps to ""."""
+    routes = {}
+    for match in re.finditer(r"location = (/status/[^\s]+) \{(.*?)\n\s*\}", text, flags=re.DOTALL):
+        upstream = re.search(r"proxy_pass (http://\S+);", match.group(2))
+        routes[match.group(1)] = upstream.group(1) if upstream else ""
+    return routes
+
+
+def nginx_refusals(text: str) -> list[re.Pattern[str]]:
+    """The regex locations that answer 404 (`location ~ <re> { ... return 404 ...; }`)."""
+    patterns = []
+    for match in re.finditer(r"location (~\*?) (\S+) \{(.*?)\n\s*\}", text, flags=re.DOTALL):
+        if re.search(r"^\s*return 404\b", match.group(3), flags=re.MULTILINE):
+            patterns.append(re.compile(match.group(2), re.IGNORECASE if match.group(1) == "~*" else 0))
+    return patterns
+
+
+def rendered_nginx(render: Render) -> str:
+    """The nginx.conf the ui pods mount (its ConfigMap), else the source it is generated from."""
+    for configmap in of_kind(render, "ConfigMap"):
+        if name_of(configmap).startswith("ui-nginx") and "nginx.conf" in (configmap.get("data") or {}):
+            return str(configmap["data"]["nginx.conf"])
+    return NGINX_CONF.read_text()
+
+
+def ingress_paths(render: Render) -> dict[str, Obj]:
+    """Every path of every Ingress rule, by path."""
+    return {
+        item["path"]: item
+        for ingress in of_kind(render, "Ingress")
+        for rule in ingress["spec"].get("rules") or []
+        for item in (rule.get("http") or {}).get("paths") or []
+    }
+
+
+def routes_to(item: Obj, url: str) -> bool:
+    """Whether an Ingress path sends a request for url to its backend (Exact, else as a Prefix)."""
+    path = item["path"]
+    if item.get("pathType") == "Exact":
+        return url == path
+    base = path.rstrip("/")
+    return not base or url == base or url.startswith(base + "/")
+
+
+def probe_paths(service: catalogue.Service) -> list[str]:
+    assert service.health is not None
+    return sorted({*(service.health.path(tier) for tier in catalogue.Tier), METRICS_PATH})
 
 
 def selectors_are_distinct(render: Render) -> list[str]:
@@ -215,7 +271,8 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
 
 
 def ingress_matches_ui_routing(render: Render) -> list[str]:  # noqa: PLR0912  (one checklist)
-    """TLS through cert-manager, a class, and /api paths that the ui's nginx proxies (prefix stripped)."""
+    """TLS through cert-manager, a class, and paths that the ui's nginx serves: /api/<service> (prefix
+    stripped), /status (each service's readiness) and the dashboard's files, Exact."""
     problems = []
     ingresses = of_kind(render, "Ingress")
     if len(ingresses) != 1:
@@ -236,11 +293,9 @@ def ingress_matches_ui_routing(render: Render) -> list[str]:  # noqa: PLR0912  (
     tls_hosts = [host for tls in spec.get("tls") or [] for host in tls.get("hosts") or []]
     if not tls_hosts or set(hosts) - set(tls_hosts):
         problems.append(f"{where}: spec.tls must cover every host {hosts}")
-    routes = nginx_api_routes(NGINX_CONF.read_text())
-    paths: dict[str, Obj] = {}
-    for rule in spec.get("rules") or []:
-        for item in (rule.get("http") or {}).get("paths") or []:
-            paths[item["path"]] = item
+    nginx = rendered_nginx(render)
+    routes = nginx_api_routes(nginx)
+    paths = ingress_paths(render)
     ui_port = catalogue.get("ui").port
     for path, item in paths.items():
         backend = item["backend"]["service"]
@@ -252,8 +307,7 @@ def ingress_matches_ui_routing(render: Render) -> list[str]:  # noqa: PLR0912  (
         port = backend.get("port") or {}
         if port.get("name") not in (None, "http") or port.get("number") not in (None, ui_port):
             problems.append(f"{where}: path {path} must use the ui Service's http port")
-        if path.startswith("/api/") and path not in routes:
-            problems.append(f"{where}: path {path} has no `location {path}/` in services/ui/nginx.conf")
+        problems += _path_is_served(where, path, item, routes)
     for path, (host, port) in routes.items():
         if path not in paths:
             problems.append(f"{where}: nginx proxies {path}/ but the Ingress has no path {path}")
@@ -270,7 +324,63 @@ def ingress_matches_ui_routing(render: Render) -> list[str]:  # noqa: PLR0912  (
     return problems
 
 
+def _path_is_served(where: str, path: str, item: Obj, routes: dict[str, tuple[str, int]]) -> list[str]:
+    """An /api path nginx proxies, /status, or one of the dashboard's files by its Exact path."""
+    if path.startswith("/api/"):
+        missing = f"{where}: path {path} has no `location {path}/` in the ui's nginx.conf"
+        return [] if path in routes else [missing]
+    if path == "/status":
+        return [] if item.get("pathType") == "Prefix" else [f"{where}: path /status must be a Prefix"]
+    if item.get("pathType") != "Exact":
+        return [f"{where}: path {path} ({item.get('pathType')}) routes more than the dashboard's files; "
+                "use Exact paths"]
+    if path != "/" and not (DASHBOARD_FILES / path.lstrip("/")).is_file():
+        return [f"{where}: path {path} is not a file of services/ui/html"]
+    return []
+
+
+def ingress_reaches_no_probe(render: Render) -> list[str]:
+    """No Ingress path reaches a health or metrics path: not ui's own, and for /api/<service>/<probe>
+    the ui's nginx answers 404 itself. /status/<service> reads exactly that service's readiness."""
+    problems = []
+    nginx = rendered_nginx(render)
+    refusals = nginx_refusals(nginx)
+    paths = ingress_paths(render)
+    services = [s for s in catalogue.stack_services() if s.is_http]
+    for service in services:
+        for probe in probe_paths(service):
+            for url in ([probe] if service.name == "ui" else []) + [f"/api/{service.name}{probe}"]:
+                reaching = [path for path, item in paths.items() if routes_to(item, url)]
+                if not reaching:
+                    continue
+                if url.startswith("/api/") and any(pattern.match(url) for pattern in refusals):
+                    continue
+                problems.append(
+                    f"Ingress/noa-server: path {reaching[0]} ({paths[reaching[0]].get('pathType')}) "
+                    f"reaches {service.name}'s {probe} as {url}; probes are for the kubelet and Prometheus"
+                )
+    status_routes = nginx_status_routes(nginx)
+    for service in services:
+        if f"/status/{service.name}" not in status_routes:
+            problems.append(f"ui nginx.conf: no `location = /status/{service.name}` for the dashboard")
+    for location, upstream in status_routes.items():
+        name = location.removeprefix("/status/")
+        if name not in catalogue.names() or not catalogue.get(name).is_http:
+            problems.append(f"ui nginx.conf: {location} names no HTTP service of the catalogue")
+            continue
+        service = catalogue.get(name)
+        assert service.health is not None
+        expected = "" if name == "ui" else f"http://{name}:{service.port}{service.health.ready}"
+        if upstream != expected:
+            problems.append(
+                f"ui nginx.conf: {location} proxies to {upstream or 'nothing'}; it must read "
+                f"{expected or 'nothing (ui answers itself)'}"
+            )
+    return problems
+
+
 # The rules of this concern, for rule_set.RULES.
 RULES = (
     selectors_are_distinct, services_select_pods, network_policies, ingress_matches_ui_routing,
+    ingress_reaches_no_probe,
 )

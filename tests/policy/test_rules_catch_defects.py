@@ -141,6 +141,40 @@ def seed_routes(render: Render) -> None:
     ingress["spec"]["rules"][0]["http"]["paths"][1]["path"] = "/api/flow"
 
 
+def _ingress_path(render: Render, path: str) -> Obj:
+    paths = _obj(render, "Ingress", "noa-server")["spec"]["rules"][0]["http"]["paths"]
+    return next(item for item in paths if item["path"] == path)
+
+
+def dashboard_as_prefix(render: Render) -> None:
+    _ingress_path(render, "/")["pathType"] = "Prefix"
+
+
+def dashboard_file_as_prefix(render: Render) -> None:
+    _ingress_path(render, "/dashboard.js")["pathType"] = "Prefix"
+
+
+def ui_readiness_routed(render: Render) -> None:
+    paths = _obj(render, "Ingress", "noa-server")["spec"]["rules"][0]["http"]["paths"]
+    paths.append({**copy.deepcopy(_ingress_path(render, "/")), "path": "/health/ready"})
+
+
+def _edit_nginx(render: Render, old: str, new: str) -> None:
+    configmap = next(o for o in render.objects
+                     if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("ui-nginx"))
+    assert old in configmap["data"]["nginx.conf"]
+    configmap["data"]["nginx.conf"] = configmap["data"]["nginx.conf"].replace(old, new)
+
+
+def api_health_passed_through(render: Render) -> None:
+    # The refusal covers metrics only, as it once did: /api/<service>/health* reaches the service.
+    _edit_nginx(render, "^/api/[^/]+/(health|metrics)", "^/api/[^/]+/metrics")
+
+
+def status_reads_metrics(render: Render) -> None:
+    _edit_nginx(render, "proxy_pass http://mcp:8001/health/ready;", "proxy_pass http://mcp:8001/metrics;")
+
+
 def unmounted_nginx_config(render: Render) -> None:
     container = _container(render, "Deployment", "ui")
     container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] != "nginx-conf"]
@@ -383,6 +417,16 @@ DEFECTS: list[Defect] = [
         "Ingress/noa-server: path /api/mcp goes to mcp",
     ),
     ("dev", seed_routes, "ingress_matches_ui_routing", "Ingress/noa-server: path /api/flow has no `location"),
+    ("prod", dashboard_file_as_prefix, "ingress_matches_ui_routing",
+     "Ingress/noa-server: path /dashboard.js (Prefix) routes more than the dashboard's files"),
+    ("prod", dashboard_as_prefix, "ingress_reaches_no_probe",
+     "Ingress/noa-server: path / (Prefix) reaches ui's /health as /health;"),
+    ("staging", ui_readiness_routed, "ingress_reaches_no_probe",
+     "Ingress/noa-server: path /health/ready (Exact) reaches ui's /health/ready"),
+    ("dev", api_health_passed_through, "ingress_reaches_no_probe",
+     "Ingress/noa-server: path /api/mcp (Prefix) reaches mcp's /health/ready as /api/mcp/health/ready"),
+    ("dev", status_reads_metrics, "ingress_reaches_no_probe",
+     "ui nginx.conf: /status/mcp proxies to http://mcp:8001/metrics; it must read http://mcp:8001/health/ready"),
     (
         "dev",
         unmounted_nginx_config,
@@ -475,10 +519,10 @@ def test_rule_catches_defect(
 
 def test_every_rule_has_a_seeded_defect() -> None:
     assert {rule for _, _, rule, _ in DEFECTS} == set(RULES)
-    # The registry holds every rule the concern modules define, each once: seventeen since the
-    # rules were split by concern (a new rule raises this count and brings its seeded defect).
+    # The registry holds every rule the concern modules define, each once: eighteen since the
+    # Ingress lost its probe paths (a new rule raises this count and brings its seeded defect).
     defined = [rule.__name__ for rule in rule_set.defined_rules()]
-    assert len(defined) == len(set(defined)) == len(RULES) == 17, sorted(defined)
+    assert len(defined) == len(set(defined)) == len(RULES) == 18, sorted(defined)
     assert set(defined) == set(RULES)
 
 

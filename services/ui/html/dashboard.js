@@ -1,5 +1,5 @@
-// Noa Server dashboard: polls each service's readiness through the ui's /api/<service>/ proxy
-// every 5 s and renders one row per service. Postgres and Redis have no HTTP endpoint; their
+// Noa Server dashboard: polls each service's readiness verdicts through the ui's /status/<service>
+// routes every 5 s and renders one row per service. Postgres and Redis have no HTTP endpoint; their
 // rows come from mcp's readiness checks (mcp checks both). No external assets, no framework.
 "use strict";
 
@@ -7,14 +7,15 @@ const POLL_INTERVAL_MS = 5000;
 // Below the poll interval, and short enough that a first render lands within ~3 s of load.
 const REQUEST_TIMEOUT_MS = 2500;
 
-// Where each HTTP service's readiness is read. Same origin, so no CORS and CSP connect-src 'self'.
-// llama.cpp has one tiered /health: 503 while the model loads, {"status":"ok"} once it serves.
+// Where each HTTP service's readiness is read: nginx proxies /status/<service> to its readiness path
+// without credentials (verdicts only, no addresses or errors). Same origin, so no CORS and CSP
+// connect-src 'self'. llama.cpp answers 503 while the model loads, {"status":"ok"} once it serves.
 const ENDPOINTS = {
-  "ui": "/health/ready",
-  "mcp": "/api/mcp/health/ready",
-  "claude-flow": "/api/claude-flow/health/ready",
-  "agenticos": "/api/agenticos/health/ready",
-  "llama": "/api/llama/health",
+  "ui": "/status/ui",
+  "mcp": "/status/mcp",
+  "claude-flow": "/status/claude-flow",
+  "agenticos": "/status/agenticos",
+  "llama": "/status/llama",
 };
 // Rows filled from a check inside another service's readiness body.
 const DERIVED = { "postgres": "mcp", "redis": "mcp" };
