@@ -88,7 +88,8 @@ def roll_back_to(c: Context, target: Target, env: Environment, release_id: str, 
     if release.target != target.name:
         raise NoaError(f"rollback: release {release_id} was deployed to {release.target}, not {target.name}")
     target.check_release(c, release, "rollback")
-    step("rollback", f"applying release {release_id} ({release.tag}) to {target.where(env)}")
+    step("rollback", f"applying release {release_id} ({release.tag}) to {target.where(env)}: "
+                     f"its images and configuration, {target.restored_secrets(env)}")
     outcome = target.apply_release(c, env, release, timeout=timeout)
     record(target, env, release_id, action, outcome)
     return outcome

@@ -87,6 +87,10 @@ class Target(Protocol):
         """None when a deploy takes the secrets from the env file; else where they come from."""
         ...
 
+    def restored_secrets(self, env: Environment) -> str:
+        """What applying a stored release again does to the secrets, said to the operator."""
+        ...
+
     def show_arrival(self, env: Environment) -> None:
         """After a successful deploy: where to look next."""
 

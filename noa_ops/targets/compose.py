@@ -116,6 +116,10 @@ def secrets_source(env: Environment) -> str | None:
     return None
 
 
+def restored_secrets(env: Environment) -> str:
+    return "secrets included, as the release recorded them from the env file"
+
+
 def apply_release(c: Context, env: Environment, release: releases.Release, *, timeout: int,
                   clock: Clock | None = None, sleep: Sleep | None = None) -> Outcome:
     """Apply a release's stored file, then the health gate, all within `timeout` seconds.

@@ -89,7 +89,8 @@ def variant_for(env: Environment) -> k8s_render.Variant:
 
 
 def stage(env: Environment, variant: k8s_render.Variant, source: Path = paths.K8S) -> Path:
-    """A private copy of k8s/ to render from; the dev overlay gets its Secret from the env file."""
+    """A private copy of k8s/ to render from; the dev overlay gets its Secret and the settings the
+    env file sets (merged into noa-config) from the env file."""
     root = paths.state("render", env.name)
     if root.exists():
         shutil.rmtree(root)
@@ -105,6 +106,8 @@ def stage(env: Environment, variant: k8s_render.Variant, source: Path = paths.K8
                        f"`invoke env-init --env {env.name} --force` writes a complete one")
         lines = [f"{key}={value}" for key, value in k8s_render.secret_values(values).items()]
         (staged / k8s_render.DEV_SECRETS_FILE).write_text("\n".join(lines) + "\n")
+        settings = [f"{key}={value}" for key, value in k8s_render.setting_values(values).items()]
+        (staged / k8s_render.DEV_SETTINGS_FILE).write_text("".join(f"{line}\n" for line in settings))
     return k8s_render.variant_dir(staged, variant)
 
 
@@ -446,6 +449,17 @@ def secrets_source(env: Environment) -> str | None:
     if variant.overlay == "dev":
         return None
     return f"the {', '.join(variant.components) or 'secrets'} component of {variant.name}"
+
+
+def restored_secrets(env: Environment) -> str:
+    """dev and SealedSecret releases hold their secrets; an ExternalSecret only names the store's keys."""
+    variant = variant_for(env)
+    if "external-secrets" in variant.components:
+        return ("but not the noa-secrets Secret's values: the ExternalSecret keeps syncing the store's "
+                "current ones (a rotated credential stays rotated; restore an older one in the store)")
+    if "sealed-secrets" in variant.components:
+        return "and the SealedSecret as that release sealed it (the controller unseals those values)"
+    return "and the noa-secrets Secret as the release recorded it from the env file"
 
 
 def show_arrival(env: Environment) -> None:

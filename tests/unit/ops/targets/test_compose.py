@@ -281,12 +281,17 @@ def test_dry_run_masks_secrets(in_tmp: Path) -> None:
     assert "-      POSTGRES_PASSWORD: <secret sha256:" in shown
 
 
-def test_explicit_rollback_applies_the_previous_good_release(in_tmp: Path) -> None:
+def test_explicit_rollback_applies_the_previous_good_release(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cli.deploy(mock_context(responses()), env="dev")
     cli.deploy(mock_context(responses()), env="dev")
     first, second = releases.all_releases("dev")
     c = mock_context(responses() | {f"{INSPECT}sha256:x": Result("sha256:x\n")})
+    capsys.readouterr()
     cli.rollback(c, env="dev")
+    said = " ".join(capsys.readouterr().err.split())
+    assert "its images and configuration, secrets included, as the release recorded them" in said
     assert f"/{first.id}/compose.yaml" in up_commands(c)[0]
     assert releases.history("dev")[-1].release == first.id
     assert releases.history("dev")[-1].action == "rollback"

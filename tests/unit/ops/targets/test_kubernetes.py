@@ -48,7 +48,7 @@ def digest(service: str) -> str:
 @pytest.fixture(scope="module")
 def staging_render(tmp_path_factory: pytest.TempPathFactory) -> str:
     if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed (scripts/bootstrap installs it)")
+        pytest.fail("kubectl is not installed: scripts/bootstrap builds the pinned one")
     out = tmp_path_factory.mktemp("render")
     written = k8s_render.render_variants(REPO / "k8s", out, [k8s_render.variant("staging-external-secrets")])
     return written["staging-external-secrets"].read_text()
@@ -236,6 +236,33 @@ def test_rollback_reapplies_stored_manifests(staging_render: str, pushed: None) 
     c = mock_context(base_answers(staging_render))
     cli.rollback(c, env="staging", to=second.id)
     assert [m["id"] for command in commands(c) if (m := APPLY.match(command))] == [second.id]
+
+
+def test_rollback_says_the_external_secret_keeps_the_store_s_values(
+    staging_render: str, pushed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli.deploy(mock_context(base_answers(staging_render)), env="staging")
+    cli.deploy(mock_context(base_answers(staging_render)), env="staging")
+    capsys.readouterr()
+    cli.rollback(mock_context(base_answers(staging_render)), env="staging")
+    said = " ".join(capsys.readouterr().err.split())
+    assert "its images and configuration, but not the noa-secrets Secret's values: the ExternalSecret " \
+           "keeps syncing the store's current ones (a rotated credential stays rotated" in said
+
+
+@pytest.mark.parametrize(("variant", "expected"), [
+    ("staging-external-secrets", "but not the noa-secrets Secret's values"),
+    ("prod-external-secrets", "but not the noa-secrets Secret's values"),
+    ("staging-sealed-secrets", "and the SealedSecret as that release sealed it"),
+    ("prod-sealed-secrets", "and the SealedSecret as that release sealed it"),
+    ("staging-local", "but not the noa-secrets Secret's values"),
+    ("dev", "and the noa-secrets Secret as the release recorded it"),
+])
+def test_each_variant_s_rollback_names_what_it_restores_of_the_secrets(
+    staging: Environment, variant: str, expected: str
+) -> None:
+    env = environments.Environment(**{**staging.__dict__, "kube_variant": variant})
+    assert kubernetes.restored_secrets(env).startswith(expected)
 
 
 def test_kubernetes_service_image_must_be_a_digest(staging_render: str, pushed: None) -> None:
