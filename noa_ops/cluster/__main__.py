@@ -1,4 +1,5 @@
 """python -m noa_ops.cluster build|up|status|down [--context NAME] [--only COMPONENT ...] [--purge]
+python -m noa_ops.cluster path BINARY   (where a built binary is; exit 1 if it is not built)
 
 One line on error (no traceback), exit 1; `status` exits 1 when the cluster is not healthy."""
 
@@ -14,7 +15,8 @@ from noa_ops.cluster.config import ClusterConfig
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m noa_ops.cluster", description=__doc__)
-    p.add_argument("action", choices=("build", "up", "status", "down"))
+    p.add_argument("action", choices=("build", "up", "status", "down", "path"))
+    p.add_argument("binary", nargs="?", help="path: the binary, e.g. kubectl")
     p.add_argument("--context", help="kubeconfig context name (default noa-local, NOA_CLUSTER_CONTEXT)")
     p.add_argument("--only", action="append", help="build: only this component (repeatable)")
     p.add_argument("--purge", action="store_true", help="down: also delete the state directory")
@@ -35,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
             times = lifecycle.up(cfg)
             if times:
                 print(f"timings (s since start of up): {lifecycle.summary(times)}")
+        elif args.action == "path":
+            built = build.built_binary(cfg, args.binary or "")
+            if built is None:
+                raise ClusterError(f"{args.binary or 'a binary name'} is not built "
+                                   f"(`python -m noa_ops.cluster build` builds the components)")
+            print(built)
         elif args.action == "status":
             return 0 if lifecycle.status(cfg) else 1
         else:

@@ -126,6 +126,15 @@ def build_all(cfg: ClusterConfig, names: list[str] | None = None, verbose: bool 
     return dirs
 
 
+def built_binary(cfg: ClusterConfig, name: str) -> Path | None:
+    """One binary's path if the component that makes it is built, else None."""
+    go = go_version(cfg)
+    for comp in COMPONENTS:
+        if name in comp.binaries and (bin_dir(cfg, comp, go) / STAMP).is_file():
+            return bin_dir(cfg, comp, go) / name
+    return None
+
+
 def binaries(cfg: ClusterConfig) -> dict[str, Path]:
     """Binary name -> path, for components already built (ClusterError if one is missing)."""
     go = go_version(cfg)

@@ -29,7 +29,9 @@ def kubectl_binary(cfg: ClusterConfig) -> str:
     if chosen:
         return chosen
     with contextlib.suppress(ClusterError):
-        return str(build.binaries(cfg)["kubectl"])
+        built = build.built_binary(cfg, "kubectl")
+        if built is not None:
+            return str(built)
     found = shutil.which("kubectl")
     if found is None:
         raise ClusterError("no kubectl: `invoke cluster build` builds one (or set NOA_CLUSTER_KUBECTL)")

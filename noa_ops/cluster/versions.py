@@ -24,10 +24,11 @@ class Component:
     tags: tuple[str, ...] = ()
     # Go linker -X settings; "{version}" is replaced by the pinned version of `module`.
     ldflags_x: dict[str, str] = field(default_factory=dict)
+    source: str = ""  # the folder of cluster/modules it is built from, when not its name
 
     @property
     def directory(self) -> Path:
-        return MODULES_DIR / self.name
+        return MODULES_DIR / (self.source or self.name)
 
     def version(self) -> str:
         return pinned_version(self.directory / "go.mod", self.module)
@@ -49,12 +50,15 @@ _K8S_VERSION_VARS = {
 }
 
 COMPONENTS: tuple[Component, ...] = (
+    # The client first and on its own: validate and the unit tests render with it
+    # (scripts/bootstrap builds it alone where no kubectl is installed). Its version matches the
+    # server's, whatever /usr/bin holds.
+    Component("kubectl", "k8s.io/kubernetes", {"kubectl": "k8s.io/kubernetes/cmd/kubectl"},
+              tags=("providerless",), ldflags_x=_K8S_VERSION_VARS, source="kubernetes"),
     Component(
         "kubernetes", "k8s.io/kubernetes",
         {name: f"k8s.io/kubernetes/cmd/{name}" for name in (
-            "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy",
-            # The client too: its version matches the server's, whatever /usr/bin holds.
-            "kubectl")},
+            "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")},
         # providerless: no in-tree cloud provider code at all.
         tags=("providerless",), ldflags_x=_K8S_VERSION_VARS,
     ),

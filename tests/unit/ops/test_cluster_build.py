@@ -105,3 +105,35 @@ def test_nfqueue_shim_stays_in_the_namespace_and_queues_only_new_pod_connections
     assert "-A NOA-NETPOL -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN" in rules
     assert f"-A NOA-NETPOL -d {cfg.pod_cidr} -j NFQUEUE --queue-num 100 --queue-bypass" in rules
     assert rules[-1] == "-I FORWARD 1 -j NOA-NETPOL"
+
+
+def test_kubectl_is_its_own_component_built_first_from_the_kubernetes_module() -> None:
+    """bootstrap builds it alone; it must not drag the server binaries along, nor lose its version."""
+    kubectl, kubernetes = versions.COMPONENTS[:2]
+    assert (kubectl.name, list(kubectl.binaries)) == ("kubectl", ["kubectl"])
+    assert kubectl.directory == kubernetes.directory == MODULES_DIR / "kubernetes"
+    assert kubectl.version() == kubernetes.version()
+    assert kubectl.ldflags() == kubernetes.ldflags() and kubectl.tags == kubernetes.tags
+    assert "kubectl" not in kubernetes.binaries
+
+
+def test_path_names_a_built_binary_and_refuses_one_not_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from noa_ops.cluster import __main__ as cluster_main
+
+    monkeypatch.setenv("NOA_CLUSTER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(build, "go_version", lambda _cfg: "go1.26.8")
+    cfg = ClusterConfig.from_env()
+    assert cfg.cache_dir == tmp_path
+    assert cluster_main.main(["path", "kubectl"]) == 1
+    assert capsys.readouterr().err == (
+        "cluster path: kubectl is not built (`python -m noa_ops.cluster build` builds the components)\n")
+    directory = build.bin_dir(cfg, versions.component("kubectl"), "go1.26.8")
+    directory.mkdir(parents=True)
+    assert cluster_main.main(["path", "kubectl"]) == 1, "a directory without its stamp is a partial build"
+    capsys.readouterr()
+    (directory / build.STAMP).write_text("k8s.io/kubernetes v1.36.3\n")
+    assert cluster_main.main(["path", "kubectl"]) == 0
+    assert capsys.readouterr().out == f"{directory / 'kubectl'}\n"
+    assert cluster_main.main(["path", "kubelet"]) == 1, "another component's binary is not built"
