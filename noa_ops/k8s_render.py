@@ -21,6 +21,7 @@ dependencies (so the kustomizations are read line by line, not with a YAML parse
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shutil
 import subprocess
@@ -35,6 +36,9 @@ from noa_ops.settings_catalogue import env_catalogue
 
 VARIANTS_DIR = Path("variants")  # relative to the k8s directory
 DEV_SECRETS_FILE = Path("overlays/dev/secrets.env")  # relative to the k8s directory
+# The operator's settings for dev, merged into noa-config by variants/dev (committed empty: a dev
+# deploy writes it from the env file, as compose reads that file).
+DEV_SETTINGS_FILE = Path("variants/dev/settings.env")  # relative to the k8s directory
 DEFAULT_OUT = Path("build/k8s-render")
 # The keys of the noa-secrets Secret: the generated secrets of the settings catalogue that a pod
 # reads (`invoke env-init` writes them; the operator's own API key stays out of the cluster) and
@@ -164,6 +168,20 @@ def secret_values(values: dict[str, str]) -> dict[str, str]:
     """The noa-secrets keys and values from an env file's values (derived ones computed)."""
     merged = {**values, **envfile.derived_values(values)}
     return {key: merged[key] for key in SECRET_KEYS if merged.get(key)}
+
+
+def setting_values(values: dict[str, str]) -> dict[str, str]:
+    """The noa-config keys an env file sets: every non-secret setting a pod reads (the ports stay
+    the manifests', which the probes and Services name)."""
+    pods = {*env_catalogue.APP_SERVICES, env_catalogue.LLAMA}
+    fixed = set(env_catalogue.PORT_VARIABLES.values())
+    chosen = {}
+    for key, value in values.items():
+        with contextlib.suppress(KeyError):
+            declared = env_catalogue.variable(key)
+            if value and not declared.secret and declared.services & pods and key not in fixed:
+                chosen[key] = value
+    return chosen
 
 
 def stage(source: Path, dest: Path) -> Path:

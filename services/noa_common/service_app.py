@@ -34,6 +34,7 @@ from noa_common.rate_limit import FixedWindowLimiter, RateLimitMiddleware
 from noa_common.redis_store import create_redis
 from noa_common.rules import split_list
 from noa_common.settings import Settings, load_settings
+from noa_common.settings_route import settings_route
 from noa_common.startup import StartupState, initialise
 from noa_common.write_guard import WriteGuardMiddleware
 
@@ -175,7 +176,9 @@ def _lifespan(runtime: ServiceRuntime, parts: ServiceParts) -> Lifespan:
     return lifespan
 
 
-def log_setting_problems(settings: Settings) -> None:
+def log_settings(settings: Settings) -> None:
+    """One line at start with every non-secret value, then each invalid variable."""
+    logger.info("settings", extra={"settings": settings.shown()})
     for problem in settings.problems:
         logger.error(problem.message, extra={"variable": problem.variable, "reason": problem.reason})
 
@@ -203,7 +206,7 @@ def middleware_for(settings: Settings, metrics: Metrics, keys: ApiKeys | None = 
 def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> Starlette:
     settings = load_settings(spec.name, environ)
     configure_logging(spec.name, settings.text("LOG_LEVEL"), settings.secret_values)
-    log_setting_problems(settings)
+    log_settings(settings)
     runtime = ServiceRuntime(spec, settings)
     parts = spec.attach(runtime)
     health = HealthContext(
@@ -217,7 +220,7 @@ def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> St
         shows_details=lambda request: runtime.api_keys.knows(request.headers.get("authorization")),
     )
     app = Starlette(
-        routes=[*health_routes(health), *parts.routes],
+        routes=[*health_routes(health), settings_route(settings), *parts.routes],
         middleware=middleware_for(settings, runtime.metrics, runtime.api_keys),
         exception_handlers=exception_handlers(),
         lifespan=_lifespan(runtime, parts),

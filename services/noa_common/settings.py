@@ -71,6 +71,10 @@ class Settings:
     def flag(self, name: str) -> bool:
         return bool(self._get(name, Kind.BOOLEAN))
 
+    def shown(self) -> dict[str, SettingValue]:
+        """Every value this service runs with, secrets left out (for the log and GET /settings)."""
+        return {name: value for name, value in sorted(self.values.items()) if not variable(name).secret}
+
     def _get(self, name: str, kind: Kind) -> SettingValue:
         declared = variable(name)
         if declared.kind is not kind:

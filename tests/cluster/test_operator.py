@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from invoke.context import Context
 
-from noa_ops import catalogue, models
+from noa_ops import catalogue, envfile, models
+from tests.integration import settings_probe
 from tests.integration.data_tier import expected, outcomes, probe_command
 
 from .conftest import Cluster, make_restricted_namespace, restricted_pod, timed
@@ -44,6 +45,8 @@ def deployed(cluster: Cluster, built: tuple[Path, dict[str, Any]]) -> Iterator[D
     op = Operator.at(cluster, home, "dev")
     model = models.fetch_default(Context())
     op.sandbox.seed_model_claim(model, models.DEFAULT_MODEL.file_name)
+    with (home / "dev.env").open("a") as env_file:  # what an operator sets: it must reach the pods
+        env_file.write(settings_probe.env_lines())
     timed("deploy, empty volumes, to every workload Ready",
           lambda: op.invoke("deploy", "--env", "dev", "--timeout", "600"))
     try:
@@ -199,6 +202,21 @@ def test_each_app_pod_s_data_login_reaches_its_own_data_only(deployed: Deployed)
         answer = op.kubectl("exec", _pod_of(op, name), "--", *probe_command(name), check=False)
         assert answer.returncode == 0, (name, answer.stderr[-2000:])
         assert outcomes(answer.stdout) == expected(name), name
+
+
+def test_settings_set_in_the_env_file_reach_each_app_pod(deployed: Deployed) -> None:
+    """The env file's settings went into noa-config, the pods read them, and each service's own
+    parse (GET /settings, with the operator's key) reports every one."""
+    op, _ = deployed
+    key = envfile.read_values(op.sandbox.home / "dev.env")["OPERATOR_API_KEY"]
+    for name in ("mcp", "claude-flow", "agenticos"):
+        command = settings_probe.read_settings_command(name)
+        answer = op.kubectl("exec", "-i", _pod_of(op, name), "--", *command, stdin=key, check=False)
+        assert answer.returncode == 0, (name, answer.stderr[-2000:])
+        body = json.loads(answer.stdout)
+        assert body["problems"] == [], body
+        assert settings_probe.mismatches(name, body["settings"]) == {}, name
+        assert key not in answer.stdout
 
 
 def test_stop_keeps_the_claims_and_the_rows_survive_the_next_deploy(

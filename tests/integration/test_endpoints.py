@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from docker.models.containers import Container
+
+from noa_common.settings import load_settings
 from noa_ops import catalogue
 
-from .helpers import app_services, base_url, contract_services, get
+from .helpers import app_services, base_url, contract_services, get, http, http_services
 
 
 @pytest.mark.parametrize("service", contract_services(), ids=lambda s: s.name)
@@ -49,8 +53,45 @@ def test_metrics_are_prometheus_text(stack: None, service: catalogue.Service) ->
     assert "http_requests_total" in reply.body
 
 
-@pytest.mark.parametrize("service", app_services(), ids=lambda s: s.name)
-def test_ui_proxies_each_service(stack: None, service: catalogue.Service) -> None:
-    reply = get(f"{base_url('ui')}/api/{service.name}/health")
+@pytest.mark.parametrize("service", http_services(), ids=lambda s: s.name)
+def test_ui_status_reads_each_service_s_verdicts_without_the_callers_key(
+    stack: None, service: catalogue.Service
+) -> None:
+    """/status/<service> is the dashboard's view: readiness verdicts only, even for a request that
+    carries the operator's key, which on the service's own port shows the details."""
+    reply = get(f"{base_url('ui')}/status/{service.name}")  # carries the operator's key
     assert reply.status == 200, reply.body
-    assert reply.json()["service"] == service.name
+    body = reply.json()
+    assert body["status"] == "ok"
+    if service.name in {s.name for s in app_services()}:
+        assert body["service"] == service.name
+        assert set(service.depends_on) <= set(body["checks"])
+        assert all(check == {"ok": True} for check in body["checks"].values()), body
+        direct = get(base_url(service.name) + "/health/ready").json()
+        assert "latency_ms" in direct["checks"][service.depends_on[0]], "the key shows details directly"
+
+
+@pytest.mark.parametrize("service", http_services(), ids=lambda s: s.name)
+def test_ui_status_takes_reads_only(stack: None, service: catalogue.Service) -> None:
+    if service.name == "ui":
+        pytest.skip("ui answers its own status from nginx; nothing behind it to write to")
+    reply = http("POST", f"{base_url('ui')}/status/{service.name}", {})
+    assert reply.status == 403, reply.body
+
+
+@pytest.mark.parametrize("service", app_services(), ids=lambda s: s.name)
+def test_settings_report_what_the_running_container_was_given(
+    stack: None, containers: dict[str, Container], service: catalogue.Service
+) -> None:
+    """GET /settings (operator only) is the service's own parse of its environment: no secret in it,
+    and every value the one its container's environment sets."""
+    reply = get(f"{base_url(service.name)}/settings")
+    assert reply.status == 200, reply.body
+    body = reply.json()
+    environment = dict(item.split("=", 1) for item in containers[service.name].attrs["Config"]["Env"])
+    parsed = load_settings(service.name, environment)
+    shown = json.loads(json.dumps(parsed.shown()))
+    assert body == {"service": service.name, "settings": shown, "problems": []}
+    for secret in parsed.secret_values:
+        assert secret not in reply.body
+    assert get(f"{base_url(service.name)}/settings", auth="CLAUDE_FLOW_API_KEY").status == 403

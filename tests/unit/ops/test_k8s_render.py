@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 from invoke.config import Config
 from invoke.context import Context
 
@@ -27,7 +28,7 @@ SECRETS = k8s_render.secret_values(ENV_VALUES)
 
 def needs_kubectl() -> None:
     if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed (scripts/bootstrap installs it)")
+        pytest.fail("kubectl is not installed: scripts/bootstrap builds the pinned one")
 
 
 def folders(k8s: Path) -> list[str]:
@@ -95,6 +96,46 @@ def test_kubectl_kustomize_of_a_folder_is_what_validate_checks_and_deploy_applie
     deployed = kubernetes.render(Context(Config(overrides={"run": {"in_stream": False}})), staged)
     assert by_hand == checked == deployed
     assert k8s_render.count_objects(by_hand) > 40
+
+
+def _dev_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: str) -> dict[str, str]:
+    """noa-config of a dev deploy's render whose env file also holds `settings`."""
+    tmp_path.mkdir()
+    monkeypatch.chdir(tmp_path)
+    env_file = tmp_path / "env" / "dev.env"
+    env_file.parent.mkdir()
+    env_file.write_text(envfile.render("dev", ENV_VALUES) + settings)
+    env = replace(environments.select(mock_context(), "dev"), env_file=env_file)
+    staged = kubernetes.stage(env, kubernetes.variant_for(env))
+    rendered = kubernetes.render(Context(Config(overrides={"run": {"in_stream": False}})), staged)
+    [config] = [doc for doc in yaml.safe_load_all(rendered)
+                if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].startswith("noa-config")]
+    return dict(config["data"])
+
+
+def test_a_dev_deploy_merges_the_env_file_s_settings_into_noa_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As compose reads the env file: a setting there reaches the pods, the overlay's LOG_LEVEL
+    included; the ports stay the manifests' and no secret lands in the ConfigMap."""
+    needs_kubectl()
+    plain = _dev_config(tmp_path / "plain", monkeypatch, "")
+    assert plain["CLAUDE_FLOW_MAX_STEPS"] == "100" and plain["LOG_LEVEL"] == "debug"
+    merged = _dev_config(tmp_path / "set", monkeypatch,
+                         "CLAUDE_FLOW_MAX_STEPS=7\nLOG_LEVEL=warning\nMCP_PORT=18001\nREDIS_TLS=true\n")
+    assert {key: merged[key] for key in ("CLAUDE_FLOW_MAX_STEPS", "LOG_LEVEL", "REDIS_TLS")} == {
+        "CLAUDE_FLOW_MAX_STEPS": "7", "LOG_LEVEL": "warning", "REDIS_TLS": "true"}
+    assert merged.get("MCP_PORT") == plain.get("MCP_PORT"), "the ports stay the manifests'"
+    assert set(merged) == set(plain), "no key the base does not carry"
+    for value in ENV_VALUES.values():
+        assert value not in merged.values()
+
+
+def test_setting_values_leave_out_secrets_ports_and_unknown_names() -> None:
+    chosen = k8s_render.setting_values({
+        "CLAUDE_FLOW_MAX_STEPS": "7", "JWT_SECRET": "s" * 40, "MCP_PORT": "18001", "NOT_A_SETTING": "x",
+        "CORS_ORIGIN": "", "MCP_SEARCH_MAX_RESULTS": "9", "POSTGRES_PASSWORD": "p" * 20})
+    assert chosen == {"CLAUDE_FLOW_MAX_STEPS": "7", "MCP_SEARCH_MAX_RESULTS": "9"}
 
 
 def test_a_missing_component_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -73,3 +73,39 @@ def test_shutdown_grace_tolerates_bad_values() -> None:
     assert shutdown_grace({}) == 10
     assert shutdown_grace({"SHUTDOWN_GRACE_SECONDS": "soon"}) == 10
     assert drain_timeout(1) == 1 and drain_timeout(10) == 5
+
+
+def _settings_app(environ: dict[str, str]) -> TestClient:
+    from noa_common.service_app import build_app
+    from noa_flow.app import SPEC
+
+    return TestClient(build_app(SPEC, {**SECRETS, **environ}))
+
+
+def test_settings_show_the_operator_what_the_service_parsed_and_no_secret(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = _settings_app({"CLAUDE_FLOW_MAX_STEPS": "7", "CORS_ORIGIN": "https://ops.example",
+                            "DB_POOL_MAX": "0"})
+    reply = client.get("/settings", headers=OPERATOR)
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["service"] == "claude-flow"
+    assert body["settings"]["CLAUDE_FLOW_MAX_STEPS"] == 7
+    assert body["settings"]["CORS_ORIGIN"] == "https://ops.example"
+    assert body["problems"] == ["DB_POOL_MAX"] and body["settings"]["DB_POOL_MAX"] != 0
+    shown = reply.text + capsys.readouterr().out
+    for name, value in SECRETS.items():
+        assert name not in body["settings"] and value not in shown, name
+    logged = [line for line in shown.splitlines() if '"msg": "settings"' in line]
+    assert len(logged) == 1 and '"CLAUDE_FLOW_MAX_STEPS": 7' in logged[0]
+
+
+def test_settings_are_for_the_operator_alone() -> None:
+    from .helpers import CLAUDE_FLOW_KEY, OPERATOR_KEY, bearer
+
+    client = _settings_app({})
+    assert client.get("/settings").status_code == 401
+    assert client.get("/settings", headers=bearer(OPERATOR_KEY[:-1])).status_code == 401
+    assert client.get("/settings", headers=bearer(CLAUDE_FLOW_KEY)).status_code == 403
+    assert client.post("/settings", headers=OPERATOR, json={}).status_code == 405

@@ -219,3 +219,18 @@ def test_listen_port_uses_default_when_invalid() -> None:
     assert listen_port("mcp", {"MCP_PORT": "abc"}) == 8001
     assert listen_port("claude-flow", {"CLAUDE_FLOW_PORT": "19100"}) == 19100
     assert port_from_environment("AGENTICOS_PORT", {}) == 9400
+
+
+def test_the_suites_changed_settings_are_valid_and_none_is_its_default() -> None:
+    """tests/integration/settings_probe.py: a value equal to its default would prove nothing."""
+    from noa_common.env_catalogue import variable
+    from noa_common.settings import check_value, parse_value
+    from tests.integration.settings_probe import CHANGED, expected
+
+    for name, raw in CHANGED.items():
+        declared = variable(name)
+        assert declared.default is not None and not declared.secret, name
+        value = parse_value(declared, raw)
+        assert check_value(declared, value, "production") is None, name
+        assert value != parse_value(declared, declared.default), name
+    assert expected("mcp")["MCP_SEARCH_MAX_RESULTS"] == 90 and "CLAUDE_FLOW_MAX_STEPS" not in expected("mcp")
