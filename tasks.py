@@ -20,4 +20,4 @@ except NoaError as error:
     raise SystemExit(str(error)) from None
 ns = Collection(cli.build, cli.push, cli.deploy, cli.rollback, cli.health, cli.logs, cli.stop, cli.status,
                 cli.env_init, cli.env_check, cli.rotate_key, cli.docs,
-                cli.model_fetch, cli.cluster)
+                cli.db_backup, cli.db_restore, cli.model_fetch, cli.cluster)

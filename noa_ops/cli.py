@@ -22,6 +22,8 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
 from . import (
+    backups,
+    catalogue,
     docgen,
     envcheck,
     envfile,
@@ -323,6 +325,69 @@ def stop(c: Context, env: str = "dev", target: str = "", purge: bool = False, ye
         raise NoaError("--yes confirms --purge; without --purge, stop keeps the data and needs no "
                        "confirmation")
     release_cycle.stop(c, targets.of(selected), selected, purge=purge, yes=yes)
+
+
+BACKUP_DIR_HELP = ("directory for the dump, its .sha256 and its manifest (default "
+                   "~/.local/share/noa-server/backups/<env>/; never inside the checkout)")
+
+
+@operator_task(help={"env": ENV_HELP, "target": TARGET_HELP, "out": BACKUP_DIR_HELP})
+def db_backup(c: Context, env: str = "dev", target: str = "", out: str = "") -> None:
+    """Dump the environment's database while the services keep writing: one consistent snapshot.
+
+    `pg_dump --format=custom` of a REPEATABLE READ snapshot, run in the postgres container; beside
+    the dump a `sha256sum` line and a manifest (JSON) with the checksum and every table's row count
+    and checksum in that snapshot. Files are 0600. Restore with `invoke db-restore --from FILE`.
+    """
+    selected = environments.select(c, env, target)
+    where = targets.of(selected)
+    where.preflight_read(c, selected, "db-backup")
+    directory = backups.backup_dir(selected, out)
+    manifest = backups.backup(selected, where.postgres_exec(selected), directory, images.current_tag(c))
+    tables = json_module.loads(manifest.read_text())["tables"]
+    rows = sum(item["rows"] for item in tables.values())
+    step("db-backup", f"{selected.name}: {rows} rows in {len(tables)} tables -> "
+                      f"{manifest.with_suffix('.dump')} (manifest {manifest.name})")
+
+
+@operator_task(
+    help={
+        "env": ENV_HELP,
+        "target": TARGET_HELP,
+        "from": "FILE: the .dump (or its .json manifest) that `invoke db-backup` wrote",
+        "yes": "replace a database that holds rows",
+    },
+)
+def db_restore(c: Context, env: str = "dev", target: str = "", from_: str = "", yes: bool = False) -> None:
+    """Restore a backup into the environment's database and prove every table came back.
+
+    Checks the dump against its checksum, refuses a database holding rows unless --yes, stops
+    the services that write (mcp, claude-flow, agenticos), runs `pg_restore --clean
+    --single-transaction` (all or nothing), starts them again and compares each table's row count
+    and checksum with the manifest.
+    """
+    if not from_:
+        raise NoaError("db-restore: --from FILE names the backup (`invoke db-backup` prints it)")
+    selected = environments.select(c, env, target)
+    where = targets.of(selected)
+    where.preflight_read(c, selected, "db-restore")
+    dump_path, manifest = backups.load_manifest(from_)
+    prefix = where.postgres_exec(selected)
+    held = {name: item.rows for name, item in backups.table_figures(prefix).items() if item.rows}
+    if held and not yes:
+        raise NoaError(f"db-restore: {selected.name}'s database holds {sum(held.values())} rows in "
+                       f"{len(held)} tables; --yes replaces them with the backup (nothing was changed)")
+    writers = [s.name for s in catalogue.stack_services() if "postgres" in s.depends_on]
+    where.pause_writers(c, selected, writers)
+    try:
+        backups.restore_dump(prefix, dump_path)
+    finally:
+        where.resume_writers(c, selected, writers)
+    problems = backups.differences(backups.expected_figures(manifest), backups.table_figures(prefix))
+    if problems:
+        raise NoaError(f"db-restore: the restored database differs from the backup: {'; '.join(problems)}")
+    step("db-restore", f"{selected.name}: {len(manifest['tables'])} tables restored from {dump_path.name}, "
+                       f"each with the backup's rows and checksum")
 
 
 @operator_task(

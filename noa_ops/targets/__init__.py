@@ -105,6 +105,18 @@ class Target(Protocol):
     def stored_data(self, c: Context, env: Environment) -> list[str]:
         """The names of what `stop --purge` deletes."""
 
+    def postgres_exec(self, env: Environment) -> list[str]:
+        """The command prefix that runs a program in the environment's postgres container (stdin open)."""
+        ...
+
+    def pause_writers(self, c: Context, env: Environment, services: list[str]) -> None:
+        """Stop the services that write to the database (db-restore), keeping everything else."""
+        ...
+
+    def resume_writers(self, c: Context, env: Environment, services: list[str]) -> None:
+        """Start them again and wait until the environment is healthy."""
+        ...
+
     def halt(self, c: Context, env: Environment, doomed: list[str] | None) -> str:
         """Stop what runs (and delete `doomed`, unless None); the line that says what happened."""
 

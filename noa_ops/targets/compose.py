@@ -9,6 +9,7 @@ The cycle itself (record, gate, roll back) is noa_ops/release_cycle.py.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -34,6 +35,8 @@ bad_word = "unhealthy"
 data_kind = "volumes"
 # Seconds between two `up` attempts while a restarting service may still recover in time.
 RETRY_PAUSE = 5.0
+# Seconds db-restore waits for the stack to be healthy again after it restarted the writers.
+RESUME_TIMEOUT = 180
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
@@ -197,6 +200,24 @@ def stored_data(c: Context, env: Environment) -> list[str]:
     """The project's named volumes: what `stop --purge` deletes."""
     listed = run_checked(c, compose.volumes(env), "docker volume ls", hide=True)
     return [line.strip() for line in listed.stdout.splitlines() if line.strip()]
+
+
+def postgres_exec(env: Environment) -> list[str]:
+    return [*shlex.split(compose.base(env)), "exec", "-T", "postgres"]
+
+
+def pause_writers(c: Context, env: Environment, services: list[str]) -> None:
+    run_checked(c, f"{compose.base(env)} stop {shlex.join(services)}", "docker compose stop", echo=True)
+
+
+def resume_writers(c: Context, env: Environment, services: list[str]) -> None:
+    run_checked(c, f"{compose.base(env)} start {shlex.join(services)}", "docker compose start", echo=True)
+    deadline = time.monotonic() + RESUME_TIMEOUT
+    while not (result := probes.verdict(probes.check_stack(c, env))).ok:
+        if time.monotonic() > deadline:
+            raise NoaError(f"{', '.join(result.unhealthy)} not healthy {RESUME_TIMEOUT} s after the restart; "
+                           f"see `invoke logs --env {env.name}`")
+        time.sleep(1)
 
 
 def halt(c: Context, env: Environment, doomed: list[str] | None) -> str:

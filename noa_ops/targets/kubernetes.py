@@ -451,6 +451,20 @@ def secrets_source(env: Environment) -> str | None:
     return f"the {', '.join(variant.components) or 'secrets'} component of {variant.name}"
 
 
+def postgres_exec(env: Environment) -> list[str]:
+    return ["kubectl", "--context", env.kube_context, "-n", env.kube_namespace, "exec", "-i", "postgres-0",
+            "-c", "postgres", "--"]
+
+
+def pause_writers(c: Context, env: Environment, services: list[str]) -> None:
+    raise NoaError(f"db-restore on Kubernetes is not built yet: restore {env.kube_namespace} by hand "
+                   f"(scale {', '.join(services)} to 0, pg_restore in postgres-0, scale back)")
+
+
+def resume_writers(c: Context, env: Environment, services: list[str]) -> None:
+    raise NoaError("db-restore on Kubernetes is not built yet")
+
+
 def restored_secrets(env: Environment) -> str:
     """dev and SealedSecret releases hold their secrets; an ExternalSecret only names the store's keys."""
     variant = variant_for(env)

@@ -219,6 +219,18 @@ def test_settings_set_in_the_env_file_reach_each_app_pod(deployed: Deployed) -> 
         assert key not in answer.stdout
 
 
+def test_db_backup_dumps_the_cluster_s_database_through_kubectl_exec(deployed: Deployed,
+                                                                   tmp_path: Path) -> None:
+    op, _ = deployed
+    agents = int(op.sql("SELECT count(*) FROM noa_agents.agents"))
+    result = op.invoke("db-backup", "--env", "dev", "--out", str(tmp_path))
+    [manifest_path] = tmp_path.glob("*.json")
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["tables"]["noa_agents.agents"]["rows"] == agents
+    assert manifest_path.with_name(manifest["dump"]).read_bytes()[:5] == b"PGDMP"
+    assert manifest["environment"] == "dev" and manifest_path.name in result.stderr
+
+
 def test_stop_keeps_the_claims_and_the_rows_survive_the_next_deploy(
         deployed: Deployed) -> None:
     op, _ = deployed

@@ -1,0 +1,143 @@
+"""`invoke db-backup` and `invoke db-restore` on the running stack: a backup taken while agenticos
+keeps registering agents, the postgres volume wiped, the backup restored into the fresh database,
+every table's rows and checksum as the backup's manifest says. Beside it the near misses: a dump
+one byte off, a database holding rows without --yes, a backup directory inside the checkout."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from noa_ops import backups
+
+from .helpers import PROJECT, REPO, all_ready, base_url, http, invoke, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+POSTGRES = {"label": [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=postgres"]}
+
+
+def postgres_prefix() -> list[str]:
+    """`docker exec` into the stack's postgres container (found by its labels, not by the code under test)."""
+    [container] = docker.from_env().containers.list(filters=POSTGRES)
+    return ["docker", "exec", "-i", container.name]
+
+
+def figures() -> dict[str, backups.Table]:
+    return backups.table_figures(postgres_prefix())
+
+
+class Writer:
+    """Registers agents through agenticos until stopped: the writes a backup must not tear."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.written = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            name = f"backup-{uuid.uuid4().hex[:10]}"
+            reply = http("POST", f"{base_url('agenticos')}/agents", {"name": name})
+            if reply.status == 201:
+                self.written += 1
+
+    def __enter__(self) -> Writer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def backup(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A backup taken while agents are being registered: its manifest."""
+    directory = tmp_path_factory.mktemp("backups") / "dev"
+    with Writer() as writer:
+        wait_for(lambda: writer.written >= 5, 30, "the first agents")
+        before = writer.written
+        result = invoke("db-backup", "--env", "dev", "--out", str(directory))
+        during = writer.written - before
+    assert during > 0, "agents were registered while the backup ran"
+    [manifest] = directory.glob("*.json")
+    assert "rows in" in result.stderr and manifest.name in result.stderr
+    yield manifest
+
+
+def test_a_backup_is_private_checksummed_and_counts_every_table(backup: Path) -> None:
+    manifest = json.loads(backup.read_text())
+    dump = backup.with_name(manifest["dump"])
+    for path in (dump, backup, dump.with_name(dump.name + ".sha256")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(backup.parent.stat().st_mode) == 0o700
+    check = subprocess.run(["sha256sum", "-c", dump.name + ".sha256"], cwd=dump.parent, capture_output=True,
+                           text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert dump.read_bytes()[:5] == b"PGDMP", "pg_dump's custom format"
+    assert {"noa_agents.agents", "noa_memory.memories", "noa_core.services"} <= set(manifest["tables"])
+    assert manifest["tables"]["noa_agents.agents"]["rows"] > 5
+    assert not list(backup.parent.glob("*.partial"))
+
+
+def test_a_dump_one_byte_off_is_refused_and_nothing_changes(backup: Path, tmp_path: Path) -> None:
+    manifest = json.loads(backup.read_text())
+    dump = backup.with_name(manifest["dump"])
+    forged = tmp_path / dump.name
+    data = bytearray(dump.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    forged.write_bytes(bytes(data))
+    (tmp_path / backup.name).write_text(backup.read_text())
+    before = figures()
+    result = invoke("db-restore", "--env", "dev", "--from", str(forged), "--yes", check=False)
+    assert result.returncode != 0
+    assert f"{forged} does not match its checksum" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert figures() == before
+
+
+def test_a_database_holding_rows_is_not_replaced_without_yes(backup: Path) -> None:
+    before = figures()
+    assert any(item.rows for item in before.values())
+    result = invoke("db-restore", "--env", "dev", "--from", str(backup), check=False)
+    assert result.returncode != 0
+    said = " ".join(result.stderr.split())
+    assert "database holds" in said and "--yes replaces them" in said and "nothing was changed" in said
+    assert figures() == before
+
+
+def test_a_backup_directory_inside_the_checkout_is_refused() -> None:
+    inside = REPO / "build" / "backups-here"
+    result = invoke("db-backup", "--env", "dev", "--out", str(inside), check=False)
+    assert result.returncode != 0
+    assert "is inside the checkout" in " ".join(result.stderr.split())
+    assert not inside.exists()
+
+
+def test_restore_into_a_wiped_volume_brings_back_every_table(backup: Path) -> None:
+    """The postgres volume removed, the release deployed again (init-db.sql makes a fresh
+    database), the backup restored: each table as the backup's snapshot had it."""
+    engine = docker.from_env()
+    for container in engine.containers.list(all=True, filters=POSTGRES):
+        container.remove(force=True)
+    [volume] = [v for v in engine.volumes.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
+                if v.name.endswith("_postgres-data")]
+    volume.remove(force=True)
+    invoke("deploy", "--env", "dev")
+    fresh = figures()
+    expected = backups.expected_figures(json.loads(backup.read_text()))
+    assert fresh["noa_agents.agents"].rows == 0 < expected["noa_agents.agents"].rows
+    result = invoke("db-restore", "--env", "dev", "--from", str(backup), "--yes")
+    assert "each with the backup's rows and checksum" in " ".join(result.stderr.split())
+    assert figures() == expected
+    wait_for(all_ready, 60, "every service ready after the restore")
