@@ -23,7 +23,8 @@ import pytest
 from invoke.context import Context
 
 from noa_ops import catalogue, envfile, models
-from tests.integration import settings_probe
+from noa_ops.settings_catalogue import api_keys
+from tests.integration import api_routes, settings_probe
 from tests.integration.data_tier import expected, outcomes, probe_command
 
 from .conftest import Cluster, make_restricted_namespace, restricted_pod, timed
@@ -229,6 +230,47 @@ def test_db_backup_dumps_the_cluster_s_database_through_kubectl_exec(deployed: D
     assert manifest["tables"]["noa_agents.agents"]["rows"] == agents
     assert manifest_path.with_name(manifest["dump"]).read_bytes()[:5] == b"PGDMP"
     assert manifest["environment"] == "dev" and manifest_path.name in result.stderr
+
+
+# Each API's calls run inside the cluster: the Python services' from their own pod on loopback,
+# llama's from the claude-flow pod (the one the NetworkPolicies let in), through its Service.
+CALLER = {"llama": ("claude-flow", "http://llama:9300")}
+
+
+def _attacks() -> dict[str, list[tuple[tuple[str, str, str, object, str], str, int]]]:
+    """pod's service -> [(call, what, expected status)] for every route of tests/integration/api_routes.py:
+    no key, the real key one character short, its digest: 401; claude-flow's key where it is not
+    its: 403; and a control that the real key gets through: 200."""
+    attacks: dict[str, list[tuple[tuple[str, str, str, object, str], str, int]]] = {}
+    for name, method, path, body in api_routes.ROUTES:
+        pod, base = CALLER.get(name, (name, f"http://127.0.0.1:{catalogue.get(name).port}"))
+        real = "llama" if name == "llama" else "operator"
+        tries = [("none", 401), (f"{real}-short", 401), (f"{real}-digest", 401)]
+        if (name, method, path, body) in api_routes.NOT_CLAUDE_FLOW_S:
+            tries.append(("claude-flow", 403))
+        if method == "GET" and "{" not in path and api_routes.ANY_ID not in path:
+            tries.append((real, 200))
+        for token, status in tries:
+            attacks.setdefault(pod, []).append(((base, method, path, body, token), f"{name} {method} {path} "
+                                                f"as {token}", status))
+    return attacks
+
+
+def test_every_api_route_refuses_strangers_inside_the_cluster(deployed: Deployed) -> None:
+    """tests/integration/test_attacks.py's callers, on the cluster: keys from the sandbox's env file."""
+    op, _ = deployed
+    keys = envfile.read_values(op.sandbox.home / "dev.env")
+    tokens: dict[str, str | None] = {"none": None, "claude-flow": keys["CLAUDE_FLOW_API_KEY"]}
+    for name, variable in (("operator", "OPERATOR_API_KEY"), ("llama", "LLAMA_API_KEY")):
+        tokens |= {name: keys[variable], f"{name}-short": keys[variable][:-1],
+                   f"{name}-digest": api_keys.key_digest(keys[variable])}
+    for pod, attacks in _attacks().items():
+        command = api_routes.probe_command([call for call, _, _ in attacks])
+        answer = op.kubectl("exec", "-i", _pod_of(op, pod), "--", *command, stdin=json.dumps(tokens),
+                            check=False)
+        assert answer.returncode == 0, (pod, answer.stderr[-2000:])
+        got = dict(zip([what for _, what, _ in attacks], json.loads(answer.stdout), strict=True))
+        assert got == {what: status for _, what, status in attacks}, pod
 
 
 def test_stop_keeps_the_claims_and_the_rows_survive_the_next_deploy(

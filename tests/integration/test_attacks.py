@@ -18,6 +18,7 @@ import pytest
 from noa_ops import catalogue
 from noa_ops.settings_catalogue import api_keys
 
+from .api_routes import MCP_HEADERS, MCP_INITIALIZE, NOT_CLAUDE_FLOW_S, ROUTES
 from .helpers import OPERATOR, base_url, bearer, http, invoke, key_of, wait_for
 
 key_digest = api_keys.key_digest
@@ -123,34 +124,8 @@ def call_ui(path: str) -> tuple[int, str]:
 
 # -- who may call what: every API route, anonymous and with someone else's credentials ---------------
 
-ANY_ID = "00000000-0000-4000-8000-000000000000"
-MCP_INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "attacker", "version": "0"}}}
-# (service, method, path, body): every route of the APIs, health and metrics aside.
-ROUTES = [
-    ("claude-flow", "POST", "/workflows", {"name": "w", "steps": [{"tool": "agents_list"}]}),
-    ("claude-flow", "GET", "/workflows", None),
-    ("claude-flow", "GET", f"/workflows/{ANY_ID}", None),
-    ("agenticos", "POST", "/agents", {"name": "intruder"}),
-    ("agenticos", "GET", "/agents", None),
-    ("agenticos", "GET", f"/agents/{ANY_ID}", None),
-    ("agenticos", "POST", f"/agents/{ANY_ID}/heartbeat", None),
-    ("agenticos", "POST", "/tasks", {"title": "forged"}),
-    ("agenticos", "GET", f"/tasks/{ANY_ID}", None),
-    ("agenticos", "POST", f"/tasks/{ANY_ID}/complete", {"result": {"forged": True}}),
-    ("mcp", "POST", "/mcp", MCP_INITIALIZE),
-    ("mcp", "GET", "/settings", None),
-    ("claude-flow", "GET", "/settings", None),
-    ("agenticos", "GET", "/settings", None),
-    ("llama", "POST", "/completion", {"prompt": "x", "n_predict": 1}),
-    ("llama", "GET", "/v1/models", None),
-    ("llama", "GET", "/metrics", None),
-]
-MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
-
-
 IDS = [f"{r[0]} {r[1]} {r[2]}" for r in ROUTES]
-FLOW_AND_AGENTS = [r for r in ROUTES if r[0] in ("claude-flow", "agenticos")]
+NOT_ITS_IDS = [f"{r[0]} {r[1]} {r[2]}" for r in NOT_CLAUDE_FLOW_S]
 
 
 def call(name: str, method: str, path: str, body: object, token: str | None) -> tuple[int, str]:
@@ -184,8 +159,7 @@ def test_a_near_miss_of_a_real_key_is_refused(stack: None, name: str, method: st
         assert status == 401, answer
 
 
-@pytest.mark.parametrize(("name", "method", "path", "body"), FLOW_AND_AGENTS,
-                         ids=[f"{r[0]} {r[1]} {r[2]}" for r in FLOW_AND_AGENTS])
+@pytest.mark.parametrize(("name", "method", "path", "body"), NOT_CLAUDE_FLOW_S, ids=NOT_ITS_IDS)
 def test_claude_flow_s_own_key_opens_nothing_but_mcp(stack: None, name: str, method: str, path: str,
                                                    body: object) -> None:
     """A service's credential where it is not its: known, so 403 (not 401)."""

@@ -22,11 +22,12 @@ def dev() -> environments.Environment:
     return environments.select(mock_context(), "dev")
 
 
-def write_backup(directory: Path, content: bytes = b"PGDMP-fake", **overrides: object) -> Path:
+def write_backup(directory: Path, overrides: dict[str, object] | None = None) -> Path:
+    content = b"PGDMP-fake"
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "noa-dev-x.dump").write_bytes(content)
     manifest = {"format": 1, "dump": "noa-dev-x.dump", "sha256": hashlib.sha256(content).hexdigest(),
-                "tables": {"noa_agents.agents": {"rows": 3, "md5": "abc"}}, **overrides}
+                "tables": {"noa_agents.agents": {"rows": 3, "md5": "abc"}}, **(overrides or {})}
     path = directory / "noa-dev-x.json"
     path.write_text(json.dumps(manifest))
     return path
@@ -80,7 +81,7 @@ def test_a_manifest_and_its_dump_load_from_either_file(tmp_path: Path) -> None:
     ({"dump": "elsewhere.dump"}, "is missing"),
 ])
 def test_a_manifest_near_miss_is_one_line(tmp_path: Path, change: dict[str, object], expected: str) -> None:
-    manifest = write_backup(tmp_path, **change)
+    manifest = write_backup(tmp_path, change)
     with pytest.raises(NoaError, match=expected):
         backups.load_manifest(str(manifest))
 

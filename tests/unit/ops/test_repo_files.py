@@ -38,8 +38,8 @@ def test_task_collection() -> None:
     import tasks
 
     assert sorted(tasks.ns.task_names) == [
-        "build", "cluster", "deploy", "docs", "env-check", "env-init", "health", "logs", "model-fetch",
-        "push", "rollback", "rotate-key", "status", "stop"
+        "build", "cluster", "db-backup", "db-restore", "deploy", "docs", "env-check", "env-init", "health",
+        "logs", "model-fetch", "push", "rollback", "rotate-key", "status", "stop"
     ]
 
 
