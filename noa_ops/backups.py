@@ -17,7 +17,6 @@ entrypoint does (docker/secret-env.sh: POSTGRES_PASSWORD or POSTGRES_PASSWORD_FI
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -30,6 +29,7 @@ from typing import IO, Any
 from . import paths
 from .environments import Environment
 from .errors import NoaError
+from .models import sha256_of
 
 DEFAULT_DIR = Path.home() / ".local" / "share" / "noa-server" / "backups"
 MANIFEST_FORMAT = 1
@@ -79,14 +79,6 @@ def backup_dir(env: Environment, out: str) -> Path:
 
 def stamp(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _private_dir(directory: Path) -> None:
