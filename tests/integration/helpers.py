@@ -126,6 +126,15 @@ def remove_project(engine: docker.DockerClient) -> None:
         volume.remove()
 
 
+POSTGRES = {"label": [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=postgres"]}
+
+
+def postgres_prefix() -> list[str]:
+    """`docker exec` into the stack's postgres container (found by its labels, not by the code under test)."""
+    [container] = docker.from_env().containers.list(filters=POSTGRES)
+    return ["docker", "exec", "-i", container.name]
+
+
 def stack_containers(engine: docker.DockerClient) -> dict[str, Container]:
     found = engine.containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
     return {c.labels["com.docker.compose.service"]: c for c in found}

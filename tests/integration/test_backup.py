@@ -18,18 +18,9 @@ import pytest
 
 from noa_ops import backups
 
-from .helpers import PROJECT, REPO, all_ready, base_url, http, invoke, wait_for
+from .helpers import POSTGRES, PROJECT, REPO, all_ready, base_url, http, invoke, postgres_prefix, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-POSTGRES = {"label": [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=postgres"]}
-
-
-def postgres_prefix() -> list[str]:
-    """`docker exec` into the stack's postgres container (found by its labels, not by the code under test)."""
-    [container] = docker.from_env().containers.list(filters=POSTGRES)
-    return ["docker", "exec", "-i", container.name]
 
 
 def figures() -> dict[str, backups.Table]:
