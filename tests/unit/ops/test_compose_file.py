@@ -141,6 +141,54 @@ def test_every_service_has_a_healthcheck(services: dict[str, Any]) -> None:
         )
 
 
+def image_healthcheck_commands(text: str) -> dict[str, list[str]]:
+    """Dockerfile stage -> the CMD of its own HEALTHCHECK (the JSON list on the continuation line)."""
+    commands: dict[str, list[str]] = {}
+    stage = ""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        words = line.split()
+        if len(words) >= 4 and words[0].upper() == "FROM" and words[-2].upper() == "AS":
+            stage = words[-1]
+        elif words and words[0].upper() == "HEALTHCHECK" and line.rstrip().endswith("\\"):
+            command = lines[number + 1].strip()
+            assert command.startswith("CMD ["), f"{stage}: HEALTHCHECK continues with {command!r}"
+            commands[stage] = yaml.safe_load(command.removeprefix("CMD "))
+    return commands
+
+
+def probed_url(command: list[str]) -> str:
+    """The path (and, for curl, host and port) a health check command asks for."""
+    if command[:3] == ["python", "-m", "noa_common.probe"]:
+        return command[3]
+    return next(word for word in command if word.startswith("http://"))
+
+
+def expected_probe(service: catalogue.Service) -> str:
+    """What a container's health check must ask for: the readiness path of the catalogue (the Python
+    probe dials the service's own port); curl names 127.0.0.1 and the catalogue port. ui's nginx
+    answers every tier alike, and its check uses /health, the one path it does not log."""
+    assert service.health is not None
+    if service.target in ("mcp", "claude-flow", "agenticos"):
+        return service.health.ready
+    path = service.health.live if service.name == "ui" else service.health.ready
+    return f"http://127.0.0.1:{service.port}{path}"
+
+
+def test_each_image_s_health_check_asks_for_the_catalogue_s_path_and_port() -> None:
+    commands = image_healthcheck_commands(DOCKERFILE.read_text())
+    for service in STACK:
+        if service.is_http:
+            assert probed_url(commands[service.target]) == expected_probe(service), service.name
+
+
+def test_the_health_check_comparison_sees_a_path_spelt_almost_right() -> None:
+    text = DOCKERFILE.read_text().replace('"/health/ready"]', '"/health/readyz"]', 1)
+    commands = image_healthcheck_commands(text)
+    mcp = catalogue.get("mcp")
+    assert probed_url(commands[mcp.target]) != expected_probe(mcp)
+
+
 def test_no_fixed_container_names(services: dict[str, Any]) -> None:
     for service, definition in by_name(services):
         assert "container_name" not in definition, f"{service.name} sets container_name"
