@@ -395,9 +395,10 @@ def db_restore(c: Context, env: str = "dev", target: str = "", from_: str = "", 
         "env": "one environment (default: every environment in invoke.yaml)",
         "target": TARGET_HELP,
         "json": "print the rows as JSON on stdout",
+        "wide": "one row per environment, every field a column (needs about 140 columns)",
     },
 )
-def status(c: Context, env: str = "", target: str = "", json: bool = False) -> None:
+def status(c: Context, env: str = "", target: str = "", json: bool = False, wide: bool = False) -> None:
     """Which release runs in each environment, since when, how it got there and whether it is healthy now.
 
     From the recorded releases (.noa/releases/<env>/): release id (time-tag), the action that
@@ -409,7 +410,7 @@ def status(c: Context, env: str = "", target: str = "", json: bool = False) -> N
     if json:
         print_json([row.as_json() for row in rows])
     else:
-        print_status(rows)
+        print_status(rows, wide=wide)
 
 
 @operator_task(

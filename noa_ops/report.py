@@ -69,22 +69,45 @@ def print_env_check(findings: list[Any], title: str) -> None:
     out.print(table)
 
 
-def print_status(rows: list[Any]) -> None:
-    """`invoke status` rows (noa_ops.status.Status)."""
+def _mark(value: bool | None) -> str:
+    return "" if value is None else ("[green]yes[/]" if value else "[red]no[/]")
+
+
+def print_status(rows: list[Any], *, wide: bool = False) -> None:
+    """`invoke status` rows (noa_ops.status.Status): one block per environment, which fits 80
+    columns (long values wrap, never cut), or with `wide` one row per environment."""
+    if wide:
+        out.print(status_table(rows))
+        return
+    table = Table(title="releases", title_justify="left", show_header=False, show_lines=True)
+    table.add_column("environment", no_wrap=True, style="bold")
+    table.add_column("release", overflow="fold")
+    for row in rows:
+        gate = "" if row.passed_gate is None else f" · gate {_mark(row.passed_gate)}"
+        health = "" if row.healthy_now is None else f" · healthy now {_mark(row.healthy_now)}"
+        lines = [f"{escape(row.target)} · {escape(row.state)}{gate}{health}"]
+        if row.release:
+            lines.append(f"{escape(row.release)}")
+        if row.since:
+            lines.append(f"since {escape(row.since)} via {escape(row.action)}")
+        if row.detail:
+            lines.append(escape(row.detail))
+        table.add_row(escape(row.environment), "\n".join(lines))
+    out.print(table)
+
+
+def status_table(rows: list[Any]) -> Table:
+    """One row per environment, every field a column (`invoke status --wide`)."""
     table = Table(title="releases", title_justify="left")
     columns = ("environment", "target", "state", "release", "since", "via", "gate", "healthy now")
     for column in columns:
         table.add_column(column, no_wrap=True)
     table.add_column("detail", overflow="fold")
-
-    def mark(value: bool | None) -> str:
-        return "" if value is None else ("[green]yes[/]" if value else "[red]no[/]")
-
     for row in rows:
         table.add_row(escape(row.environment), escape(row.target), escape(row.state), escape(row.release),
-                      escape(row.since), escape(row.action), mark(row.passed_gate), mark(row.healthy_now),
+                      escape(row.since), escape(row.action), _mark(row.passed_gate), _mark(row.healthy_now),
                       escape(row.detail))
-    out.print(table)
+    return table
 
 
 def print_images(rows: dict[str, str], title: str) -> None:
