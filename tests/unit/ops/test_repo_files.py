@@ -48,3 +48,14 @@ def test_scripts_are_executable() -> None:
                  "scripts/install-compose-plugin", ".ci/run"):
         path = REPO / name
         assert path.is_file() and os.access(path, os.X_OK), f"{name} is missing or not executable"
+
+
+def test_an_echoed_command_carries_no_escape_codes_into_a_pipe() -> None:
+    """invoke bolds an echoed command with ANSI codes; in a file or CI log they are noise."""
+    import subprocess
+    import sys
+
+    script = ("from invoke.context import Context\nfrom noa_ops.shell import run\n"
+              "run(Context(), 'true', echo=True)\n")
+    piped = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    assert "true" in piped.stdout and "\x1b[" not in piped.stdout, repr(piped.stdout)
