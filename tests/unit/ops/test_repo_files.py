@@ -57,5 +57,6 @@ def test_an_echoed_command_carries_no_escape_codes_into_a_pipe() -> None:
 
     script = ("from invoke.context import Context\nfrom noa_ops.shell import run\n"
               "run(Context(), 'true', echo=True)\n")
-    piped = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    piped = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                           check=True)
     assert "true" in piped.stdout and "\x1b[" not in piped.stdout, repr(piped.stdout)
