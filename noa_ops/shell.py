@@ -18,7 +18,7 @@ def run(c: Context, command: str, **kwargs: Any) -> Result:
     """Run a command that may fail, in the checkout (paths.ROOT); the caller decides what a failure
     means. An echoed command is bold on a terminal only: no escape codes in files and CI logs."""
     if kwargs.get("echo") and not sys.stdout.isatty():
-        kwargs.setdefault("echo_format", PLAIN_ECHO)
+        c.config.run.echo_format = PLAIN_ECHO
     with c.cd(str(paths.ROOT)):
         result = c.run(command, warn=True, **kwargs)
     if result is None:  # only with disown/asynchronous, which this package never uses
