@@ -327,6 +327,13 @@ def stop(c: Context, env: str = "dev", target: str = "", purge: bool = False, ye
     release_cycle.stop(c, targets.of(selected), selected, purge=purge, yes=yes)
 
 
+def restore_pauses() -> list[str]:
+    """The services a restore stops, in start order: those that write to Postgres, and those in front
+    of them (the ui's nginx resolves their addresses once, at its start)."""
+    writers = {s.name for s in catalogue.stack_services() if "postgres" in s.depends_on}
+    return [s.name for s in catalogue.stack_services() if s.name in writers or writers & set(s.depends_on)]
+
+
 BACKUP_DIR_HELP = ("directory for the dump, its .sha256 and its manifest (default "
                    "~/.local/share/noa-server/backups/<env>/; never inside the checkout)")
 
@@ -362,9 +369,9 @@ def db_restore(c: Context, env: str = "dev", target: str = "", from_: str = "", 
     """Restore a backup into the environment's database and prove every table came back.
 
     Checks the dump against its checksum, refuses a database holding rows unless --yes, stops
-    the services that write (mcp, claude-flow, agenticos), runs `pg_restore --clean
-    --single-transaction` (all or nothing), starts them again and compares each table's row count
-    and checksum with the manifest.
+    the services that write (mcp, claude-flow, agenticos) and the ui in front of them, runs
+    `pg_restore --clean --single-transaction` (all or nothing), starts them again and compares each
+    table's row count and checksum with the manifest.
     """
     if not from_:
         raise NoaError("db-restore: --from FILE names the backup (`invoke db-backup` prints it)")
@@ -377,12 +384,12 @@ def db_restore(c: Context, env: str = "dev", target: str = "", from_: str = "", 
     if held and not yes:
         raise NoaError(f"db-restore: {selected.name}'s database holds {sum(held.values())} rows in "
                        f"{len(held)} tables; --yes replaces them with the backup (nothing was changed)")
-    writers = [s.name for s in catalogue.stack_services() if "postgres" in s.depends_on]
-    where.pause_writers(c, selected, writers)
+    paused = restore_pauses()
+    where.pause_writers(c, selected, paused)
     try:
         backups.restore_dump(prefix, dump_path)
     finally:
-        where.resume_writers(c, selected, writers)
+        where.resume_writers(c, selected, paused)
     problems = backups.differences(backups.expected_figures(manifest), backups.table_figures(prefix))
     if problems:
         raise NoaError(f"db-restore: the restored database differs from the backup: {'; '.join(problems)}")

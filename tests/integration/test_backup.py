@@ -134,3 +134,5 @@ def test_restore_into_a_wiped_volume_brings_back_every_table(backup: Path) -> No
     assert "each with the backup's rows and checksum" in " ".join(result.stderr.split())
     assert figures() == expected
     wait_for(all_ready, 60, "every service ready after the restore")
+    for name in ("mcp", "claude-flow", "agenticos"):  # the ui reaches their new addresses
+        assert http("GET", f"{base_url('ui')}/status/{name}", auth=None).status == 200, name

@@ -126,3 +126,9 @@ def test_the_commands_run_in_the_postgres_container_with_its_own_password() -> N
     assert kubernetes.postgres_exec(staging) == [
         "kubectl", "--context", staging.kube_context, "-n", staging.kube_namespace, "exec", "-i",
         "postgres-0", "-c", "postgres", "--"]
+
+
+def test_a_restore_stops_the_writers_and_the_ui_in_front_of_them_in_start_order() -> None:
+    from noa_ops import cli
+
+    assert cli.restore_pauses() == ["mcp", "claude-flow", "agenticos", "ui"]
