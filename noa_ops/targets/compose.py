@@ -9,12 +9,9 @@ The cycle itself (record, gate, roll back) is noa_ops/release_cycle.py.
 
 from __future__ import annotations
 
-import json
-import re
 import shlex
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -38,8 +35,6 @@ bad_word = "unhealthy"
 data_kind = "volumes"
 # Seconds between two `up` attempts while a restarting service may still recover in time.
 RETRY_PAUSE = 5.0
-# A container restarted this often since the deploy began crash-loops: waiting longer changes nothing.
-CRASH_LOOP_RESTARTS = 3
 # Seconds db-restore waits for the stack to be healthy again after it restarted the writers.
 RESUME_TIMEOUT = 180
 Clock = Callable[[], float]
@@ -137,76 +132,18 @@ def apply_release(c: Context, env: Environment, release: releases.Release, *, ti
     """
     clock, sleep = clock or time.monotonic, sleep or time.sleep
     deadline = clock() + timeout
-    began = datetime.now(UTC)
     command_file = releases.rendered_path(release)
     while True:
         remaining = max(1, round(deadline - clock()))
         started = run(c, compose.up_release(env.project, command_file, timeout=remaining), echo=True)
         if started.ok or deadline - clock() <= RETRY_PAUSE:
             break
-        looping = crash_loops(c, env, began)
-        if looping:
-            step("deploy", f"not waiting for the deadline: {'; '.join(looping.values())}")
-            return Outcome(False, tuple(looping), ())
         step("deploy", f"not every service is up yet; trying again ({int(deadline - clock())} s left)")
         sleep(RETRY_PAUSE)
     budget = min(env.health_timeout, max(0.0, deadline - clock()))
     checks = probes.wait_until_healthy(c, env, budget=budget, sleep=sleep, clock=clock)
     result = probes.verdict(checks)
     return Outcome(result.ok, result.unhealthy, tuple(checks))
-
-
-def crash_loops(c: Context, env: Environment, since: datetime) -> dict[str, str]:
-    """service -> why, for each container of the project that has certainly failed: created by
-    this deploy and restarted CRASH_LOOP_RESTARTS times, or exited non-zero with no restart policy."""
-    listed = run(c, f"docker ps -aq --filter label=com.docker.compose.project={shlex.quote(env.project)}",
-                 hide=True)
-    ids = listed.stdout.split() if listed.ok else []
-    if not ids:
-        return {}
-    inspected = run(c, f"docker inspect {shlex.join(ids)}", hide=True)
-    try:
-        containers = json.loads(inspected.stdout) if inspected.ok else []
-    except json.JSONDecodeError:
-        return {}
-    found = {}
-    for container in containers:
-        reason = crash_loop(container, since)
-        if reason:
-            found[service_of(container)] = reason
-    return found
-
-
-def service_of(container: dict[str, Any]) -> str:
-    return str(((container.get("Config") or {}).get("Labels") or {}).get("com.docker.compose.service", "?"))
-
-
-def crash_loop(container: dict[str, Any], since: datetime) -> str | None:
-    """Why this container (`docker inspect` of one) has certainly failed, or None."""
-    state = container.get("State") or {}
-    service = service_of(container)
-    exit_code = state.get("ExitCode")
-    last = f"last exit code {exit_code}" + (" (out of memory)" if state.get("OOMKilled") else "")
-    if created_at(container) < since:
-        return None
-    restarts = int(container.get("RestartCount") or 0)
-    if restarts >= CRASH_LOOP_RESTARTS:
-        return f"{service} crash-loops: restarted {restarts} times since the deploy began, {last}"
-    policy = (((container.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name")) or "no"
-    if state.get("Status") == "exited" and exit_code not in (0, None) and policy == "no":
-        return f"{service} exited and is not restarted, {last}"
-    return None
-
-
-def created_at(container: dict[str, Any]) -> datetime:
-    """`Created` of `docker inspect` (RFC 3339, nanoseconds) as an aware datetime; the epoch if unreadable."""
-    raw = str(container.get("Created") or "")
-    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", raw)
-    if not match:
-        return datetime.fromtimestamp(0, UTC)
-    fraction = (match.group(2) or ".0")[:7]
-    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
-    return datetime.fromisoformat(f"{match.group(1)}{fraction}{zone}")
 
 
 def show_failure(c: Context, env: Environment, outcome: Outcome) -> None:
