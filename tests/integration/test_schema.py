@@ -21,7 +21,11 @@ def in_postgres(*argv: str, stdin: str | None = None) -> str:
 
 
 def schema() -> str:
-    return in_postgres("pg_dump", "--schema-only")
+    """The schema-only dump without the `\\restrict KEY` / `\\unrestrict KEY` lines, whose key
+    pg_dump draws at random on each run (PostgreSQL 15.14 and later)."""
+    dump = in_postgres("pg_dump", "--schema-only")
+    return "".join(line for line in dump.splitlines(keepends=True)
+                   if not line.startswith(("\\restrict ", "\\unrestrict ")))
 
 
 def apply_init_db() -> None:
