@@ -30,6 +30,7 @@ from . import paths
 from .environments import Environment
 from .errors import NoaError
 from .models import sha256_of
+from .private_files import write_private
 
 DEFAULT_DIR = Path.home() / ".local" / "share" / "noa-server" / "backups"
 MANIFEST_FORMAT = 1
@@ -84,12 +85,6 @@ def stamp(now: datetime | None = None) -> str:
 def _private_dir(directory: Path) -> None:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
 
 
 def _last_line(text: str | bytes, fallback: str) -> str:
@@ -158,12 +153,14 @@ def dump(exec_prefix: Sequence[str], snapshot: str, target: Path) -> None:
         raise NoaError(f"db-backup: pg_dump failed: {_last_line(result.stderr, f'exit {result.returncode}')}")
 
 
-def backup(env: Environment, exec_prefix: Sequence[str], directory: Path, revision: str) -> Path:
-    """Dump the database into directory/noa-<env>-<time>.dump (+ .sha256, .json); the manifest's path."""
+def backup(env: Environment, exec_prefix: Sequence[str], directory: Path,
+           revision: str) -> tuple[Path, dict[str, Table]]:
+    """Dump the database into directory/noa-<env>-<time>.dump (+ .sha256, .json): the manifest's path
+    and the tables' figures it holds."""
     _private_dir(directory)
     name = f"noa-{env.name}-{stamp()}"
     final, partial = directory / f"{name}.dump", directory / f"{name}.dump.partial"
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    write_private(partial, "")  # 0600 before pg_dump writes into it
     session = SnapshotSession(exec_prefix)
     try:
         snapshot = session.snapshot()
@@ -177,13 +174,13 @@ def backup(env: Environment, exec_prefix: Sequence[str], directory: Path, revisi
         raise
     checksum = sha256_of(partial)
     partial.rename(final)
-    _write_private(directory / f"{name}.dump.sha256", f"{checksum}  {final.name}\n")
+    write_private(directory / f"{name}.dump.sha256", f"{checksum}  {final.name}\n")
     manifest = {"format": MANIFEST_FORMAT, "environment": env.name, "created": datetime.now(UTC).isoformat(),
                 "revision": revision, "dump": final.name, "sha256": checksum, "bytes": final.stat().st_size,
                 "tables": {table: {"rows": item.rows, "md5": item.md5} for table, item in figures.items()}}
     manifest_path = directory / f"{name}.json"
-    _write_private(manifest_path, json.dumps(manifest, indent=2) + "\n")
-    return manifest_path
+    write_private(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    return manifest_path, figures
 
 
 def load_manifest(source: str) -> tuple[Path, dict[str, Any]]:
@@ -216,11 +213,13 @@ def differences(expected: dict[str, Table], found: dict[str, Table]) -> list[str
     problems = []
     for name in sorted(set(expected) | set(found)):
         want, got = expected.get(name), found.get(name)
-        if want != got:
-            problems.append(f"{name}: {want.rows if want else 'absent'} rows in the backup, "
-                            f"{got.rows if got else 'absent'} now" + (" (same count, other rows)"
-                                                                     if want and got and want.rows == got.rows
-                                                                     else ""))
+        if want == got:
+            continue
+        line = (f"{name}: {want.rows if want else 'absent'} rows in the backup, "
+                f"{got.rows if got else 'absent'} now")
+        if want and got and want.rows == got.rows:
+            line += " (same count, other rows)"
+        problems.append(line)
     return problems
 
 

@@ -350,9 +350,9 @@ def db_backup(c: Context, env: str = "dev", target: str = "", out: str = "") -> 
     where = targets.of(selected)
     where.preflight_read(c, selected, "db-backup")
     directory = backups.backup_dir(selected, out)
-    manifest = backups.backup(selected, where.postgres_exec(selected), directory, images.current_tag(c))
-    tables = json_module.loads(manifest.read_text())["tables"]
-    rows = sum(item["rows"] for item in tables.values())
+    manifest, tables = backups.backup(selected, where.postgres_exec(selected), directory,
+                                      images.current_tag(c))
+    rows = sum(item.rows for item in tables.values())
     step("db-backup", f"{selected.name}: {rows} rows in {len(tables)} tables -> "
                       f"{manifest.with_suffix('.dump')} (manifest {manifest.name})")
 
