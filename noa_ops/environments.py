@@ -18,6 +18,7 @@ from .errors import NoaError
 
 TARGETS = ("compose", "kubernetes")
 DEFAULT_HEALTH_TIMEOUT = 60
+MAX_PORT_OFFSET = 50000  # the highest service port (9400) plus it stays below 65536
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,15 @@ class Environment:
     kube_context: str = ""  # the only kubectl context Kubernetes verbs may use
     namespace: str = ""  # Kubernetes namespace (default noa-server-<name>)
     kube_variant: str = ""  # the folder k8s/variants/<kube_variant> a Kubernetes deploy applies
+    port_offset: int = 0  # compose publishes each service on 127.0.0.1:<its port + port_offset>
 
     @property
     def kube_namespace(self) -> str:
         return self.namespace or f"noa-server-{self.name}"
+
+    def host_port(self, port: int) -> int:
+        """Where compose publishes a service that listens on `port` in its container."""
+        return port + self.port_offset
 
 
 def plain(value: Any) -> Any:
@@ -52,6 +58,14 @@ def shipped_variants() -> list[str]:
         return [item.name for item in k8s_render.shipped()]
     except k8s_render.VariantError as error:
         raise NoaError(str(error)) from None
+
+
+def port_offset(where: str, raw: dict[str, Any]) -> int:
+    offset = raw.get("port_offset", 0)
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_PORT_OFFSET:
+        raise NoaError(f"{where}.port_offset must be a whole number from 0 to {MAX_PORT_OFFSET}, "
+                       f"not {offset!r}")
+    return offset
 
 
 def parse_environment(name: str, raw: Any) -> Environment:
@@ -90,6 +104,7 @@ def parse_environment(name: str, raw: Any) -> Environment:
         namespace=raw.get("namespace", ""),
         kube_variant=raw.get("kube_variant", ""),
         health_timeout=raw.get("health_timeout", DEFAULT_HEALTH_TIMEOUT),
+        port_offset=port_offset(where, raw),
     )
 
 

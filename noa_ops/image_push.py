@@ -66,6 +66,15 @@ def push_one(c: Context, reference: str, *, attempts: int = ATTEMPTS,
     raise AssertionError("unreachable")
 
 
+def push_or_untag(c: Context, remote: str, sleep: Callable[[float], None]) -> str:
+    """push_one; a push that fails takes the registry tag it needed off the engine again."""
+    try:
+        return push_one(c, remote, sleep=sleep)
+    except NoaError:
+        run(c, f"docker image rm {shlex.quote(remote)}", hide=True)
+        raise
+
+
 def push(c: Context, env: Environment, services: list[str], tag: str, *, registry: str,
          sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
     """Tag and push each service's image; record and return service -> <registry>/<service>@<digest>."""
@@ -81,7 +90,7 @@ def push(c: Context, env: Environment, services: list[str], tag: str, *, registr
         if tagged.failed:
             raise NoaError(f"push: docker tag {local} {remote} failed: {tagged.stderr.strip()}")
         step("push", f"pushing {remote}")
-        digest = push_one(c, remote, sleep=sleep)
+        digest = push_or_untag(c, remote, sleep)
         pushed[service] = f"{registry}/{service}@{digest}"
         record["pushed"].setdefault(registry, {})[service] = pushed[service]
         images.save_record(record)

@@ -97,7 +97,7 @@ def probe_http(
     timeout: float = PROBE_TIMEOUT,
     port: int | None = None,
 ) -> Check:
-    """One tier of one service on 127.0.0.1: its published port, or `port` (a port-forward)."""
+    """One tier of one service on 127.0.0.1:`port` (its published port or a port-forward; default its own)."""
     if service.health is None:
         raise ValueError(f"{service.name} has no HTTP health endpoint")
     url = f"http://127.0.0.1:{port or service.port}{service.health.path(tier)}"
@@ -162,7 +162,8 @@ def check_stack(c: Context, env: Environment, fetcher: Fetch | None = None) -> l
     services = catalogue.stack_services()
     probes = [(service, tier) for service in services if service.is_http for tier in catalogue.Tier]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        http_checks = list(pool.map(lambda probe: probe_http(probe[0], probe[1], fetcher), probes))
+        http_checks = list(pool.map(lambda probe: probe_http(probe[0], probe[1], fetcher,
+                                                             port=env.host_port(probe[0].port)), probes))
     needs_docker = [service.name for service in services if not service.is_http]
     listed = run(c, compose.ps(env), hide=True)
     containers = parse_ps(listed.stdout) if listed.ok else {}

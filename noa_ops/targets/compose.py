@@ -111,7 +111,16 @@ def render_config(c: Context, env: Environment, tag: str, *, hot_reload: bool = 
     loaded = yaml.safe_load(result.stdout)
     if not isinstance(loaded, dict) or not loaded.get("services"):
         raise NoaError("deploy: docker compose config printed no services; check docker/docker-compose.yml")
-    return loaded
+    return publish_on(loaded, env)
+
+
+def publish_on(config: dict[str, Any], env: Environment) -> dict[str, Any]:
+    """Move every published port by the environment's port_offset (changes `config`, returns it)."""
+    for service in config["services"].values():
+        for port in service.get("ports") or []:
+            if isinstance(port, dict) and port.get("published"):
+                port["published"] = str(env.host_port(int(port["published"])))
+    return config
 
 
 def secrets_source(env: Environment) -> str | None:
@@ -165,10 +174,10 @@ def check_release(c: Context, release: releases.Release, verb: str) -> None:
 def show_arrival(env: Environment) -> None:
     """The URLs an operator opens next: the dashboard first, then each published service."""
     ui = catalogue.get("ui")
-    step("dashboard", f"http://127.0.0.1:{ui.port}/")
+    step("dashboard", f"http://127.0.0.1:{env.host_port(ui.port)}/")
     for service in catalogue.stack_services():
         if service.published and service.name != ui.name:
-            step(service.name, f"http://127.0.0.1:{service.port}/")
+            step(service.name, f"http://127.0.0.1:{env.host_port(service.port)}/")
 
 
 def show_config_diff(c: Context, env: Environment, tag: str, overrides: dict[str, str], *,

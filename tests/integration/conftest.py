@@ -1,8 +1,10 @@
-"""The integration suite runs against a real Docker engine and the real dev stack.
+"""The integration suite runs against a real Docker engine and a real dev stack of its own.
 
-The stack is deployed once per session with the operator CLI itself
-(`invoke deploy --env dev`), so these tests also prove the deploy path. The fixtures are here;
-the helpers the tests share are in helpers.py.
+The stack is deployed once per session with the operator CLI itself (`invoke deploy --env dev`),
+so these tests also prove the deploy path, in a compose project, ports and state of this run
+(suite.py); it is removed again at the end, whatever the outcome. Any other project on the engine,
+an operator's noa-dev above all, is left as it was, and the session fails if it was not
+(bystanders.py). The fixtures are here; the helpers the tests share are in helpers.py.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from .helpers import invoke, remove_project, stack_containers
+from .bystanders import Snapshot, Witness
+from .helpers import invoke, stack_containers
+from .suite import SUITE
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,16 +34,35 @@ def engine() -> docker.DockerClient:
     return client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def bystanders(engine: docker.DockerClient) -> Iterator[None]:
+    """A running dev stack as witness and a snapshot of the engine first; the same afterwards.
+
+    Set up before every other session fixture, so it is checked after they have all cleaned up."""
+    witness = Witness.start(engine)
+    try:
+        before = Snapshot.of(engine)
+        yield
+        changes = before.changes(Snapshot.of(engine))
+        assert not changes, "the suite changed what was not its own or left its own behind:\n" + \
+            "\n".join(changes)
+        if witness.operator is not None:
+            assert witness.markers() == [witness.marker], "the witness dev stack lost its marker memory"
+    finally:
+        witness.remove()
+        SUITE.remove_home()
+        if witness.operator is not None:
+            witness.operator.remove_home()
+
+
 @pytest.fixture(scope="session")
 def stack(engine: docker.DockerClient) -> Iterator[None]:
-    """Deploy the dev stack once, from empty volumes; leave it running for inspection afterwards.
-
-    The suite owns the dev environment: volumes left by an earlier checkout were initialised with
-    that checkout's secrets (Postgres keeps its first password), so they are purged first.
-    """
-    remove_project(engine)
-    invoke("deploy", "--env", "dev")
-    yield
+    """Deploy the suite's dev stack once, from empty volumes; remove it with its data at the end."""
+    try:
+        invoke("deploy", "--env", "dev")
+        yield
+    finally:
+        invoke("stop", "--env", "dev", "--purge", "--yes", check=False)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Helpers for the integration suite (fixtures are in conftest.py): the operator CLI as an
-operator runs it, HTTP against the published ports, the dev project's containers, and the MCP
+operator runs it, HTTP against the published ports, the suite's project's containers, and the MCP
 memory tools."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,22 +24,14 @@ from mcp.client.streamable_http import streamable_http_client
 
 from noa_ops import catalogue, envfile
 
-REPO = Path(__file__).resolve().parents[2]
-PROJECT = "noa-dev"
+from .suite import SUITE
+
+PROJECT = SUITE.project()  # the suite's own compose project (suite.py), never the operator's noa-dev
 
 
 def invoke(*args: str, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
-    """Run the operator CLI the way an operator does, from the repo root."""
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"invoke {' '.join(args)} exited {result.returncode}\n"
-            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
-        )
-    return result
+    """Run the operator CLI the way an operator does, from the repo root, as the suite's operator."""
+    return SUITE.invoke(*args, check=check, timeout=timeout)
 
 
 @dataclass
@@ -52,7 +43,7 @@ class Response:
         return json.loads(self.body)
 
 
-ENV_FILE = REPO / ".noa" / "dev.env"
+ENV_FILE = SUITE.env_file()
 OPERATOR = "OPERATOR_API_KEY"  # whose key a request carries: the env file variable that holds it
 
 
@@ -96,7 +87,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval:
 
 
 def base_url(name: str) -> str:
-    return f"http://127.0.0.1:{catalogue.get(name).port}"
+    return f"http://127.0.0.1:{SUITE.port(name)}"
 
 
 def http_services() -> list[catalogue.Service]:
@@ -118,7 +109,7 @@ def contract_services() -> list[catalogue.Service]:
 
 
 def remove_project(engine: docker.DockerClient) -> None:
-    """The dev project's containers and volumes, gone (this checkout may have no env file yet)."""
+    """The suite's project's containers and volumes, gone."""
     project = {"label": f"com.docker.compose.project={PROJECT}"}
     for container in engine.containers.list(all=True, filters=project):
         container.remove(force=True)
@@ -158,21 +149,24 @@ def tool_payload(result: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def mcp_client(auth: str | None = OPERATOR, token: str | None = None) -> AsyncIterator[Client]:
+async def mcp_client(auth: str | None = OPERATOR, token: str | None = None,
+                     url: str = MCP_URL) -> AsyncIterator[Client]:
     """The official MCP client on the published port, with the key of env variable `auth` (or `token`)."""
     credential = token if token is not None else (key_of(auth) if auth else None)
     headers = bearer(credential) if credential is not None else {}
     async with (httpx2.AsyncClient(headers=headers, trust_env=False, timeout=30) as session,
-                Client(streamable_http_client(MCP_URL, http_client=session)) as client):
+                Client(streamable_http_client(url, http_client=session)) as client):
         yield client
 
 
-async def call_tool(name: str, arguments: dict[str, Any], env_file: Path = ENV_FILE) -> Any:
-    """One tool call as the operator of the environment whose env file is `env_file`."""
-    async with mcp_client(token=key_of(OPERATOR, env_file)) as client:
+async def call_tool(name: str, arguments: dict[str, Any], env_file: Path = ENV_FILE,
+                    url: str = MCP_URL) -> Any:
+    """One tool call, at `url`, as the operator of the environment whose env file is `env_file`."""
+    async with mcp_client(token=key_of(OPERATOR, env_file), url=url) as client:
         return tool_payload(await client.call_tool(name, arguments))
 
 
-def search_memories(query: str, namespace: str, env_file: Path = ENV_FILE) -> list[dict[str, Any]]:
-    found = asyncio.run(call_tool("memory_search", {"query": query, "namespace": namespace}, env_file))
+def search_memories(query: str, namespace: str, env_file: Path = ENV_FILE,
+                    url: str = MCP_URL) -> list[dict[str, Any]]:
+    found = asyncio.run(call_tool("memory_search", {"query": query, "namespace": namespace}, env_file, url))
     return list(found)

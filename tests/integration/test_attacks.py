@@ -20,6 +20,7 @@ from noa_ops.settings_catalogue import api_keys
 
 from .api_routes import MCP_HEADERS, MCP_INITIALIZE, NOT_CLAUDE_FLOW_S, ROUTES
 from .helpers import OPERATOR, base_url, bearer, http, invoke, key_of, wait_for
+from .suite import SUITE
 
 key_digest = api_keys.key_digest
 
@@ -48,7 +49,7 @@ def raw_post(port: int, path: str, headers: dict[str, str], body: bytes) -> tupl
 
 
 def port_of(name: str) -> int:
-    return catalogue.get(name).port
+    return SUITE.port(name)
 
 
 @pytest.mark.parametrize("name", sorted(WRITES))

@@ -18,7 +18,8 @@ import pytest
 
 from noa_ops import backups
 
-from .helpers import POSTGRES, PROJECT, REPO, all_ready, base_url, http, invoke, postgres_prefix, wait_for
+from .helpers import POSTGRES, PROJECT, all_ready, base_url, http, invoke, postgres_prefix, wait_for
+from .suite import REPO
 
 pytestmark = pytest.mark.integration
 

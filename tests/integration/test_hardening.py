@@ -13,6 +13,7 @@ from docker.models.containers import Container
 from noa_ops import catalogue
 
 from .helpers import PROJECT
+from .suite import SUITE
 
 SERVICES = [s.name for s in catalogue.stack_services()]
 MIN_UID = 10000
@@ -78,7 +79,7 @@ def test_publishes_only_its_listed_port_on_loopback(container: Container) -> Non
     assert list(bindings) == [f"{service.port}/tcp"]
     for binding in bindings[f"{service.port}/tcp"]:
         assert binding["HostIp"] == "127.0.0.1"
-        assert binding["HostPort"] == str(service.port)
+        assert binding["HostPort"] == str(SUITE.port(service.name))  # the suite's own offset
 
 
 def test_processes_have_no_effective_capabilities(container: Container) -> None:

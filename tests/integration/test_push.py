@@ -1,4 +1,4 @@
-"""`invoke push` against a real registry: Debian's docker-registry on 127.0.0.1:5000."""
+"""`invoke push` against a real registry: Debian's docker-registry on a free port of 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from invoke.context import Context
 
 from noa_ops import images
 
-from .helpers import REPO, invoke
+from .helpers import invoke
+from .suite import SUITE, is_free
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
-ADDRESS = "127.0.0.1:5000"
 MANIFEST_TYPES = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -37,22 +37,23 @@ def answers(url: str) -> bool:
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert Path(REGISTRY_BINARY).exists(), "docker-registry is missing: scripts/bootstrap installs it"
-    assert not answers(f"http://{ADDRESS}/v2/"), f"something already listens on {ADDRESS}"
+    port = next(port for port in range(25000, 26000) if is_free(port))
+    address = f"127.0.0.1:{port}"
     root = tmp_path_factory.mktemp("registry")
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: {ADDRESS}\n"
+        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: {address}\n"
     )
     process = subprocess.Popen([REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
-        while not answers(f"http://{ADDRESS}/v2/"):
+        while not answers(f"http://{address}/v2/"):
             if time.monotonic() > deadline or process.poll() is not None:
                 raise AssertionError("docker-registry did not start")
             time.sleep(0.2)
-        yield ADDRESS
+        yield address
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -71,7 +72,7 @@ def test_push_records_the_digest_the_registry_serves(registry: str) -> None:
         request = urllib.request.Request(manifest, method="HEAD", headers={"Accept": MANIFEST_TYPES})
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert reply.headers["Docker-Content-Digest"] == pushed.split("@", 1)[1]
-        recorded = json.loads((REPO / ".noa" / "builds" / f"{tag}.json").read_text())
+        recorded = json.loads((SUITE.home / "state" / "builds" / f"{tag}.json").read_text())
         assert recorded["pushed"][destination]["redis"] == pushed
     finally:
         subprocess.run(["docker", "image", "rm", f"{destination}/redis:{tag}"], capture_output=True,
@@ -85,3 +86,6 @@ def test_push_to_a_registry_that_does_not_answer_fails_in_one_line() -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("push: 127.0.0.1:5999/none/redis:") and "failed 3 times" in last
     assert "Traceback" not in result.stderr
+    listing = ["docker", "image", "ls", "--format", "{{.Repository}}", "127.0.0.1:5999/none/redis"]
+    tags = subprocess.run(listing, capture_output=True, text=True, check=True).stdout
+    assert tags.strip() == "", "the failed push left its registry tag on the engine"

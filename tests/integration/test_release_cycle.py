@@ -1,72 +1,57 @@
 """Releases end to end on the real engine: deploy, a broken release rolled back with data intact,
 explicit rollback, logs, stop and purge.
 
-It runs in its own environment, `cycle` (compose project noa-cycle), added by a runtime invoke
-config (`invoke -f`), so the purge deletes only volumes this module created. Ports are fixed, so
-the dev stack is stopped first (volumes kept) and deployed again afterwards.
+It runs in an environment of its own, `cycle`, with an operator of its own (suite.py: a runtime
+invoke config, state and env file in a home of this run, a compose project and port offset of its
+own), so the purge deletes only volumes this module created, and the suite's stack runs on beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import docker
 import pytest
 from invoke.config import Config
 from invoke.context import Context
 
-from noa_ops import catalogue, images
+from noa_ops import images
 
-from .helpers import PROJECT, REPO, call_tool, invoke, search_memories, stack_containers
+from .helpers import PROJECT, call_tool, search_memories, stack_containers
+from .suite import CHECKOUT, RUN, SUITE_OFFSET, Operator, free_offset, run_operator
 
-CYCLE = "noa-cycle"
-CYCLE_ENV = REPO / ".noa" / "cycle.env"  # its operator's key too
-BROKEN = "noa-test/mcp:broken"
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cycle") / "invoke-cycle.yaml"
-    path.write_text(
-        "noa:\n  environments:\n    cycle:\n      target: compose\n      project: noa-cycle\n"
-        "      env_file: .noa/cycle.env\n      image_prefix: noa\n      deploy_timeout: 600\n"
-        "      health_timeout: 60\n"
-    )
-    return path
+CYCLE = f"noa-it-{CHECKOUT}-{RUN}-cycle"
+BROKEN = f"noa-test/mcp:broken-{RUN}"
 
 
 @pytest.fixture(scope="module")
-def cycle(config: Path, engine: docker.DockerClient) -> Iterator[list[str]]:
-    """The `invoke -f <config>` prefix; the dev stack is stopped for the module and restored after."""
-    dev_was_running = bool(stack_containers(engine))
-    if dev_was_running:
-        invoke("stop", "--env", "dev")
-    forget_cycle()
+def cycle(stack: None, engine: docker.DockerClient) -> Iterator[Operator]:
+    """The cycle environment's operator; everything it made is gone afterwards."""
+    operator = run_operator("cycle", {"cycle": {
+        "target": "compose", "project": CYCLE, "image_prefix": "noa", "deploy_timeout": 600,
+        "health_timeout": 60, "port_offset": free_offset(taken=[SUITE_OFFSET])}})
     try:
-        yield ["-f", str(config)]
+        yield operator
     finally:
         subprocess.run(["docker", "image", "rm", "-f", BROKEN], capture_output=True, check=False)
-        invoke("-f", str(config), "stop", "--env", "cycle", "--purge", "--yes", check=False)
-        forget_cycle()
-        if dev_was_running:
-            invoke("deploy", "--env", "dev")
+        operator.invoke("stop", "--env", "cycle", "--purge", "--yes", check=False)
 
 
-def forget_cycle() -> None:
-    """The cycle environment's local state (releases, secrets, lock): this module's alone."""
-    shutil.rmtree(REPO / ".noa" / "releases" / "cycle", ignore_errors=True)
-    (REPO / ".noa" / "cycle.env").unlink(missing_ok=True)
-    (REPO / ".noa" / "locks" / "cycle.lock").unlink(missing_ok=True)
+def mcp_url(cycle: Operator) -> str:
+    return f"http://127.0.0.1:{cycle.port('mcp', 'cycle')}/mcp"
 
 
-def status_of(cycle: list[str]) -> dict[str, object]:
-    rows = json.loads(invoke(*cycle, "status", "--env", "cycle", "--json").stdout)
+def quinces(cycle: Operator, namespace: str) -> list[str]:
+    found = search_memories("quince", namespace, cycle.env_file("cycle"), mcp_url(cycle))
+    return [memory["content"] for memory in found]
+
+
+def status_of(cycle: Operator) -> dict[str, object]:
+    rows = json.loads(cycle.invoke("status", "--env", "cycle", "--json").stdout)
     assert len(rows) == 1
     row: dict[str, object] = rows[0]
     return row
@@ -80,42 +65,43 @@ def build_broken_mcp() -> None:
                    capture_output=True, env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"})
 
 
-def test_release_cycle(cycle: list[str], engine: docker.DockerClient) -> None:
-    invoke(*cycle, "deploy", "--env", "cycle")
+def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
+    cycle.invoke("deploy", "--env", "cycle")
     first = status_of(cycle)
     assert first["state"] == "running" and first["healthy_now"] is True and first["action"] == "deploy"
     good = str(first["release"])
-    stored = REPO / ".noa" / "releases" / "cycle" / good / "compose.yaml"
+    stored = cycle.home / "state" / "releases" / "cycle" / good / "compose.yaml"
     assert "image: sha256:" in stored.read_text()
 
     namespace = f"cycle-{uuid.uuid4().hex[:8]}"
     content = f"remember the quince {uuid.uuid4().hex[:6]}"
-    asyncio.run(call_tool("memory_store", {"content": content, "namespace": namespace}, CYCLE_ENV))
+    memory = {"content": content, "namespace": namespace}
+    asyncio.run(call_tool("memory_store", memory, cycle.env_file("cycle"), mcp_url(cycle)))
 
     # A release whose mcp never becomes healthy: it fails and the last good one comes back.
     build_broken_mcp()
-    failed = invoke(*cycle, "deploy", "--env", "cycle", "--service-image", f"mcp={BROKEN}", "--timeout", "60",
+    failed = cycle.invoke("deploy", "--env", "cycle", "--service-image", f"mcp={BROKEN}", "--timeout", "60",
                     check=False)
     assert failed.returncode == 1, failed.stderr[-2000:]
     assert f"rolled back to {good}, which is healthy" in failed.stderr
     assert "Traceback" not in failed.stderr
     after = status_of(cycle)
     assert (after["release"], after["action"], after["healthy_now"]) == (good, "auto-rollback", True)
-    assert [m["content"] for m in search_memories("quince", namespace, CYCLE_ENV)] == [content]
+    assert quinces(cycle, namespace) == [content]
 
     # A second good release, then an explicit rollback to the first.
-    invoke(*cycle, "deploy", "--env", "cycle")
+    cycle.invoke("deploy", "--env", "cycle")
     second = status_of(cycle)
     assert second["release"] != good and second["healthy_now"] is True
-    invoke(*cycle, "rollback", "--env", "cycle")
+    cycle.invoke("rollback", "--env", "cycle")
     back = status_of(cycle)
     assert (back["release"], back["action"], back["healthy_now"]) == (good, "rollback", True)
-    assert [m["content"] for m in search_memories("quince", namespace, CYCLE_ENV)] == [content]
+    assert quinces(cycle, namespace) == [content]
 
 
-def test_logs_merge_and_filter(cycle: list[str]) -> None:
+def test_logs_merge_and_filter(cycle: Operator) -> None:
     wanted = ["mcp", "agenticos"]
-    result = invoke(*cycle, "logs", "--env", "cycle", "--service", "mcp", "--service", "agenticos",
+    result = cycle.invoke("logs", "--env", "cycle", "--service", "mcp", "--service", "agenticos",
                     "--level", "info", "--grep", "(?i)health|start|listen|ready", "--json")
     lines = json.loads(result.stdout)
     assert lines, "no log lines matched"
@@ -123,30 +109,29 @@ def test_logs_merge_and_filter(cycle: list[str]) -> None:
     assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
     # The services' own level names (noa_common/json_logging.py).
     assert all(line["level"] in ("info", "warn", "error", "critical") for line in lines)
-    text = invoke(*cycle, "logs", "--env", "cycle", "--service", "mcp", "--tail", "5").stdout
+    text = cycle.invoke("logs", "--env", "cycle", "--service", "mcp", "--tail", "5").stdout
     assert all(line.startswith("mcp | ") for line in text.splitlines())
-    bad = invoke(*cycle, "logs", "--env", "cycle", "--service", "nginx", check=False)
+    bad = cycle.invoke("logs", "--env", "cycle", "--service", "nginx", check=False)
     assert bad.returncode == 1 and bad.stderr.strip().startswith("unknown service nginx; valid: ")
 
 
-def test_stop_keeps_data_and_purge_needs_yes(cycle: list[str], engine: docker.DockerClient) -> None:
+def test_stop_keeps_data_and_purge_needs_yes(cycle: Operator, engine: docker.DockerClient) -> None:
     def volumes() -> list[str]:
         label = f"com.docker.compose.project={CYCLE}"
         return sorted(volume.name for volume in engine.volumes.list(filters={"label": label}))
 
-    invoke(*cycle, "stop", "--env", "cycle")
+    cycle.invoke("stop", "--env", "cycle")
     assert not engine.containers.list(filters={"label": f"com.docker.compose.project={CYCLE}"})
     kept = volumes()
     assert f"{CYCLE}_postgres-data" in kept
 
-    refused = invoke(*cycle, "stop", "--env", "cycle", "--purge", check=False)
+    refused = cycle.invoke("stop", "--env", "cycle", "--purge", check=False)
     assert refused.returncode == 1 and "--purge --yes" in refused.stderr
     assert f"{CYCLE}_postgres-data" in refused.stderr
     assert volumes() == kept
 
-    invoke(*cycle, "stop", "--env", "cycle", "--purge", "--yes")
+    cycle.invoke("stop", "--env", "cycle", "--purge", "--yes")
     assert volumes() == []
     assert status_of(cycle)["state"] == "stopped"
-    # Only this module's project was touched.
-    assert all(service.name for service in catalogue.stack_services())
-    assert PROJECT != CYCLE
+    # Only this module's project was touched: the suite's stack still runs beside it.
+    assert set(stack_containers(engine)) >= {"postgres", "mcp"}, f"{PROJECT} lost containers"

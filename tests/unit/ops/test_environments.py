@@ -117,12 +117,22 @@ def valid_settings() -> dict[str, Any]:
         ("kube_variant", "staging", r"kube_variant is 'staging', not a folder of k8s/variants; valid: dev, "),
         ("kube_variant", "staging-external-secrets-old", "'staging-external-secrets-old', not a folder"),
         ("kube_variant", "staging+external-secrets", "not a folder of k8s/variants"),
+        ("port_offset", -1, "port_offset must be a whole number from 0 to 50000"),
+        ("port_offset", 50001, "port_offset must be a whole number from 0 to 50000"),  # 59401 would fit;
+        ("port_offset", "20000", "port_offset must be a whole number"),  # the bound is the rule
+        ("port_offset", True, "port_offset must be a whole number"),
     ],
 )
 def test_bad_settings_are_one_line(key: str, value: Any, expected: str) -> None:
     settings = valid_settings() | {key: value}
     with pytest.raises(NoaError, match=expected):
         environments.parse_environment("dev", settings)
+
+
+def test_port_offset_moves_every_published_port_and_defaults_to_none() -> None:
+    assert environments.parse_environment("dev", valid_settings()).host_port(8001) == 8001
+    moved = environments.parse_environment("dev", valid_settings() | {"port_offset": 50000})
+    assert (moved.port_offset, moved.host_port(9400)) == (50000, 59400)
 
 
 def test_missing_settings_are_named() -> None:

@@ -55,10 +55,13 @@ def test_push_gives_up_naming_the_image(in_tmp: Path, dev: Environment) -> None:
             "docker push r.example/mcp:abc": Result(
                 stderr="denied: requested access to the resource is denied", exited=1
             ),
+            "docker image rm r.example/mcp:abc": Result(""),
         }
     )
     with pytest.raises(NoaError, match=r"push: r.example/mcp:abc failed 3 times \(denied: requested access"):
         image_registry.push(c, dev, ["mcp"], "abc", registry="r.example", sleep=lambda _: None)
+    # The tag it made for the push is taken off again; the image itself stays.
+    assert [args[0] for args, _ in runs(c).call_args_list][-1] == "docker image rm r.example/mcp:abc"
 
 
 def test_push_of_unbuilt_images_says_build_first(in_tmp: Path, dev: Environment) -> None:

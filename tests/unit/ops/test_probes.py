@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+from dataclasses import replace
 
 import pytest
 from invoke.runners import Result
@@ -151,6 +152,18 @@ def test_check_stack_probes_every_stack_service(dev: Environment) -> None:
         assert kinds == (["live", "ready", "startup"] if service.is_http else ["docker"])
     assert health.verdict(checks).ok
     runs(c).assert_called_once_with(PS, warn=True, hide=True)
+
+
+def test_check_stack_probes_the_ports_the_environment_publishes(dev: Environment) -> None:
+    seen: list[str] = []
+
+    def record(url: str, timeout: float) -> tuple[int, bytes]:
+        seen.append(url)
+        return 200, b""
+
+    health.check_stack(mock_context({PS: Result(HEALTHY_PS)}), replace(dev, port_offset=20000), record)
+    ports = {int(url.split(":")[2].split("/")[0]) for url in seen}
+    assert ports == {service.port + 20000 for service in catalogue.stack_services() if service.is_http}
 
 
 def test_unanswered_probes_say_what_the_container_is_doing(dev: Environment) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -472,3 +473,21 @@ def test_reading_verbs_leave_an_older_env_file_as_it_is(in_tmp: Path, verb: str)
     assert snapshot(in_tmp) == before
     cli.deploy(mock_context(responses()), env="dev")  # the near miss: deploy completes the file
     assert "JWT_SECRET=" in path.read_text()
+
+
+def test_an_environment_with_a_port_offset_publishes_and_prints_its_own_ports(
+        dev: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    moved = dataclasses.replace(dev, port_offset=20000)
+    config = {"services": {
+        "mcp": {"ports": [{"host_ip": "127.0.0.1", "target": 8001, "published": "8001", "protocol": "tcp"}]},
+        "postgres": {"image": "noa/postgres:x"},  # publishes nothing, and stays so
+    }}
+    assert deploy_stack.publish_on(yaml.safe_load(yaml.safe_dump(config)), dev) == config
+    shifted = deploy_stack.publish_on(config, moved)
+    assert shifted["services"]["mcp"]["ports"] == [
+        {"host_ip": "127.0.0.1", "target": 8001, "published": "28001", "protocol": "tcp"}]
+    assert "ports" not in shifted["services"]["postgres"]
+    deploy_stack.show_arrival(moved)
+    shown = " ".join(capsys.readouterr())
+    assert "http://127.0.0.1:29200/" in shown and "http://127.0.0.1:28001/" in shown
+    assert ":9200/" not in shown and ":8001/" not in shown

@@ -1,0 +1,115 @@
+"""Where the integration suite runs: a compose project, ports and operator state of its own.
+
+The suite never touches an operator's stack. Each run is an `Operator` with a runtime invoke
+config (`invoke -f <home>/invoke.yaml`) that gives `dev` a project named for this checkout and
+run (noa-it-<checkout>-<run>), an env file in the run's home, and a port offset at which all of its
+published ports were free when the run began; NOA_STATE_DIR puts its releases, locks and build
+records in that home too. The tests call `invoke ... --env dev` as an operator would; only the
+names and ports differ from the operator's dev stack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from noa_ops import catalogue
+
+REPO = Path(__file__).resolve().parents[2]
+CHECKOUT = hashlib.sha256(str(REPO).encode()).hexdigest()[:6]
+RUN = uuid.uuid4().hex[:6]
+Completed = subprocess.CompletedProcess[str]
+
+
+def published_ports() -> list[int]:
+    return [service.port for service in catalogue.stack_services() if service.published]
+
+
+def is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_offset(taken: Iterable[int] = ()) -> int:
+    """A multiple of 1000 from 20000 to 50000 at which every published port is free now."""
+    avoid = set(taken)
+    candidates = [offset for offset in range(20000, 50001, 1000) if offset not in avoid]
+    random.shuffle(candidates)
+    for offset in candidates:
+        if all(is_free(port + offset) for port in published_ports()):
+            return offset
+    raise RuntimeError("no port offset from 20000 to 50000 has every published port free")
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The operator CLI with a runtime config and state of its own, in `home`."""
+
+    home: Path
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "invoke.yaml"
+
+    def env_file(self, env: str = "dev") -> Path:
+        return self.home / f"{env}.env"
+
+    def project(self, env: str = "dev") -> str:
+        return str(self.environments[env]["project"])
+
+    def port(self, service: str, env: str = "dev") -> int:
+        return catalogue.get(service).port + int(self.environments[env].get("port_offset", 0))
+
+    def write_config(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        settings = {env: {"env_file": str(self.env_file(env)), **values}
+                    for env, values in self.environments.items()}
+        self.config_file.write_text(yaml.safe_dump({"noa": {"environments": settings}}))
+
+    def environ(self) -> dict[str, str]:
+        return {**os.environ, "NOA_STATE_DIR": str(self.home / "state")}
+
+    def remove_home(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def invoke(self, *args: str, check: bool = True, timeout: float = 1200) -> Completed:
+        """`invoke -f <home>/invoke.yaml ARGS` from the repo root, the way an operator runs it."""
+        if not self.config_file.exists():
+            self.write_config()
+        command = [sys.executable, "-m", "invoke", "-f", str(self.config_file), *args]
+        result = subprocess.run(command, cwd=REPO, env=self.environ(), capture_output=True, text=True,
+                                timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"invoke {' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+            )
+        return result
+
+
+def run_operator(name: str, environments: dict[str, dict[str, Any]]) -> Operator:
+    """An operator in a fresh home for this run, e.g. run_operator("main", {"dev": {...}})."""
+    home = Path(tempfile.mkdtemp(prefix=f"noa-it-{CHECKOUT}-{RUN}-{name}-"))
+    return Operator(home, environments)
+
+
+SUITE_OFFSET = free_offset()
+SUITE = run_operator("suite", {"dev": {"project": f"noa-it-{CHECKOUT}-{RUN}", "port_offset": SUITE_OFFSET}})
