@@ -5,6 +5,8 @@ project that is not this run's (with its start time and restart count), every vo
 network and every image tag. After the suite has cleaned up, the snapshot must be the same: that
 proves both that nothing of anyone else's was stopped, removed or restarted, and that the suite
 left nothing of its own behind (containers, volumes, networks, tags), even when tests failed.
+The images of this checkout's revision (<image_prefix>/<service>:<tag>) are the build's, not the
+suite's: `nox -s integration` builds them before the suite starts, and keeps them as a cache.
 
 The witness is a running dev stack. Where an operator's `noa-dev` project exists, it is theirs:
 the suite only watches it (no marker is written into their data). Where none exists (a fresh
@@ -21,6 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker
+from invoke.config import Config
+from invoke.context import Context
+
+from noa_ops import catalogue, images
 
 from .helpers import call_tool, search_memories
 from .suite import CHECKOUT, RUN, Operator, run_operator
@@ -42,7 +48,8 @@ class Snapshot:
     tags: frozenset[str]
 
     @classmethod
-    def of(cls, engine: docker.DockerClient) -> Snapshot:
+    def of(cls, engine: docker.DockerClient, built: frozenset[str] = frozenset()) -> Snapshot:
+        """The engine now; `built` are the revision's image tags, left out."""
         containers = {}
         for container in engine.containers.list(all=True):
             project = container.labels.get(PROJECT_LABEL)
@@ -52,7 +59,7 @@ class Snapshot:
                                             int(container.attrs.get("RestartCount", 0)))
         return cls(containers, frozenset(v.name for v in engine.volumes.list()),
                    frozenset(n.name for n in engine.networks.list()),
-                   frozenset(tag for image in engine.images.list() for tag in image.tags))
+                   frozenset(tag for image in engine.images.list() for tag in image.tags) - built)
 
     def changes(self, later: Snapshot) -> list[str]:
         """One line per difference between this snapshot and a later one; [] when none."""
@@ -63,6 +70,12 @@ class Snapshot:
                       if key not in after or (isinstance(before, dict) and before[key] != after[key])]
             lines += [f"{kind}: new: {describe(after, key)}" for key in after if key not in before]
         return lines
+
+
+def revision_images() -> frozenset[str]:
+    """The tags `invoke build` gives this checkout's revision: noa/<service>:<tag>."""
+    tag = images.current_tag(Context(Config(overrides={"run": {"in_stream": False}})))
+    return frozenset(f"noa/{service.name}:{tag}" for service in catalogue.stack_services())
 
 
 def describe(items: Any, key: str) -> str:

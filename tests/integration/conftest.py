@@ -15,7 +15,7 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from .bystanders import Snapshot, Witness
+from .bystanders import Snapshot, Witness, revision_images
 from .helpers import invoke, stack_containers
 from .suite import SUITE
 
@@ -41,9 +41,10 @@ def bystanders(engine: docker.DockerClient) -> Iterator[None]:
     Set up before every other session fixture, so it is checked after they have all cleaned up."""
     witness = Witness.start(engine)
     try:
-        before = Snapshot.of(engine)
+        built = revision_images()
+        before = Snapshot.of(engine, built)
         yield
-        changes = before.changes(Snapshot.of(engine))
+        changes = before.changes(Snapshot.of(engine, built | revision_images()))
         assert not changes, "the suite changed what was not its own or left its own behind:\n" + \
             "\n".join(changes)
         if witness.operator is not None:

@@ -39,6 +39,7 @@ def cycle(stack: None, engine: docker.DockerClient) -> Iterator[Operator]:
     finally:
         subprocess.run(["docker", "image", "rm", "-f", BROKEN], capture_output=True, check=False)
         operator.invoke("stop", "--env", "cycle", "--purge", "--yes", check=False)
+        operator.remove_home()
 
 
 def mcp_url(cycle: Operator) -> str:
