@@ -170,6 +170,19 @@ def _data_passwords(store: str, login: str) -> tuple[Variable, ...]:
 
 _KEY_RULES = (RandomKey(32),)
 
+# The built-in chat templates of the pinned llama.cpp, as `llama-server --help` lists them (without
+# --jinja; the image turns Jinja off, so a name outside this list stops llama at start).
+# tests/integration/test_llama.py compares it with the built image's own list.
+LLAMA_CHAT_TEMPLATES: tuple[str, ...] = (
+    "bailing", "bailing-think", "bailing2", "chatglm3", "chatglm4", "chatml", "command-r", "deepseek",
+    "deepseek-ocr", "deepseek2", "deepseek3", "exaone-moe", "exaone3", "exaone4", "falcon3", "gemma",
+    "gigachat", "glmedge", "gpt-oss", "granite", "granite-4.0", "granite-4.1", "grok-2", "hunyuan-dense",
+    "hunyuan-moe", "hunyuan-vl", "kimi-k2", "llama2", "llama2-sys", "llama2-sys-bos", "llama2-sys-strip",
+    "llama3", "llama4", "megrez", "minicpm", "mistral-v1", "mistral-v3", "mistral-v3-tekken", "mistral-v7",
+    "mistral-v7-tekken", "monarch", "openchat", "orion", "pangu-embedded", "phi3", "phi4", "rwkv-world",
+    "seed_oss", "smolvlm", "solar-open", "vicuna", "vicuna-orca", "yandex", "zephyr",
+)
+
 VARIABLES: tuple[Variable, ...] = (
     # -- core ------------------------------------------------------------------------------
     Variable("NOA_ENV", Kind.STRING, "development",
@@ -321,6 +334,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MODEL_PATH", Kind.STRING, "/models/gemma-3-270m-q4_k_m.gguf",
              "GGUF model llama serves, inside the read-only models volume (`invoke model-fetch` fills it).",
              _LLAMA, rules=(NonEmpty(),), category=_C.LLAMA),
+    Variable("LLAMA_CHAT_TEMPLATE", Kind.STRING, "gemma",
+             "llama.cpp built-in chat template /v1/chat/completions wraps messages in; it must be the "
+             "model's (the default model's GGUF carries none, and llama would fall back to ChatML).",
+             _LLAMA, rules=(OneOf(LLAMA_CHAT_TEMPLATES),), category=_C.LLAMA),
     Variable("LLAMA_THREADS", Kind.INTEGER, "2", "CPU threads llama uses for generation.", _LLAMA,
              rules=(Between(1, 256),), category=_C.LLAMA),
     Variable("LLAMA_CONTEXT_SIZE", Kind.INTEGER, "4096",
@@ -386,6 +403,7 @@ LLAMA_SERVER_VARIABLES: Mapping[str, str] = {
     "MODEL_PATH": "LLAMA_ARG_MODEL",
     "LLAMA_THREADS": "LLAMA_ARG_THREADS",
     "LLAMA_CONTEXT_SIZE": "LLAMA_ARG_CTX_SIZE",
+    "LLAMA_CHAT_TEMPLATE": "LLAMA_ARG_CHAT_TEMPLATE",
     "LLAMA_BATCH_SIZE": "LLAMA_ARG_BATCH",
     "LLAMA_GPU_LAYERS": "LLAMA_ARG_N_GPU_LAYERS",
     "LLAMA_API_KEY": "LLAMA_API_KEY",  # --api-key

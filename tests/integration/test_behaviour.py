@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import tempfile
@@ -85,12 +86,13 @@ def chromium() -> str:
     return found
 
 
-def render_dashboard() -> str:
+def render_dashboard(wait: bool = True) -> str:
+    """The dashboard's DOM after 10 s of its (virtual) time, or at load when not `wait`."""
+    budget = ["--virtual-time-budget=10000"] if wait else []
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
             [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom",
-             f"{base_url('ui')}/"],
+             f"--user-data-dir={profile}", *budget, "--dump-dom", f"{base_url('ui')}/"],
             capture_output=True, text=True, timeout=120, check=False,
         )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -107,3 +109,41 @@ def test_dashboard_shows_every_service_healthy_in_a_browser(stack: None) -> None
             break
         time.sleep(2)
     assert parser.rows == expected
+
+
+class FirstReports(HTMLParser):
+    """Collects the JSON of each `first-report` data block nginx put into the page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: dict[str, str] = {}
+        self.current: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script" and values.get("class") == "first-report":
+            self.current = str(values["data-service"])
+            self.reports[self.current] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self.current is not None:
+            self.reports[self.current] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self.current = None
+
+
+def test_the_dashboard_arrives_with_its_first_verdicts(stack: None) -> None:
+    """nginx serves the page with each service's verdict in it, so the first paint shows real states."""
+    page = get(f"{base_url('ui')}/", auth=None)
+    assert page.status == 200
+    parser = FirstReports()
+    parser.feed(page.body)
+    http_services = [s.name for s in catalogue.stack_services() if s.is_http]
+    assert sorted(parser.reports) == sorted(http_services)
+    for name, text in parser.reports.items():
+        assert json.loads(text)["status"] == "ok", (name, text)
+    assert "latency_ms" not in page.body, "the page holds the anonymous verdicts only"
+    rows = StatusRows()
+    rows.feed(render_dashboard(wait=False))
+    assert rows.rows == {s.name: "ok" for s in catalogue.stack_services()}, "not rendered at load"

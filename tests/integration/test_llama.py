@@ -3,11 +3,13 @@ staying ready without it."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 from docker.models.containers import Container
 
+from noa_common.env_catalogue import LLAMA_CHAT_TEMPLATES
 from noa_ops import models
 
 from .helpers import base_url, get, http, wait_for
@@ -93,3 +95,29 @@ def test_claude_flow_stays_ready_without_llama(llama_stopped: Container) -> None
     workflow = run_workflow([{"kind": "llm", "arguments": {"prompt": "hi", "max_tokens": 2}}], timeout=60)
     assert workflow["status"] == "failed", workflow
     assert "llm" in str(workflow["error"])
+
+
+TEMPLATE_TOKENS = ("<|im_start|>", "<|im_end|>", "<start_of_turn>", "<end_of_turn>")
+
+
+def test_chat_uses_the_model_s_own_template(stack: None) -> None:
+    """Gemma's turns, not ChatML; and the answer carries no template token of either."""
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    applied = http("POST", f"{base_url('llama')}/apply-template", {"messages": messages}, auth=LLAMA)
+    assert applied.status == 200, applied.body
+    assert applied.json()["prompt"] == ("<start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n"
+                                        "<start_of_turn>model\n")
+    chat = {"messages": messages, "max_tokens": 32, "temperature": 0}
+    reply = http("POST", f"{base_url('llama')}/v1/chat/completions", chat, timeout=120, auth=LLAMA)
+    assert reply.status == 200, reply.body
+    answer = reply.json()["choices"][0]["message"]["content"]
+    assert answer.strip() and not [token for token in TEMPLATE_TOKENS if token in answer], answer
+
+
+def test_the_catalogue_lists_the_chat_templates_of_the_built_llama(containers: dict[str, Container]) -> None:
+    """LLAMA_CHAT_TEMPLATE's choices are the built llama-server's own (a new llama.cpp may rename some)."""
+    command = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "llama-server",
+               containers["llama"].image.id, "--help"]
+    shown = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+    listing = shown.split("list of built-in templates:", 1)[1].split("(env: LLAMA_ARG_CHAT_TEMPLATE)")[0]
+    assert tuple(name.strip() for name in listing.split(",")) == LLAMA_CHAT_TEMPLATES

@@ -35,7 +35,7 @@ async function probe(url) {
       body = null;
     }
     const ok = response.ok && body !== null && body.status === "ok";
-    return { status: ok ? "ok" : "fail", latencyMs, detail: describe(response, body), body };
+    return { status: ok ? "ok" : "fail", latencyMs, detail: describe(response.status, body), body };
   } catch (error) {
     const detail = error.name === "AbortError" ? `no answer within ${REQUEST_TIMEOUT_MS} ms` : String(error.message || error);
     return { status: "fail", latencyMs: null, detail, body: null };
@@ -44,8 +44,8 @@ async function probe(url) {
   }
 }
 
-// A short human reason: failing checks by name, else the HTTP status.
-function describe(response, body) {
+// A short human reason: failing checks by name, else the HTTP status (null: not known).
+function describe(httpStatus, body) {
   if (body && body.checks && typeof body.checks === "object") {
     const failing = Object.entries(body.checks)
       .filter(([, check]) => !check.ok)
@@ -57,9 +57,12 @@ function describe(response, body) {
   if (body && body.error) {
     // llama.cpp's errors are objects: {"error": {"code": 503, "message": "Loading model", ...}}.
     const message = typeof body.error === "object" ? body.error.message || JSON.stringify(body.error) : body.error;
-    return `HTTP ${response.status}: ${message}`;
+    return httpStatus === null ? message : `HTTP ${httpStatus}: ${message}`;
   }
-  return response.ok ? `HTTP ${response.status}` : `HTTP ${response.status} ${response.statusText}`.trim();
+  if (httpStatus === null) {
+    return body && body.status === "ok" ? "ready when the page was served" : "not ready when the page was served";
+  }
+  return `HTTP ${httpStatus}`;
 }
 
 // The row of a dependency, from the readiness body of the service that checks it.
@@ -103,13 +106,36 @@ function renderSummary(statuses) {
   updated.textContent = now.toLocaleTimeString();
 }
 
+// The verdicts nginx put into the page (index.html's first-report blocks), as probe() results.
+function firstReports() {
+  const byName = {};
+  for (const block of document.querySelectorAll("script.first-report")) {
+    let body = null;
+    try {
+      body = JSON.parse(block.textContent);
+    } catch (_) {
+      continue; // not served through nginx's SSI: the first poll fills the row
+    }
+    const ok = body !== null && body.status === "ok";
+    byName[block.dataset.service] = { status: ok ? "ok" : "fail", latencyMs: null, detail: describe(null, body), body };
+  }
+  return byName;
+}
+
 // One round: all probes concurrently, then render every row.
 async function refresh() {
   const names = Object.keys(ENDPOINTS);
   const results = await Promise.all(names.map((name) => probe(ENDPOINTS[name])));
-  const byName = Object.fromEntries(names.map((name, i) => [name, results[i]]));
+  renderAll(Object.fromEntries(names.map((name, i) => [name, results[i]])));
+}
+
+// Every row from one result per HTTP service (the derived rows from their parent's body).
+function renderAll(byName) {
+  if (Object.keys(byName).length === 0) {
+    return;
+  }
   for (const [name, parent] of Object.entries(DERIVED)) {
-    byName[name] = derive(name, byName[parent]);
+    byName[name] = derive(name, byName[parent] || {});
   }
   for (const [name, result] of Object.entries(byName)) {
     render(name, result);
@@ -126,4 +152,5 @@ async function poll() {
   }
 }
 
+renderAll(firstReports());
 poll();

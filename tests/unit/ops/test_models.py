@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from invoke.runners import Result
 
-from noa_ops import cli, models
+from noa_ops import cli, models, paths
 from noa_ops.environments import Environment
 from noa_ops.errors import NoaError
 
@@ -202,3 +202,14 @@ def test_the_hugging_face_token_goes_nowhere_else(url: str) -> None:
 
 def test_no_token_no_header() -> None:
     assert models.auth_headers("https://huggingface.co/org/model.gguf", {}) == {}
+
+
+def test_the_llama_images_defaults_are_the_catalogues() -> None:
+    """Both llama stages (CPU and CUDA) start with the default model and its chat template, Jinja off."""
+    from noa_common.env_catalogue import LLAMA_SERVER_VARIABLES, variable
+
+    dockerfile = (paths.REPO / "docker" / "Dockerfile").read_text()
+    for name in ("MODEL_PATH", "LLAMA_CHAT_TEMPLATE"):
+        setting = f"{LLAMA_SERVER_VARIABLES[name]}={variable(name).default}"
+        assert dockerfile.count(f"    {setting} \\\n") == 2, setting
+    assert dockerfile.count("    LLAMA_ARG_JINJA=0 \\\n") == 2

@@ -206,8 +206,8 @@ def test_variables_per_service() -> None:
 def test_llama_variables_stay_out_of_the_app_services() -> None:
     """llama's variables go to llama-server (LLAMA_ARG_*); no Python service loads or requires them."""
     llama = {item.name for item in variables_for(LLAMA)}
-    assert llama == {"MODEL_PATH", "LLAMA_THREADS", "LLAMA_CONTEXT_SIZE", "LLAMA_BATCH_SIZE",
-                     "LLAMA_GPU_LAYERS", "LLAMA_API_KEY"}
+    assert llama == {"MODEL_PATH", "LLAMA_CHAT_TEMPLATE", "LLAMA_THREADS", "LLAMA_CONTEXT_SIZE",
+                     "LLAMA_BATCH_SIZE", "LLAMA_GPU_LAYERS", "LLAMA_API_KEY"}
     # The one exception: llama's API key, which claude-flow presents to it.
     assert {item.name for item in variables_for("claude-flow")} & llama == {"LLAMA_API_KEY"}
     for service in ("mcp", "agenticos"):
