@@ -66,7 +66,13 @@ def build_broken_mcp() -> None:
                    capture_output=True, env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"})
 
 
+def dangling_volumes(engine: docker.DockerClient) -> set[str]:
+    """Volumes no container uses: what a recreated container's anonymous volume would become."""
+    return {volume.name for volume in engine.volumes.list(filters={"dangling": True})}
+
+
 def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
+    unused_before = dangling_volumes(engine)
     cycle.invoke("deploy", "--env", "cycle")
     first = status_of(cycle)
     assert first["state"] == "running" and first["healthy_now"] is True and first["action"] == "deploy"
@@ -82,7 +88,7 @@ def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
     # A release whose mcp never becomes healthy: it fails and the last good one comes back.
     build_broken_mcp()
     failed = cycle.invoke("deploy", "--env", "cycle", "--service-image", f"mcp={BROKEN}", "--timeout", "60",
-                    check=False)
+                          check=False)
     assert failed.returncode == 1, failed.stderr[-2000:]
     assert f"rolled back to {good}, which is healthy" in failed.stderr
     assert "Traceback" not in failed.stderr
@@ -98,6 +104,7 @@ def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
     back = status_of(cycle)
     assert (back["release"], back["action"], back["healthy_now"]) == (good, "rollback", True)
     assert quinces(cycle, namespace) == [content]
+    assert dangling_volumes(engine) == unused_before, "a replaced container left a volume behind"
 
 
 def test_logs_merge_and_filter(cycle: Operator) -> None:
