@@ -184,12 +184,14 @@ def wait_until_healthy(
     fetcher: Fetch | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    give_up: Callable[[], bool] = lambda: False,
 ) -> list[Check]:
-    """Probe until every check passes or `budget` seconds are spent; the last probe's checks."""
+    """Probe until every check passes, `budget` seconds are spent or `give_up()` says waiting is
+    pointless; the last probe's checks."""
     deadline = clock() + budget
     while True:
         checks = check_stack(c, env, fetcher)
-        if verdict(checks).ok or clock() >= deadline:
+        if verdict(checks).ok or clock() >= deadline or give_up():
             return checks
         sleep(interval)
 

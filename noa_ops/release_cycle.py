@@ -38,7 +38,7 @@ def deploy(c: Context, target: Target, env: Environment, request: DeployRequest,
                                   sources=rendered.sources, rendered_text=rendered.text)
         step("deploy", f"release {release.id}: applying to {target.where(env)} (deadline {wait} s)")
         outcome = target.apply_release(c, env, release, timeout=wait)
-        detail = ", ".join(outcome.unhealthy)
+        detail = why(outcome)
         releases.finish(release, releases.HEALTHY if outcome.ok else releases.FAILED, detail)
         record(target, env, release.id, releases.DEPLOY, outcome)
         if outcome.ok:
@@ -51,9 +51,14 @@ def deploy(c: Context, target: Target, env: Environment, request: DeployRequest,
                 f"gate ({detail})", rollback=rollback, timeout=wait)
 
 
+def why(outcome: Outcome) -> str:
+    """What the release log says about an outcome: what failed, and why when the target knows."""
+    return ", ".join(outcome.unhealthy) + (f": {outcome.detail}" if outcome.detail else "")
+
+
 def record(target: Target, env: Environment, release_id: str, action: str, outcome: Outcome) -> None:
-    releases.record(env.name, releases.Event(release_id, action, releases.now(), outcome.ok,
-                                             ", ".join(outcome.unhealthy), target.name))
+    releases.record(env.name, releases.Event(release_id, action, releases.now(), outcome.ok, why(outcome),
+                                             target.name))
 
 
 def recover(c: Context, target: Target, env: Environment, release_id: str, failed: str, *, rollback: bool,

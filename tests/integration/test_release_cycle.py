@@ -85,15 +85,20 @@ def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
     memory = {"content": content, "namespace": namespace}
     asyncio.run(call_tool("memory_store", memory, cycle.env_file("cycle"), mcp_url(cycle)))
 
-    # A release whose mcp never becomes healthy: it fails and the last good one comes back.
+    # A release whose mcp exits at once: the deploy sees the crash loop, does not wait out its 600 s
+    # deadline, names mcp and brings the last good release back.
     build_broken_mcp()
-    failed = cycle.invoke("deploy", "--env", "cycle", "--service-image", f"mcp={BROKEN}", "--timeout", "60",
-                          check=False)
+    failed = cycle.invoke("deploy", "--env", "cycle", "--service-image", f"mcp={BROKEN}", check=False)
     assert failed.returncode == 1, failed.stderr[-2000:]
+    said = " ".join(failed.stderr.split())
+    assert "not waiting for the deadline: mcp crash-loops: restarted" in said, said[-3000:]
+    assert "last exit code 1" in said
     assert f"rolled back to {good}, which is healthy" in failed.stderr
     assert "Traceback" not in failed.stderr
     after = status_of(cycle)
     assert (after["release"], after["action"], after["healthy_now"]) == (good, "auto-rollback", True)
+    history = (cycle.home / "state" / "releases" / "cycle" / "history.jsonl").read_text()
+    assert "mcp: mcp crash-loops: restarted" in history, "the release log does not say why"
     assert quinces(cycle, namespace) == [content]
 
     # A second good release, then an explicit rollback to the first.

@@ -36,6 +36,7 @@ CONFIG = f"{BASE} config"
 HOT_CONFIG = f"{BASE.replace('--env-file', '-f docker/docker-compose.dev.yml --env-file')} config"
 VERSION = "docker version --format '{{.Server.Version}} {{.Server.Os}}'"
 PS = f"{BASE} ps --all --format json"
+CONTAINER_IDS = "docker ps -aq --no-trunc --filter label=com.docker.compose.project=noa-dev"
 STACK = [service.name for service in catalogue.stack_services()]
 IMAGE_ENV = {"NOA_IMAGE_PREFIX": "noa", "NOA_IMAGE_TAG": TAG}
 VOLUME_INSPECT = "docker volume inspect noa-dev_llama-models"
@@ -76,6 +77,7 @@ def responses(*, missing: tuple[str, ...] = (), up_exit: int = 0, unhealthy: str
         MODEL_RECORD: Result(models.DEFAULT_MODEL.sha256 + "\n"),
         UP: Result(exited=up_exit),
         PS: Result(ps_output(unhealthy)),
+        CONTAINER_IDS: Result(""),
     }
     for name in STACK:
         answers[f"{INSPECT}noa/{name}:{TAG}"] = Result(exited=1) if name in missing else Result("sha256:x\n")
@@ -491,3 +493,79 @@ def test_an_environment_with_a_port_offset_publishes_and_prints_its_own_ports(
     shown = " ".join(capsys.readouterr())
     assert "http://127.0.0.1:29200/" in shown and "http://127.0.0.1:28001/" in shown
     assert ":9200/" not in shown and ":8001/" not in shown
+
+
+def inspected(*, restarts: int = 0, status: str = "restarting", exit_code: int = 1,
+              policy: str = "unless-stopped", error: str = "", service: str = "mcp") -> dict[str, Any]:
+    """One container as `docker inspect` shows it, reduced to what crash_loop reads."""
+    return {"Config": {"Labels": {"com.docker.compose.service": service}}, "RestartCount": restarts,
+            "HostConfig": {"RestartPolicy": {"Name": policy}},
+            "State": {"Status": status, "ExitCode": exit_code, "Error": error, "OOMKilled": False}}
+
+
+@pytest.mark.parametrize(
+    ("container", "reason"),
+    [
+        (inspected(restarts=3),
+         "mcp crash-loops: restarted 3 times since the deploy began, last exit code 1"),
+        (inspected(restarts=2), None),  # near miss: it may still come up
+        (inspected(status="exited", policy="no"), "mcp exited and is not restarted, last exit code 1"),
+        (inspected(status="exited", exit_code=0, policy="no"), None),  # a one-shot that finished
+        (inspected(status="exited"), None),  # exited, but its policy restarts it
+        (inspected(status="created", error='exec: "python": executable file not found in $PATH'),
+         'mcp could not start: exec: "python": executable file not found in $PATH'),
+    ],
+)
+def test_a_certain_failure_is_told_from_one_that_may_recover(container: dict[str, Any],
+                                                            reason: str | None) -> None:
+    assert deploy_stack.crash_loop(container) == reason
+
+
+def crash_looping(earlier: str = "", new: str = "c2", restarts: int = 3) -> dict[Any, Any]:
+    """Answers: the project lists `earlier` before the deploy, then `new` too, restarted `restarts` times."""
+    return {CONTAINER_IDS: [Result(earlier), Result(f"{earlier}\n{new}".strip())],
+            f"docker inspect {new}": Result(json.dumps([inspected(restarts=restarts)]))}
+
+
+def test_a_crash_loop_ends_the_deploy_at_once_and_rolls_back(in_tmp: Path, fake_time: None) -> None:
+    cli.deploy(mock_context(responses()), env="dev")
+    [good] = releases.all_releases("dev")
+    started = time.monotonic()
+    logs = f"{BASE} logs --no-color --tail 40 mcp"
+    c = mock_context(responses() | crash_looping() | {
+        UP: [Result(exited=1), Result("")], logs: Result("boom\n"),
+        f"{INSPECT}sha256:x": Result("sha256:x\n")})
+    with pytest.raises(Exit) as raised:
+        cli.deploy(c, env="dev")  # the deadline is 600 s
+    assert time.monotonic() - started < deploy_stack.RETRY_PAUSE, "it waited for the deadline"
+    message = raised.value.message or ""
+    assert "failed its health gate (mcp: mcp crash-loops: restarted 3 times" in message
+    assert f"rolled back to {good.id}, which is healthy" in message
+    failed = next(r for r in releases.all_releases("dev") if r.id != good.id)
+    assert failed.detail.startswith("mcp: mcp crash-loops") and "last exit code 1" in failed.detail
+    assert [e.detail for e in releases.history("dev")][1] == failed.detail
+    assert logs in commands(c)
+
+
+def test_a_container_that_was_there_before_the_deploy_is_not_blamed(in_tmp: Path) -> None:
+    """Near miss: restarts counted before this deploy are not its failure; the deadline decides."""
+    c = mock_context(responses() | crash_looping(earlier="c1", new="") | {
+        UP: [Result(exited=1), Result("")]})
+    naps: list[float] = []
+    env = environments.select(c, "dev")
+    release = releases.create("dev", "compose", TAG, images={}, sources={}, rendered_text=rendered_config())
+    outcome = deploy_stack.apply_release(c, env, release, timeout=100, clock=lambda: 0.0, sleep=naps.append)
+    assert outcome.ok and naps == [deploy_stack.RETRY_PAUSE]
+
+
+def test_a_crash_loop_during_the_health_gate_ends_it(in_tmp: Path) -> None:
+    """`up --wait` passed (the container was running at that moment); the gate sees the loop."""
+    c = mock_context(responses(unhealthy="redis") | crash_looping(new="c9") | {
+        CONTAINER_IDS: [Result(""), Result("c9")],
+        "docker inspect c9": Result(json.dumps([inspected(restarts=4)]))})
+    naps: list[float] = []
+    env = environments.select(c, "dev")
+    release = releases.create("dev", "compose", TAG, images={}, sources={}, rendered_text=rendered_config())
+    outcome = deploy_stack.apply_release(c, env, release, timeout=100, clock=lambda: 0.0, sleep=naps.append)
+    assert not outcome.ok and outcome.unhealthy == ("mcp",) and naps == []
+    assert "restarted 4 times" in outcome.detail

@@ -201,7 +201,7 @@ def test_a_failed_rollout_shows_events_and_logs_then_rolls_back(staging_render: 
     with pytest.raises(Exit) as raised:
         cli.deploy(c, env="staging", timeout=300)
     message = raised.value.message or ""
-    assert "failed its health gate (deployment/mcp)" in message \
+    assert "failed its health gate (deployment/mcp: not ready before the deadline)" in message \
         and f"rolled back to {good.id}, which is ready" in message
     ran = commands(c)
     applies = [m["id"] for command in ran if (m := APPLY.match(command))]
