@@ -42,6 +42,7 @@ class Service:
     depends_on: tuple[str, ...] = ()
     health: HealthPaths | None = STANDARD_PATHS  # None: not an HTTP service
     published: bool = True  # compose publishes it on 127.0.0.1
+    index: str = "/"  # what deploy prints to open: the app services' self-description (api_docs)
 
     @property
     def is_http(self) -> bool:
@@ -60,8 +61,9 @@ SERVICES: tuple[Service, ...] = (
             depends_on=("postgres", "redis", "mcp")),
     Service("agenticos", 9400, "agenticos", "Agent registry, heartbeats and task assignment",
             depends_on=("postgres", "redis", "mcp")),
+    # llama's own UI is off and every route but /health needs its API key.
     Service("llama", 9300, "llama", "llama.cpp inference server (CPU; CUDA variant)",
-            health=LLAMA_PATHS),
+            health=LLAMA_PATHS, index=LLAMA_PATHS.live),
     Service("ui", 9200, "ui", "Dashboard of live health, nginx proxying /api/<service>/",
             depends_on=("mcp", "claude-flow", "agenticos", "llama")),
 )

@@ -238,10 +238,10 @@ def check_release(c: Context, release: releases.Release, verb: str) -> None:
 def show_arrival(env: Environment) -> None:
     """The URLs an operator opens next: the dashboard first, then each published service."""
     ui = catalogue.get("ui")
-    step("dashboard", f"http://127.0.0.1:{env.host_port(ui.port)}/")
+    step("dashboard", f"http://127.0.0.1:{env.host_port(ui.port)}{ui.index}")
     for service in catalogue.stack_services():
         if service.published and service.name != ui.name:
-            step(service.name, f"http://127.0.0.1:{env.host_port(service.port)}/")
+            step(service.name, f"http://127.0.0.1:{env.host_port(service.port)}{service.index}")
 
 
 def show_config_diff(c: Context, env: Environment, tag: str, overrides: dict[str, str], *,

@@ -82,6 +82,7 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens)
     heartbeats = metrics.counter("agenticos_heartbeats_total", "Agent heartbeats accepted.")
 
     async def register(request: Request) -> JSONResponse:
+        """Register an agent (operator key); the answer carries its token."""
         caller = identify(request, tokens)
         if caller.client is not None and not caller.operator:
             raise forbidden(f"{caller.client} may not register agents")
@@ -103,6 +104,7 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens)
                             headers={"Location": f"/agents/{registered.agent_id}"})
 
     async def heartbeat(request: Request) -> JSONResponse:
+        """Mark an agent online (its own token)."""
         caller = identify(request, tokens)
         agent_id = path_uuid(request, "agent_id", "agent")
         require_agent(caller, agent_id, "a heartbeat")
@@ -113,6 +115,7 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens)
         return JSONResponse(agent)
 
     async def read(request: Request) -> JSONResponse:
+        """Read an agent (operator key or the agent's own token)."""
         caller = identify(request, tokens)
         agent_id = path_uuid(request, "agent_id", "agent")
         if not caller.operator:
@@ -123,6 +126,7 @@ def agent_routes(registry: AgentRegistry, metrics: Metrics, tokens: AgentTokens)
         return JSONResponse(agent)
 
     async def index(request: Request) -> JSONResponse:
+        """List the registered agents (operator key)."""
         require_operator(identify(request, tokens), "listing the agents")
         return JSONResponse({"agents": await registry.all()})
 
@@ -142,6 +146,7 @@ def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics, tok
                               ("assigned",))
 
     async def create(request: Request) -> JSONResponse:
+        """Create a task, assigned to the named agent or an online one (operator key)."""
         require_operator(identify(request, tokens), "creating or assigning a task")
         try:
             task_request = parse_task(await read_json(request))
@@ -158,6 +163,7 @@ def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics, tok
         return JSONResponse(task, status_code=201, headers={"Location": f"/tasks/{task['id']}"})
 
     async def read(request: Request) -> JSONResponse:
+        """Read a task (operator key or the assigned agent's token)."""
         caller = identify(request, tokens)
         if not caller.operator and caller.agent_id is None:
             raise forbidden(f"{caller.client} may not read tasks")
@@ -169,6 +175,7 @@ def task_routes(registry: AgentRegistry, board: TaskBoard, metrics: Metrics, tok
         return JSONResponse(task)
 
     async def complete(request: Request) -> JSONResponse:
+        """Complete a task with its result (the assigned agent's token)."""
         caller = identify(request, tokens)
         if caller.agent_id is None:
             raise forbidden("completing a task needs the token of the agent it is assigned to")

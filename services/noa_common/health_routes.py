@@ -80,9 +80,11 @@ def health_routes(ctx: HealthContext) -> list[Route]:
     failures = FailureLog()
 
     async def live(_request: Request) -> JSONResponse:
+        """Liveness: the process answers (200)."""
         return JSONResponse(_body(ctx, "ok"), headers=_NO_STORE)
 
     async def ready(request: Request) -> JSONResponse:
+        """Readiness: started and every dependency answers (200), else 503 with the failing checks."""
         if ctx.problems:
             # The dependency settings themselves may be the invalid ones: do not dial them.
             checks = {"settings": _settings_check(ctx.problems)}
@@ -98,6 +100,7 @@ def health_routes(ctx: HealthContext) -> list[Route]:
         return JSONResponse(_body(ctx, status, checks=shown), status_code=status_code, headers=_NO_STORE)
 
     async def startup(request: Request) -> JSONResponse:
+        """Startup: the schema is present and the workers run (200), else 503."""
         if ctx.startup.done:
             return JSONResponse(_body(ctx, "ok"), headers=_NO_STORE)
         reason = ctx.startup.reason if ctx.shows_details(request) else "not started yet"

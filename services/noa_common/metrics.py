@@ -64,6 +64,7 @@ class Metrics:
         self.health_check_duration.labels(check=check).observe(seconds)
 
     async def endpoint(self, _request: Request) -> Response:
+        """Prometheus metrics in the text exposition format."""
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
+from noa_common.api_docs import self_description, service_version
 from noa_common.api_keys import ApiKeys, parse_clients
 from noa_common.dependency_checks import http_health_check, postgres_check, redis_check
 from noa_common.errors import exception_handlers
@@ -70,9 +72,10 @@ class ServiceSpec:
 class ServiceRuntime:
     """What a running service holds: its settings and its clients, shared by routes and workers."""
 
-    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+    def __init__(self, spec: ServiceSpec, settings: Settings, version: str = "dev") -> None:
         self.spec = spec
         self.settings = settings
+        self.version = version
         self.metrics = Metrics(spec.name)
         # Invalid API_CLIENTS fails the settings (rules.ApiClientList): then nobody gets in.
         try:
@@ -207,7 +210,7 @@ def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> St
     settings = load_settings(spec.name, environ)
     configure_logging(spec.name, settings.text("LOG_LEVEL"), settings.secret_values)
     log_settings(settings)
-    runtime = ServiceRuntime(spec, settings)
+    runtime = ServiceRuntime(spec, settings, service_version(os.environ if environ is None else environ))
     parts = spec.attach(runtime)
     health = HealthContext(
         service=spec.name,
@@ -219,8 +222,11 @@ def build_app(spec: ServiceSpec, environ: Mapping[str, str] | None = None) -> St
         metrics_enabled=settings.flag("METRICS_ENABLED"),
         shows_details=lambda request: runtime.api_keys.knows(request.headers.get("authorization")),
     )
+    routes = [*health_routes(health), settings_route(settings), *parts.routes]
+    described = self_description(spec.name, runtime.version, routes,
+                                 metrics_enabled=settings.flag("METRICS_ENABLED"))
     app = Starlette(
-        routes=[*health_routes(health), settings_route(settings), *parts.routes],
+        routes=[*described, *routes],
         middleware=middleware_for(settings, runtime.metrics, runtime.api_keys),
         exception_handlers=exception_handlers(),
         lifespan=_lifespan(runtime, parts),

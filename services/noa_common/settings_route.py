@@ -19,6 +19,7 @@ def settings_route(settings: Settings) -> Route:
             "problems": sorted({problem.variable for problem in settings.problems})}
 
     async def show(request: Request) -> JSONResponse:
+        """The parsed settings, secrets left out (operator key)."""
         require_client(request, OPERATOR)
         return JSONResponse(body)
 

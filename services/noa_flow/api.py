@@ -48,6 +48,7 @@ def workflow_routes(runtime: ServiceRuntime, store: WorkflowStore) -> list[Route
     secret = settings.text("SESSION_SECRET")
 
     async def create(request: Request) -> JSONResponse:
+        """Queue a workflow of MCP tool and LLM steps (operator key); 202 with its id."""
         require_client(request, OPERATOR)
         try:
             workflow = parse_workflow_request(await read_json(request), max_steps=max_steps)
@@ -68,6 +69,7 @@ def workflow_routes(runtime: ServiceRuntime, store: WorkflowStore) -> list[Route
                             headers={"Location": f"/workflows/{workflow_id}"})
 
     async def read(request: Request) -> JSONResponse:
+        """Read a workflow with its steps' results, signed (operator key)."""
         require_client(request, OPERATOR)
         workflow = await store.get(request.path_params["workflow_id"])
         if workflow is None:
@@ -75,6 +77,7 @@ def workflow_routes(runtime: ServiceRuntime, store: WorkflowStore) -> list[Route
         return JSONResponse(with_signature(secret, json.loads(json.dumps(workflow, default=str))))
 
     async def index(request: Request) -> JSONResponse:
+        """List recent workflows, by status and limit (operator key)."""
         require_client(request, OPERATOR)
         status = request.query_params.get("status")
         if status is not None and status not in STATUSES:

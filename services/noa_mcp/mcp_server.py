@@ -104,6 +104,7 @@ def build_mcp_server(runtime: ServiceRuntime) -> MCPServer:
     limits = memory_limits(runtime)
     server = MCPServer(
         name="noa-mcp",
+        version=runtime.version,
         instructions="Noa Server memory: store and search memories, list registered agents.",
         token_verifier=ApiKeyVerifier(runtime.api_keys),
         auth=auth_settings(),

@@ -9,6 +9,7 @@ an operator's noa-dev above all, is left as it was, and the session fails if it 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import docker
@@ -57,11 +58,11 @@ def bystanders(engine: docker.DockerClient) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def stack(engine: docker.DockerClient) -> Iterator[None]:
-    """Deploy the suite's dev stack once, from empty volumes; remove it with its data at the end."""
+def stack(engine: docker.DockerClient) -> Iterator[subprocess.CompletedProcess[str]]:
+    """Deploy the suite's dev stack once, from empty volumes; remove it with its data at the end.
+    The value is the deploy's output (test_self_description opens the URLs it printed)."""
     try:
-        invoke("deploy", "--env", "dev")
-        yield
+        yield invoke("deploy", "--env", "dev")
     finally:
         invoke("stop", "--env", "dev", "--purge", "--yes", check=False)
 

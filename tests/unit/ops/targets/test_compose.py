@@ -492,6 +492,7 @@ def test_an_environment_with_a_port_offset_publishes_and_prints_its_own_ports(
     deploy_stack.show_arrival(moved)
     shown = " ".join(capsys.readouterr())
     assert "http://127.0.0.1:29200/" in shown and "http://127.0.0.1:28001/" in shown
+    assert "http://127.0.0.1:29300/health" in shown  # llama has no index of its own
     assert ":9200/" not in shown and ":8001/" not in shown
 
 
