@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json as json_module
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -257,7 +258,9 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
         "tail": "the last N lines of each service (kubernetes: of each container) before filtering; -1 for "
         "all (default 200)",
         "follow": "keep printing new lines until interrupted (Ctrl-C)",
-        "level": "only JSON lines at this level or above: debug, info, warning, error, critical",
+        "level": "only lines at this level or above: debug, info, warning, error, critical (the JSON "
+        "level, else Postgres', Redis', llama-server's or nginx's own); lines with no known level are "
+        "left out and counted on stderr",
         "grep": "REGEX: only lines matching this regular expression",
         "json": "print the lines as JSON (at, service, level, line) instead of text",
     },
@@ -268,8 +271,11 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
          json: bool = False) -> None:
     """Logs of several services merged in time order, each line prefixed with its service.
 
-    Services log one JSON object per line (ts, level, service, msg): --level and --grep filter
-    them. compose: `docker compose logs --timestamps` per service; kubernetes: `kubectl logs`
+    App services log one JSON object per line (ts, level, service, msg); Postgres, Redis,
+    llama-server and nginx's error log have their own formats, and their level is read from those
+    too (noa_ops/logs.py, NATIVE_FORMATS). --level keeps lines at that level or above and says on
+    stderr how many lines it left out because they had no known level; --grep filters by pattern.
+    compose: `docker compose logs --timestamps` per service; kubernetes: `kubectl logs`
     by label selector across all pods (`--max-log-requests` set to the number of containers,
     so there is no 5-stream cap), `--prefix --timestamps`.
     """
@@ -287,20 +293,30 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     where.preflight_read(c, selected, "logs")
     if follow:
         command, parse = where.follow_logs(c, selected, service or [], tail=lines_wanted, since=since)
+        stream = service_logs.LineFilter(parse, min_level, pattern, width)
         with contextlib.suppress(KeyboardInterrupt):
-            followed = run(c, command, out_stream=service_logs.LineFilter(parse, min_level, pattern, width))
+            followed = run(c, command, out_stream=stream)
             if followed.failed:
                 reason = (followed.stderr.strip().splitlines() or [f"exit {followed.exited}"])[-1]
                 raise NoaError(f"logs: {command.split()[0]} ended with exit {followed.exited}: {reason}",
                                code=followed.exited or 1)
+        print_unclassified(stream.unclassified, level)
         return
     lines = where.log_lines(c, selected, service or [], tail=lines_wanted, since=since)
     kept = service_logs.select_lines(lines, min_level, pattern)
     if json:
         print_json([line.as_json() for line in kept])
-        return
-    for line in kept:
-        print(service_logs.format_line(line, width))
+    else:
+        for line in kept:
+            print(service_logs.format_line(line, width))
+    print_unclassified(service_logs.count_unclassified(lines, min_level, pattern), level)
+
+
+def print_unclassified(count: int, level: str) -> None:
+    """On stderr, so that --json output stays parseable."""
+    note = service_logs.unclassified_note(count, level)
+    if note:
+        print(note, file=sys.stderr)
 
 
 @operator_task(

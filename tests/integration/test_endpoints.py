@@ -94,3 +94,16 @@ def test_settings_report_what_the_running_container_was_given(
     for secret in parsed.secret_values:
         assert secret not in reply.body
     assert get(f"{base_url(service.name)}/settings", auth="CLAUDE_FLOW_API_KEY").status == 403
+
+
+def test_ui_access_lines_carry_a_level_from_their_status(
+    stack: None, containers: dict[str, Container]
+) -> None:
+    """services/ui/nginx.conf: 4xx is warn, so `invoke logs --level warning` shows failed requests."""
+    assert get(f"{base_url('ui')}/health/ready").status == 200
+    assert get(f"{base_url('ui')}/no-such-page").status == 404
+    logged = containers["ui"].logs(stdout=True, stderr=False).decode().splitlines()
+    access = [json.loads(line) for line in logged if line.startswith("{")]
+    levels = {(line["path"], line["status"]): line["level"] for line in access}
+    assert levels[("/health/ready", 200)] == "info"
+    assert levels[("/no-such-page", 404)] == "warn"
