@@ -56,7 +56,7 @@ def print_health(checks: list[Check], result: Verdict, env_name: str) -> None:
 def print_env_check(findings: list[Any], title: str) -> None:
     """env-check findings (noa_ops.envcheck.Finding): failures first; secrets' values never shown."""
     table = Table(title=title, title_justify="left")
-    table.add_column("variable")
+    table.add_column("variable", no_wrap=True)  # a name is never cut; the values and details wrap
     table.add_column("result")
     table.add_column("value", overflow="fold")
     table.add_column("detail", overflow="fold")
