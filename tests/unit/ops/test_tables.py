@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from rich.console import Console
+from rich.table import Table
 
 from noa_ops import report
 from noa_ops.envcheck import Finding
@@ -75,11 +76,11 @@ def test_each_table_fits_80_columns_and_keeps_every_value(name: str, monkeypatch
 
 def test_the_near_miss_a_column_that_may_not_wrap_is_cut_at_80(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the tests above catch: the images table with its image column unwrappable."""
-    original = report.Table.add_column
+    original = Table.add_column
 
-    def no_wrap(self: report.Table, *args: object, **kwargs: object) -> None:
+    def no_wrap(self: Table, *args: object, **kwargs: object) -> None:
         original(self, *args, **{**kwargs, "overflow": "ellipsis", "no_wrap": True})  # type: ignore[arg-type]
 
-    monkeypatch.setattr(report.Table, "add_column", no_wrap)
+    monkeypatch.setattr(Table, "add_column", no_wrap)
     shown = printed(_images, 80, monkeypatch)
     assert "…" in shown or re.sub(r"\s", "", DIGEST) not in cells_text(shown)
