@@ -6,8 +6,10 @@ is the one invoke.yaml configures for the environment. A deploy renders the envi
 (the committed folder k8s/variants/<kube_variant>, see noa_ops/k8s_render.py) with `kubectl kustomize`,
 pins every Noa image to the digest `invoke push` recorded, stores the result as a release and
 applies exactly that file (`kubectl apply --server-side`), then waits with `kubectl rollout status`
-per workload under one deadline. Rollback applies a stored release's manifests again: ConfigMaps,
-Secrets and every other object included, which `kubectl rollout undo` would leave behind.
+per workload under one deadline, polled: a pod that cannot become ready by itself (an image that
+cannot be pulled, a container that cannot be created, one that crash-loops) ends the wait at once.
+Rollback applies a stored release's manifests again: ConfigMaps, Secrets and every other object
+included, which `kubectl rollout undo` would leave behind.
 
 Rendering, pinning, readiness and claim selection are pure; the rest acts through Context.run,
 so the unit tests check every command with MockContext. The cycle itself (record, gate, roll back)
@@ -26,6 +28,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,14 @@ PART_OF = "app.kubernetes.io/part-of=noa-server"
 NAME_LABEL = "app.kubernetes.io/name"
 WORKLOAD_KINDS = ("StatefulSet", "Deployment")  # data first: the apps wait for it
 LOG_TAIL = 40
+# The wait polls `rollout status` this often and, between polls, looks for pods that cannot succeed.
+POLL_SECONDS = 5
+# A container waiting for one of these will not start by itself: the release cannot become ready.
+HOPELESS_REASONS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName",
+                              "CreateContainerConfigError", "CreateContainerError"})
+# The kubelet's back-off doubles from 10 s, so a third restart comes some 70 s after the first crash:
+# two restarts of a container that keeps exiting non-zero are certain enough.
+CRASH_LOOP_RESTARTS = 2
 Clock = Callable[[], float]
 # (env, service) -> a context manager yielding the local port forwarded to the service.
 Forwarder = Callable[[Environment, catalogue.Service], AbstractContextManager[int]]
@@ -211,13 +222,81 @@ def apply_release(c: Context, env: Environment, release: releases.Release, *, ti
     if applied.failed:
         reason = (applied.stderr.strip().splitlines() or [f"exit {applied.exited}"])[-1]
         return Outcome(False, ("apply",), detail=reason)
+    began = datetime.now(UTC).replace(microsecond=0)  # pods made before it are an earlier release's
     for kind, name in workloads(manifests.read_text()):
-        remaining = max(1, round(deadline - clock()))
-        wait = kubectl(env, "rollout", "status", f"{kind.lower()}/{name}", f"--timeout={remaining}s")
-        waited = run(c, wait, echo=True)
-        if waited.failed:
-            return Outcome(False, (f"{kind.lower()}/{name}",), detail="not ready before the deadline")
+        workload = f"{kind.lower()}/{name}"
+        why = wait_for_workload(c, env, workload, deadline, clock, began=began)
+        if why:
+            return Outcome(False, (workload,), detail=why)
     return Outcome(True, ())
+
+
+def wait_for_workload(c: Context, env: Environment, workload: str, deadline: float, clock: Clock, *,
+                      began: datetime | None = None) -> str:
+    """'' once `rollout status` says the workload is ready; else why not: the deadline passed, or
+    one of its pods made since `began` cannot succeed (then at once, not at the deadline)."""
+    while True:
+        remaining = round(deadline - clock())
+        waited = run(c, kubectl(env, "rollout", "status", workload,
+                                f"--timeout={max(1, min(remaining, POLL_SECONDS))}s"), hide=True)
+        if waited.ok:
+            step("deploy", (waited.stdout.strip().splitlines() or [f"{workload} ready"])[-1])
+            return ""
+        if remaining <= POLL_SECONDS:
+            return "not ready before the deadline"
+        hopeless = hopeless_pods(pods_of(c, env, workload.split("/", 1)[1]), began)
+        if hopeless:
+            step("deploy", f"not waiting for the deadline: {'; '.join(hopeless)}")
+            return "; ".join(hopeless)
+
+
+def pods_of(c: Context, env: Environment, name: str) -> list[dict[str, Any]]:
+    listed = run(c, kubectl(env, "get", "pods", "-l", f"{NAME_LABEL}={name}", "-o", "json"), hide=True)
+    try:
+        return list(json.loads(listed.stdout).get("items", [])) if listed.ok else []
+    except (json.JSONDecodeError, AttributeError):
+        return []
+
+
+def hopeless_pods(pods: list[dict[str, Any]], began: datetime | None = None) -> list[str]:
+    """Why each pod that cannot become ready by itself is so (pure: the pods as `kubectl get -o json`).
+    Pods being deleted, and pods made before `began` (a broken release's, while a rollback waits),
+    do not count."""
+    found = []
+    for pod in pods:
+        if not this_release(pod.get("metadata") or {}, began):
+            continue
+        status = pod.get("status") or {}
+        containers = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
+        pod_name = (pod.get("metadata") or {}).get("name", "?")
+        found += [f"{pod_name}: {container.get('name', '?')} {why}" for container in containers
+                  if (why := hopeless_container(container))]
+    return found
+
+
+def this_release(metadata: dict[str, Any], began: datetime | None) -> bool:
+    if metadata.get("deletionTimestamp"):
+        return False
+    if began is None:
+        return True
+    try:
+        created = datetime.fromisoformat(str(metadata.get("creationTimestamp", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return created >= began
+
+
+def hopeless_container(container: dict[str, Any]) -> str:
+    waiting = (container.get("state") or {}).get("waiting") or {}
+    reason = waiting.get("reason", "")
+    if reason in HOPELESS_REASONS:
+        return f"{reason}: {waiting.get('message', '')}".rstrip(": ")
+    last = (container.get("lastState") or {}).get("terminated") or {}
+    restarts = int(container.get("restartCount") or 0)
+    if restarts >= CRASH_LOOP_RESTARTS and last.get("exitCode") not in (0, None):
+        return f"crash-loops: restarted {restarts} times, last exit code {last['exitCode']}" + (
+            f" ({last['reason']})" if last.get("reason") not in (None, "", "Error") else "")
+    return ""
 
 
 def show_failure(c: Context, env: Environment, outcome: Outcome) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ APPLY = re.compile(
 )
 ROLLOUT = re.compile(rf"^{re.escape(KUBECTL)} rollout status (?P<workload>\S+) --timeout=(?P<seconds>\d+)s$")
 EVENTS = f"{KUBECTL} get events --sort-by=.lastTimestamp"
+PODS_OF_MCP = f"{KUBECTL} get pods -l app.kubernetes.io/name=mcp -o json"
 CURRENT_CONTEXT = "kubectl config current-context"
 
 
@@ -184,13 +186,15 @@ def test_a_failed_rollout_shows_events_and_logs_then_rolls_back(staging_render: 
     [good] = releases.all_releases("staging")
     workloads = expected_workloads(staging_render)
     failing = workloads.index("deployment/mcp")
-    # The new release: the waits up to mcp pass, mcp's fails; then the rollback's all pass.
+    # The new release: the waits up to mcp pass, mcp's poll fails and its pod crash-loops; then the
+    # rollback's all pass.
     waits = [Result("")] * failing + [Result(exited=1)] + [Result("")] * len(workloads)
     logs = f"{KUBECTL} logs deployment/mcp --all-containers --timestamps --tail=40"
     c = mock_context(
         base_answers(staging_render)
         | {
             ROLLOUT: waits,
+            PODS_OF_MCP: Result(json.dumps({"items": [pod("mcp-7d9-abc", restarts=2, exit_code=3)]})),
             EVENTS: Result(
                 "5s Warning BackOff pod/mcp-7d9-abc Back-off restarting failed container\n"
                 "9s Normal Pulled pod/ui-1 pulled\n"
@@ -201,8 +205,8 @@ def test_a_failed_rollout_shows_events_and_logs_then_rolls_back(staging_render: 
     with pytest.raises(Exit) as raised:
         cli.deploy(c, env="staging", timeout=300)
     message = raised.value.message or ""
-    assert "failed its health gate (deployment/mcp: not ready before the deadline)" in message \
-        and f"rolled back to {good.id}, which is ready" in message
+    assert ("failed its health gate (deployment/mcp: mcp-7d9-abc: mcp crash-loops: restarted 2 times, "
+            "last exit code 3)") in message and f"rolled back to {good.id}, which is ready" in message
     ran = commands(c)
     applies = [m["id"] for command in ran if (m := APPLY.match(command))]
     assert len(applies) == 2 and applies[1] == good.id
@@ -457,3 +461,58 @@ def test_each_environment_deploys_its_committed_folder() -> None:
         "staging": "variants/staging-external-secrets",
         "prod": "variants/prod-external-secrets",
     }
+
+
+def pod(name: str, *, restarts: int = 0, exit_code: int | None = None, waiting: str = "",
+        container: str = "mcp") -> dict[str, Any]:
+    """One pod as `kubectl get pods -o json` shows it, reduced to what hopeless_pods reads."""
+    status: dict[str, Any] = {"name": container, "restartCount": restarts, "state": {}, "lastState": {}}
+    if waiting:
+        status["state"] = {"waiting": {"reason": waiting, "message": "failed to pull noa/mcp@sha256:0"}}
+    if exit_code is not None:
+        status["lastState"] = {"terminated": {"exitCode": exit_code, "reason": "Error"}}
+    return {"metadata": {"name": name}, "status": {"containerStatuses": [status]}}
+
+
+@pytest.mark.parametrize(("shown", "hopeless"), [
+    (pod("p", waiting="ErrImagePull"), "p: mcp ErrImagePull: failed to pull noa/mcp@sha256:0"),
+    (pod("p", waiting="CreateContainerConfigError"), "p: mcp CreateContainerConfigError: failed to pull"),
+    (pod("p", restarts=2, exit_code=1), "p: mcp crash-loops: restarted 2 times, last exit code 1"),
+    # The near misses: still starting, one crash only, restarts that ended well, a back-off alone.
+    (pod("p", waiting="ContainerCreating"), ""),
+    (pod("p", restarts=1, exit_code=1, waiting="CrashLoopBackOff"), ""),
+    (pod("p", restarts=2, exit_code=0), ""),
+    (pod("p"), ""),
+])
+def test_a_pod_that_cannot_become_ready_by_itself_is_named(shown: dict[str, Any], hopeless: str) -> None:
+    found = kubernetes.hopeless_pods([shown])
+    assert (found[0] if found else "").startswith(hopeless) and (bool(found) == bool(hopeless))
+
+
+def test_pods_of_an_earlier_release_or_being_deleted_do_not_count() -> None:
+    """While a rollback waits, the broken release's crash-looping pods are still there, going."""
+    began = datetime(2026, 12, 3, 6, 0, 0, tzinfo=UTC)
+    crashing = pod("p", restarts=3, exit_code=1)
+    earlier = {**crashing, "metadata": {"name": "p", "creationTimestamp": "2026-12-03T05:59:59Z"}}
+    same_second = {**crashing, "metadata": {"name": "p", "creationTimestamp": "2026-12-03T06:00:00Z"}}
+    going = {**same_second,
+             "metadata": {**same_second["metadata"], "deletionTimestamp": "2026-12-03T06:00:09Z"}}
+    assert kubernetes.hopeless_pods([earlier], began) == [] and kubernetes.hopeless_pods([going], began) == []
+    assert kubernetes.hopeless_pods([same_second], began) != []  # the near miss: made as it began
+    assert kubernetes.hopeless_pods([earlier]) != []
+
+
+def test_a_wait_with_no_hopeless_pod_lasts_until_the_deadline(staging: Environment) -> None:
+    """Polls of 5 s while pods merely start, then 'not ready before the deadline' (a fake clock)."""
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 4.0
+        return now[0]
+
+    c = mock_context({ROLLOUT: Result(exited=1), PODS_OF_MCP: Result(json.dumps({"items": [
+        pod("mcp-1", waiting="ContainerCreating")]}))})
+    why = kubernetes.wait_for_workload(c, staging, "deployment/mcp", 20.0, clock)
+    assert why == "not ready before the deadline"
+    timeouts = [m["seconds"] for command in commands(c) if (m := ROLLOUT.match(command))]
+    assert timeouts[0] == "5" and len(timeouts) >= 2 and PODS_OF_MCP in commands(c)
