@@ -3,9 +3,7 @@ generated from its routes; the routes it marks as needing a key are the attack t
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,13 +19,7 @@ from .helpers import SECRETS
 APPS = {"mcp": "noa_mcp.app", "claude-flow": "noa_flow.app", "agenticos": "noa_agenticos.app"}
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_root_logger")
 
 
 def _client(service: str, **environ: str) -> TestClient:

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -80,15 +79,6 @@ def test_redactor_prefers_longest_and_skips_tiny_values() -> None:
 
 def test_level_names_match_log_level_vocabulary() -> None:
     assert [level_name(level) for level in (10, 20, 30, 40)] == ["debug", "info", "warn", "error"]
-
-
-@pytest.fixture
-def restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_configure_logging_routes_uvicorn_through_json(restore_root_logger: None,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 from starlette.testclient import TestClient
 
@@ -12,14 +9,7 @@ from noa_common.server import build_config, drain_timeout, shutdown_grace
 
 from .helpers import OPERATOR, SECRETS
 
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_root_logger")
 
 
 @pytest.mark.parametrize(
