@@ -6,6 +6,7 @@ deployed production for any value it did not recognise.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from .errors import NoaError
 TARGETS = ("compose", "kubernetes")
 DEFAULT_HEALTH_TIMEOUT = 60
 MAX_PORT_OFFSET = 50000  # the highest service port (9400) plus it stays below 65536
+
+
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ def parse_environment(name: str, raw: Any) -> Environment:
     for key in ("registry", "kube_context", "namespace", "kube_variant"):
         if not isinstance(raw.get(key, ""), str):
             raise NoaError(f"{where}.{key} must be a string")
+    if raw.get("namespace") and not DNS_LABEL.fullmatch(raw["namespace"]):
+        raise NoaError(f"{where}.namespace is {raw['namespace']!r}: a namespace is a DNS label "
+                       f"(at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit)")
     if raw.get("kube_variant") and raw["kube_variant"] not in (shipped := shipped_variants()):
         raise NoaError(f"{where}.kube_variant is {raw['kube_variant']!r}, not a folder of k8s/variants; "
                        f"valid: {', '.join(shipped)}")

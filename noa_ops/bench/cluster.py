@@ -7,13 +7,14 @@
 - deploy: `invoke deploy --env dev` into an empty namespace (images pushed, model seeded) to every
   workload Ready, N times, the namespace deleted in between;
 - rollback: `invoke rollback --env dev` to Ready after a release that changed mcp's image, N times.
-Deploys run in a sandbox (noa_ops.cluster.sandbox) and skip when noa-server-dev exists.
+Deploys run in a sandbox (noa_ops.cluster.sandbox), in a namespace of the run's own.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 from invoke.context import Context
@@ -91,7 +92,7 @@ def rollback_runs(sandbox: Sandbox, model: Path, tag: str, runs: int) -> tuple[f
 def deploys(cfg: ClusterConfig, runs: int) -> list[Figure]:
     names = ("deploy dev, empty namespace, to every workload Ready", "rollback dev (mcp's image) to Ready")
     with tempfile.TemporaryDirectory(prefix="noa-bench-cluster-") as scratch:
-        sandbox = Sandbox(cfg, Path(scratch))
+        sandbox = Sandbox(cfg, Path(scratch), namespaces=f"noa-bench-{uuid.uuid4().hex[:6]}")
         if _exists(sandbox):
             note = f"{sandbox.namespace} exists (an operator's deploy): not touched"
             return [Figure(SECTION, name, "s", note=note) for name in names]

@@ -3,10 +3,10 @@ benchmark, which must never mix their releases with an operator's.
 
 A `Sandbox` runs `invoke` for one environment with a runtime config (invoke -f) in its home
 directory that points dev and staging at the local cluster (target kubernetes, the cluster's
-context and registry; staging deploys the staging-local variant) and at env files there, with
-NOA_STATE_DIR there too (releases, build records, locks). Both environments share the home, so one
-build and push serves both. KUBECONFIG is the cluster's, and the kubectl built with the cluster
-comes first on PATH, so the client is the server's version.
+context and registry, namespaces <namespaces>-<env>; staging deploys the staging-local variant)
+and at env files there, with NOA_STATE_DIR there too (releases, build records, locks). Both
+environments share the home, so one build and push serves both. KUBECONFIG is the cluster's, and
+the kubectl built with the cluster comes first on PATH, so the client is the server's version.
 
 What an operator's cluster would download by itself and this one cannot (the llama init step
 fetches the model from Hugging Face; there is no route off the machine), `seed_model_claim` puts
@@ -42,10 +42,16 @@ class Sandbox:
     cfg: ClusterConfig
     home: Path
     env: str = "dev"
+    # The environments deploy to <namespaces>-<env>: the tests give each run its own, so that an
+    # operator's noa-server-dev on the same cluster is never touched.
+    namespaces: str = "noa-server"
 
     @property
     def namespace(self) -> str:
-        return f"noa-server-{self.env}"
+        return self.namespace_of(self.env)
+
+    def namespace_of(self, env: str) -> str:
+        return f"{self.namespaces}-{env}"
 
     @property
     def config_file(self) -> Path:
@@ -60,7 +66,7 @@ class Sandbox:
     def write_config(self) -> None:
         settings = {env: {"target": "kubernetes", "env_file": str(self.home / f"{env}.env"),
                           "kube_context": self.cfg.context, "kube_variant": variant,
-                          "registry": f"{self.cfg.registry}/noa"}
+                          "namespace": self.namespace_of(env), "registry": f"{self.cfg.registry}/noa"}
                     for env, variant in VARIANTS.items()}
         self.config_file.write_text(yaml.safe_dump({"noa": {"environments": settings}}))
 
@@ -93,7 +99,16 @@ class Sandbox:
             subprocess.run([sys.executable, "-m", "noa_ops.k8s_render", "--out", out], cwd=paths.REPO,
                            check=True, capture_output=True)
             text = (Path(out) / f"{VARIANTS[self.env]}.yaml").read_text()
-        return [doc for doc in yaml.safe_load_all(text) if doc and doc.get("kind") in kinds]
+        return [self.moved(doc) for doc in yaml.safe_load_all(text) if doc and doc.get("kind") in kinds]
+
+    def moved(self, document: dict[str, Any]) -> dict[str, Any]:
+        """An object of the variant in this sandbox's namespace, as the deploy will place it."""
+        metadata = document["metadata"]
+        if document["kind"] == "Namespace":
+            metadata["name"] = self.namespace
+        elif "namespace" in metadata:
+            metadata["namespace"] = self.namespace
+        return document
 
     def seed_model_claim(self, model: Path, file_name: str, wait: float = 60) -> Path:
         """The namespace and the llama-models claim as the variant declares them, bound, with the

@@ -119,7 +119,21 @@ def stage(env: Environment, variant: k8s_render.Variant, source: Path = paths.K8
         (staged / k8s_render.DEV_SECRETS_FILE).write_text("\n".join(lines) + "\n")
         settings = [f"{key}={value}" for key, value in k8s_render.setting_values(values).items()]
         (staged / k8s_render.DEV_SETTINGS_FILE).write_text("".join(f"{line}\n" for line in settings))
-    return k8s_render.variant_dir(staged, variant)
+    return in_namespace(staged, variant, env.kube_namespace)
+
+
+def in_namespace(staged: Path, variant: k8s_render.Variant, namespace: str) -> Path:
+    """The variant's folder; or, when invoke.yaml names another namespace for the environment, a
+    kustomization around it that moves every object there (kustomize's `namespace:` renames the
+    Namespace object too)."""
+    if namespace == variant.namespace:
+        return k8s_render.variant_dir(staged, variant)
+    wrapper = staged / "in-namespace"
+    wrapper.mkdir()
+    (wrapper / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": namespace,
+        "resources": [f"../{variant.directory.as_posix()}"]}))
+    return wrapper
 
 
 def render(c: Context, directory: Path) -> str:

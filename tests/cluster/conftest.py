@@ -24,8 +24,11 @@ import pytest
 from noa_ops.cluster import client, host, lifecycle
 from noa_ops.cluster.config import ClusterConfig
 from noa_ops.cluster.sandbox import Sandbox
+from tests.run_names import CHECKOUT, RUN
 
 REPO = Path(__file__).resolve().parents[2]
+# The namespaces this run deploys to (<NAMESPACES>-dev, -staging): its own, never an operator's.
+NAMESPACES = f"noa-ct-{CHECKOUT}-{RUN}"
 SOURCE_IMAGE = os.environ.get("NOA_CLUSTER_TEST_IMAGE", "debian:bookworm-slim")
 # Seconds the slow steps took in this run (what -> seconds), printed after the tests as a table:
 # measured, never asserted (targets and comparisons are `nox -s bench`'s business).
@@ -120,7 +123,7 @@ def built(cluster: Cluster) -> Iterator[tuple[Path, dict[str, Any]]]:
     """The stack's images built and pushed to the cluster's registry once for every module, in a
     temporary home of the tests' own (noa_ops.cluster.sandbox): that home and what push printed."""
     with tempfile.TemporaryDirectory(prefix="noa-cluster-op-") as scratch:
-        sandbox = Sandbox(cluster.cfg, Path(scratch))
+        sandbox = Sandbox(cluster.cfg, Path(scratch), namespaces=NAMESPACES)
         sandbox.write_config()
         yield Path(scratch), sandbox.build_and_push()
 

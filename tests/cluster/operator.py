@@ -10,9 +10,9 @@ from typing import Any
 
 from noa_ops.cluster.sandbox import Completed, Sandbox
 
-from .conftest import Cluster
+from .conftest import NAMESPACES, Cluster
 
-NAMESPACE = "noa-server-dev"
+NAMESPACE = f"{NAMESPACES}-dev"
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Operator:
     @classmethod
     def at(cls, cluster: Cluster, home: Path, env: str) -> Operator:
         """The operator of `env` whose sandbox lives in `home` (shared by every environment)."""
-        return cls(cluster, Sandbox(cluster.cfg, home, env))
+        return cls(cluster, Sandbox(cluster.cfg, home, env, NAMESPACES))
 
     @property
     def namespace(self) -> str:

@@ -10,7 +10,6 @@ names and ports differ from the operator's dev stack.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -18,7 +17,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +25,10 @@ from typing import Any
 import yaml
 
 from noa_ops import catalogue
+from tests.run_names import CHECKOUT, RUN
 
 REPO = Path(__file__).resolve().parents[2]
-CHECKOUT = hashlib.sha256(str(REPO).encode()).hexdigest()[:6]
-RUN = uuid.uuid4().hex[:6]
+
 Completed = subprocess.CompletedProcess[str]
 
 

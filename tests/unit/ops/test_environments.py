@@ -121,6 +121,11 @@ def valid_settings() -> dict[str, Any]:
         ("port_offset", 50001, "port_offset must be a whole number from 0 to 50000"),  # 59401 would fit;
         ("port_offset", "20000", "port_offset must be a whole number"),  # the bound is the rule
         ("port_offset", True, "port_offset must be a whole number"),
+        # Namespaces: spelt almost as Kubernetes allows.
+        ("namespace", "Noa-Server-Dev", "namespace is 'Noa-Server-Dev': a namespace is a DNS label"),
+        ("namespace", "noa_server_dev", "a namespace is a DNS label"),
+        ("namespace", "noa-server-dev-", "a namespace is a DNS label"),
+        ("namespace", "n" * 64, "at most 63"),
     ],
 )
 def test_bad_settings_are_one_line(key: str, value: Any, expected: str) -> None:
@@ -133,6 +138,12 @@ def test_port_offset_moves_every_published_port_and_defaults_to_none() -> None:
     assert environments.parse_environment("dev", valid_settings()).host_port(8001) == 8001
     moved = environments.parse_environment("dev", valid_settings() | {"port_offset": 50000})
     assert (moved.port_offset, moved.host_port(9400)) == (50000, 59400)
+
+
+def test_a_namespace_of_63_characters_is_one() -> None:
+    named = environments.parse_environment("dev", valid_settings() | {"namespace": "n" * 63})
+    assert named.kube_namespace == "n" * 63
+    assert environments.parse_environment("dev", valid_settings()).kube_namespace == "noa-server-dev"
 
 
 def test_missing_settings_are_named() -> None:

@@ -7,6 +7,7 @@ What the tasks apply is the real overlay output: the staging variant is rendered
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import shutil
@@ -516,3 +517,19 @@ def test_a_wait_with_no_hopeless_pod_lasts_until_the_deadline(staging: Environme
     assert why == "not ready before the deadline"
     timeouts = [m["seconds"] for command in commands(c) if (m := ROLLOUT.match(command))]
     assert timeouts[0] == "5" and len(timeouts) >= 2 and PODS_OF_MCP in commands(c)
+
+
+@pytest.mark.parametrize("namespace", ["noa-ct-a1b2c3-d4e5f6-staging", ""])
+def test_the_configured_namespace_takes_effect(namespace: str, staging: Environment, in_tmp: Path) -> None:
+    """Every object of the variant lands in invoke.yaml's namespace, the Namespace itself renamed;
+    the default (noa-server-staging) renders the variant as it is (kubectl kustomize, for real)."""
+    env = dataclasses.replace(staging, namespace=namespace)
+    variant = k8s_render.variant("staging-local")
+    staged = kubernetes.stage(env, variant, REPO / "k8s")
+    documents = [doc for doc in yaml.safe_load_all(k8s_render.render(staged)) if doc]
+    wanted = namespace or "noa-server-staging"
+    assert [doc["metadata"]["name"] for doc in documents if doc["kind"] == "Namespace"] == [wanted]
+    placed = {doc["metadata"].get("namespace") for doc in documents
+              if doc["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding")}
+    assert placed == {wanted}
+    assert (staged.name == "in-namespace") == bool(namespace)
