@@ -9,7 +9,7 @@ from pathlib import Path
 
 from invoke.collection import Collection
 
-from noa_ops import cli, environments
+from noa_ops import cli, environments, shell
 from noa_ops.errors import NoaError
 
 # invoke reads invoke.yaml right after importing this file, and a YAML error there would end in a
@@ -21,3 +21,4 @@ except NoaError as error:
 ns = Collection(cli.build, cli.push, cli.deploy, cli.rollback, cli.health, cli.logs, cli.stop, cli.status,
                 cli.env_init, cli.env_check, cli.rotate_key, cli.docs,
                 cli.db_backup, cli.db_restore, cli.model_fetch, cli.cluster)
+ns.configure(shell.invoke_config())

@@ -9,7 +9,6 @@ on the target's name.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json as json_module
 import sys
@@ -36,6 +35,7 @@ from . import (
     probes,
     release_cycle,
     targets,
+    terminal,
 )
 from . import logs as service_logs
 from . import status as release_status
@@ -47,7 +47,8 @@ Body = TypeVar("Body", bound=Callable[..., None])
 
 
 def operator_task(**options: Any) -> Callable[[Body], Task[Body]]:
-    """`@task(auto_shortflags=False, ...)` whose NoaError becomes one line and a non-zero exit."""
+    """`@task(auto_shortflags=False, ...)` whose NoaError becomes one line and a non-zero exit;
+    Ctrl-C ends it with `interrupted` and 130, a closed stdout (`| head`) silently with 141."""
     def decorate(body: Body) -> Task[Body]:
         @functools.wraps(body)
         def run_body(*args: Any, **kwargs: Any) -> None:
@@ -55,6 +56,11 @@ def operator_task(**options: Any) -> Callable[[Body], Task[Body]]:
                 body(*args, **kwargs)
             except NoaError as error:
                 raise Exit(str(error), code=error.code) from None
+            except KeyboardInterrupt:
+                raise Exit("interrupted", code=terminal.INTERRUPTED) from None
+            except BrokenPipeError:
+                terminal.discard_stdout()
+                raise Exit(code=terminal.READER_GONE) from None
 
         return task(auto_shortflags=False, **options)(run_body)  # type: ignore[no-any-return]
     return decorate
@@ -208,7 +214,7 @@ def rollback(c: Context, env: str = "dev", target: str = "", to: str = "", timeo
         "env": ENV_HELP,
         "target": TARGET_HELP,
         "json": "print the result as JSON on stdout instead of a table (--watch: one object per line)",
-        "watch": "probe again every --interval seconds until interrupted (Ctrl-C)",
+        "watch": "probe again every --interval seconds until interrupted (Ctrl-C: exit 130)",
         "interval": "seconds between probes with --watch (default 5)",
     },
 )
@@ -228,22 +234,18 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     selected = environments.select(c, env, target)
     where = targets.of(selected)
     where.preflight_read(c, selected, "health")
-    result = probes.Verdict(ok=True, unhealthy=())
-    try:
-        while True:
-            checks = where.health(c, selected)
-            result = probes.verdict(checks)
-            if json and watch:
-                print(json_module.dumps(probes.as_json(selected, checks)), flush=True)
-            elif json:
-                print_json(probes.as_json(selected, checks))
-            else:
-                print_health(checks, result, selected.name)
-            if not watch:
-                break
-            time.sleep(pause)
-    except KeyboardInterrupt:
-        pass
+    while True:
+        checks = where.health(c, selected)
+        result = probes.verdict(checks)
+        if json and watch:
+            print(json_module.dumps(probes.as_json(selected, checks)), flush=True)
+        elif json:
+            print_json(probes.as_json(selected, checks))
+        else:
+            print_health(checks, result, selected.name)
+        if not watch:
+            break
+        time.sleep(pause)
     if not result.ok:
         raise NoaError(f"health: {selected.name} is unhealthy: {', '.join(result.unhealthy)}")
 
@@ -257,7 +259,7 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
         "since": "only lines newer than this: a duration (10m, 2h) or an RFC 3339 time",
         "tail": "the last N lines of each service (kubernetes: of each container) before filtering; -1 for "
         "all (default 200)",
-        "follow": "keep printing new lines until interrupted (Ctrl-C)",
+        "follow": "keep printing new lines until interrupted (Ctrl-C: exit 130; a closed pipe: 141)",
         "level": "only lines at this level or above: debug, info, warning, error, critical (the JSON "
         "level, else Postgres', Redis', llama-server's or nginx's own); lines with no known level are "
         "left out and counted on stderr",
@@ -294,12 +296,11 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     if follow:
         command, parse = where.follow_logs(c, selected, service or [], tail=lines_wanted, since=since)
         stream = service_logs.LineFilter(parse, min_level, pattern, width)
-        with contextlib.suppress(KeyboardInterrupt):
-            followed = run(c, command, out_stream=stream)
-            if followed.failed:
-                reason = (followed.stderr.strip().splitlines() or [f"exit {followed.exited}"])[-1]
-                raise NoaError(f"logs: {command.split()[0]} ended with exit {followed.exited}: {reason}",
-                               code=followed.exited or 1)
+        followed = run(c, command, out_stream=stream)
+        if followed.failed:
+            reason = (followed.stderr.strip().splitlines() or [f"exit {followed.exited}"])[-1]
+            raise NoaError(f"logs: {command.split()[0]} ended with exit {followed.exited}: {reason}",
+                           code=followed.exited or 1)
         print_unclassified(stream.unclassified, level)
         return
     lines = where.log_lines(c, selected, service or [], tail=lines_wanted, since=since)

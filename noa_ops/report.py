@@ -1,21 +1,39 @@
 """What the tasks print: rich tables for people, JSON for machines.
 
-Results go to stdout; progress goes to stderr, so `--json` output stays parseable.
+Results go to stdout; progress goes to stderr, so `--json` output stays parseable. Each is styled
+only on a terminal (noa_ops/terminal.py). No printed line is broken (soft wrap), so a digest or an
+image reference stays whole; tables fit a terminal's width, and without one their content's.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from . import terminal
 from .probes import Check, Verdict
 
-out = Console(highlight=False)
-progress = Console(stderr=True, highlight=False)
+# Without a terminal there is no width to fit: tables take the width of their content.
+PLAIN_WIDTH = 10_000
+
+
+def console(styled: bool, *, stderr: bool = False) -> Console:
+    """A console that follows the styled-or-plain decision instead of rich's own guess (which
+    FORCE_COLOR and a terminal on another stream sway); soft wrap: lines are never broken, on a
+    terminal the terminal folds them."""
+    if styled:
+        return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=True, no_color=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=False, color_system=None,
+                   width=PLAIN_WIDTH)
+
+
+out = console(terminal.styled(sys.stdout))
+progress = console(terminal.styled(sys.stderr), stderr=True)
 
 
 def step(verb: str, message: str) -> None:

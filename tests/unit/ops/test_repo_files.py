@@ -51,12 +51,14 @@ def test_scripts_are_executable() -> None:
 
 
 def test_an_echoed_command_carries_no_escape_codes_into_a_pipe() -> None:
-    """invoke bolds an echoed command with ANSI codes; in a file or CI log they are noise."""
+    """invoke bolds an echoed command with ANSI codes; in a file or CI log they are noise. The tasks'
+    configuration (tasks.py installs shell.invoke_config()) echoes plain text into a pipe."""
     import subprocess
     import sys
 
-    script = ("from invoke.context import Context\nfrom noa_ops.shell import run\n"
-              "run(Context(), 'true', echo=True)\n")
+    script = ("from invoke.config import Config\nfrom invoke.context import Context\n"
+              "from noa_ops.shell import invoke_config, run\n"
+              "run(Context(Config(overrides=invoke_config())), 'true', echo=True)\n")
     piped = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
                            check=True)
     assert "true" in piped.stdout and "\x1b[" not in piped.stdout, repr(piped.stdout)
