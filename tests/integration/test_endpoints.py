@@ -10,7 +10,7 @@ from docker.models.containers import Container
 from noa_common.settings import load_settings
 from noa_ops import catalogue
 
-from .helpers import app_services, base_url, contract_services, get, http, http_services
+from .helpers import app_services, base_url, contract_services, get, http, http_services, wait_for
 
 
 @pytest.mark.parametrize("service", contract_services(), ids=lambda s: s.name)
@@ -102,8 +102,14 @@ def test_ui_access_lines_carry_a_level_from_their_status(
     """services/ui/nginx.conf: 4xx is warn, so `invoke logs --level warning` shows failed requests."""
     assert get(f"{base_url('ui')}/health/ready").status == 200
     assert get(f"{base_url('ui')}/no-such-page").status == 404
-    logged = containers["ui"].logs(stdout=True, stderr=False).decode().splitlines()
-    access = [json.loads(line) for line in logged if line.startswith("{")]
-    levels = {(line["path"], line["status"]): line["level"] for line in access}
+    levels: dict[tuple[str, int], str] = {}
+
+    def both_logged() -> bool:  # nginx writes the line after it answered: it may come a moment later
+        logged = containers["ui"].logs(stdout=True, stderr=False).decode().splitlines()
+        access = [json.loads(line) for line in logged if line.startswith("{")]
+        levels.update({(line["path"], line["status"]): line["level"] for line in access})
+        return {("/health/ready", 200), ("/no-such-page", 404)} <= set(levels)
+
+    wait_for(both_logged, 10, "the ui's access lines")
     assert levels[("/health/ready", 200)] == "info"
     assert levels[("/no-such-page", 404)] == "warn"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -22,7 +24,7 @@ from invoke.context import Context
 from noa_ops import images
 
 from .helpers import PROJECT, call_tool, search_memories, stack_containers
-from .suite import CHECKOUT, RUN, SUITE_OFFSET, Operator, free_offset, run_operator
+from .suite import CHECKOUT, REPO, RUN, SUITE_OFFSET, Operator, free_offset, run_operator
 
 CYCLE = f"noa-it-{CHECKOUT}-{RUN}-cycle"
 BROKEN = f"noa-test/mcp:broken-{RUN}"
@@ -71,6 +73,29 @@ def dangling_volumes(engine: docker.DockerClient) -> set[str]:
     return {volume.name for volume in engine.volumes.list(filters={"dangling": True})}
 
 
+def second_deploy_refused_while_the_first_runs(cycle: Operator) -> None:
+    """Two deploys of one environment at once: the second is refused at once, naming the first,
+    which completes as if alone."""
+    lock = cycle.home / "state" / "locks" / "cycle.lock"
+    command = [sys.executable, "-m", "invoke", "-f", str(cycle.config_file), "deploy", "--env", "cycle"]
+    first = subprocess.Popen(command, cwd=REPO, env=cycle.environ(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lock.exists(), "the first deploy never took the lock"
+        refused = cycle.invoke("deploy", "--env", "cycle", check=False)
+        assert refused.returncode == 1, refused.stderr[-2000:]
+        said = " ".join(refused.stderr.split())
+        assert "deploy: cycle is locked by deploy by" in said and f"(pid {first.pid})" in said, said
+        assert "Traceback" not in refused.stderr
+    finally:
+        _, errors = first.communicate(timeout=900)
+    assert first.returncode == 0, errors[-3000:]
+    assert not lock.exists(), "the lock outlived its deploy"
+
+
 def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
     unused_before = dangling_volumes(engine)
     cycle.invoke("deploy", "--env", "cycle")
@@ -101,8 +126,8 @@ def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
     assert "mcp: mcp crash-loops: restarted" in history, "the release log does not say why"
     assert quinces(cycle, namespace) == [content]
 
-    # A second good release, then an explicit rollback to the first.
-    cycle.invoke("deploy", "--env", "cycle")
+    # A second good release, during which another deploy of the environment is refused.
+    second_deploy_refused_while_the_first_runs(cycle)
     second = status_of(cycle)
     assert second["release"] != good and second["healthy_now"] is True
     cycle.invoke("rollback", "--env", "cycle")
