@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from typing import Any
 
 import docker
 import pytest
@@ -19,6 +20,16 @@ from docker.models.containers import Container
 from .bystanders import Snapshot, Witness, revision_images
 from .helpers import invoke, stack_containers
 from .suite import SUITE
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How long each drill took to heal (test_drills.py): measured, never asserted."""
+    from .test_drills import RECOVERIES
+
+    if RECOVERIES:
+        terminalreporter.write_sep("-", "drills: seconds until every service was ready again (this run)")
+        for drill, seconds in RECOVERIES.items():
+            terminalreporter.write_line(f"{drill:<50} {seconds:6.1f}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
