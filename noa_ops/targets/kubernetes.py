@@ -62,6 +62,10 @@ HOPELESS_REASONS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageN
 # The kubelet's back-off doubles from 10 s, so a third restart comes some 70 s after the first crash:
 # two restarts of a container that keeps exiting non-zero are certain enough.
 CRASH_LOOP_RESTARTS = 2
+# db-restore: how long the paused writers may take to go and to be ready again, and where each
+# Deployment keeps its replica count meanwhile.
+RESUME_TIMEOUT = 180
+PAUSED_REPLICAS = "noa-server/replicas-before-restore"
 Clock = Callable[[], float]
 # (env, service) -> a context manager yielding the local port forwarded to the service.
 Forwarder = Callable[[Environment, catalogue.Service], AbstractContextManager[int]]
@@ -550,12 +554,41 @@ def postgres_exec(env: Environment) -> list[str]:
 
 
 def pause_writers(c: Context, env: Environment, services: list[str]) -> None:
-    raise NoaError(f"db-restore on Kubernetes is not built yet: restore {env.kube_namespace} by hand "
-                   f"(scale {', '.join(services)} to 0, pg_restore in postgres-0, scale back)")
+    """Scale the Deployments to zero, each first annotated with its replicas (an HPA's count too),
+    and wait until their pods are gone."""
+    deployments = [f"deployment/{service}" for service in services]
+    listed = get_json(c, env, "db-restore", *deployments)
+    for item in listed.get("items", [listed]):
+        name, replicas = item["metadata"]["name"], int(item["spec"].get("replicas", 1))
+        run_checked(c, kubectl(env, "annotate", "--overwrite", f"deployment/{name}",
+                               f"{PAUSED_REPLICAS}={replicas}"), "kubectl annotate")
+    run_checked(c, kubectl(env, "scale", *deployments, "--replicas=0"), "kubectl scale", echo=True)
+    wait_until_gone(c, env, services)
+
+
+def wait_until_gone(c: Context, env: Environment, services: list[str], clock: Clock = time.monotonic) -> None:
+    deadline = clock() + RESUME_TIMEOUT
+    while pods := get_json(c, env, "db-restore", "pods", f"--selector={selector(services)}").get("items"):
+        if clock() > deadline:
+            names = ", ".join(pod["metadata"]["name"] for pod in pods)
+            raise NoaError(f"db-restore: {names} still there {RESUME_TIMEOUT} s after scaling to zero")
+        time.sleep(1)
 
 
 def resume_writers(c: Context, env: Environment, services: list[str]) -> None:
-    raise NoaError("db-restore on Kubernetes is not built yet")
+    """Scale each back to the replicas noted by pause_writers and wait until it is ready."""
+    deployments = [f"deployment/{service}" for service in services]
+    listed = get_json(c, env, "db-restore", *deployments)
+    for item in listed.get("items", [listed]):
+        name = item["metadata"]["name"]
+        replicas = (item["metadata"].get("annotations") or {}).get(PAUSED_REPLICAS, "1")
+        run_checked(c, kubectl(env, "scale", f"deployment/{name}", f"--replicas={replicas}"), "kubectl scale",
+                    echo=True)
+        run_checked(c, kubectl(env, "annotate", f"deployment/{name}", f"{PAUSED_REPLICAS}-"),
+                    "kubectl annotate")
+    for deployment in deployments:
+        run_checked(c, kubectl(env, "rollout", "status", deployment, f"--timeout={RESUME_TIMEOUT}s"),
+                    "kubectl rollout status")
 
 
 def restored_secrets(env: Environment) -> str:

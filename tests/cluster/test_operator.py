@@ -232,6 +232,28 @@ def test_db_backup_dumps_the_cluster_s_database_through_kubectl_exec(deployed: D
     assert manifest["environment"] == "dev" and manifest_path.name in result.stderr
 
 
+def test_db_restore_brings_the_backup_back_and_the_writers_with_their_replicas(
+        deployed: Deployed, tmp_path: Path) -> None:
+    op, _ = deployed
+    op.sql("CREATE TABLE IF NOT EXISTS noa_core.restore_rows (v text); "
+           "INSERT INTO noa_core.restore_rows VALUES ('in-the-backup')")
+    op.invoke("db-backup", "--env", "dev", "--out", str(tmp_path))
+    [manifest] = tmp_path.glob("*.json")
+    op.sql("INSERT INTO noa_core.restore_rows VALUES ('after-the-backup')")
+    refused = op.invoke("db-restore", "--env", "dev", "--from", str(manifest), check=False)
+    assert refused.returncode == 1 and "--yes replaces them" in refused.stderr, refused.stderr[-2000:]
+    assert "after-the-backup" in op.sql("SELECT v FROM noa_core.restore_rows")  # nothing changed
+    restored = op.invoke("db-restore", "--env", "dev", "--from", str(manifest), "--yes")
+    assert "each with the backup's rows and checksum" in restored.stderr, restored.stderr[-2000:]
+    assert op.sql("SELECT v FROM noa_core.restore_rows ORDER BY v").split() == ["in-the-backup"]
+    listing = op.get("deployments")["items"]
+    assert {item["metadata"]["name"]: item["status"].get("readyReplicas", 0) for item in listing} == \
+        dict.fromkeys(APPS, 1)
+    assert not [item for item in listing if "noa-server/replicas-before-restore"
+                in (item["metadata"].get("annotations") or {})], "a paused replica count was left behind"
+    op.sql("DROP TABLE noa_core.restore_rows")
+
+
 # Each API's calls run inside the cluster: the Python services' from their own pod on loopback,
 # llama's from the claude-flow pod (the one the NetworkPolicies let in), through its Service.
 CALLER = {"llama": ("claude-flow", "http://llama:9300")}

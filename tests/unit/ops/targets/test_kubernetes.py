@@ -533,3 +533,42 @@ def test_the_configured_namespace_takes_effect(namespace: str, staging: Environm
               if doc["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding")}
     assert placed == {wanted}
     assert (staged.name == "in-namespace") == bool(namespace)
+
+
+def deployment(name: str, replicas: int, paused: str | None = None) -> dict[str, Any]:
+    annotations = {} if paused is None else {kubernetes.PAUSED_REPLICAS: paused}
+    return {"metadata": {"name": name, "annotations": annotations}, "spec": {"replicas": replicas}}
+
+
+def test_db_restore_pauses_the_writers_noting_their_replicas_and_brings_them_back(
+        staging: Environment) -> None:
+    get = f"{KUBECTL} get deployment/mcp deployment/ui -o json"
+    chosen = "app.kubernetes.io/part-of=noa-server,app.kubernetes.io/name in (mcp,ui)"
+    pods = f"{KUBECTL} get pods '--selector={chosen}' -o json"
+    c = mock_context({
+        get: [Result(json.dumps({"items": [deployment("mcp", 2), deployment("ui", 3)]})),
+              Result(json.dumps({"items": [deployment("mcp", 0, "2"), deployment("ui", 0, "3")]}))],
+        pods: [Result(json.dumps({"items": [{"metadata": {"name": "mcp-1"}}]})), Result('{"items": []}')],
+        re.compile(rf"^{re.escape(KUBECTL)} (annotate|scale|rollout status) .*"): Result(""),
+    })
+    kubernetes.pause_writers(c, staging, ["mcp", "ui"])
+    kubernetes.resume_writers(c, staging, ["mcp", "ui"])
+    acted = [command.removeprefix(KUBECTL + " ") for command in commands(c) if " get " not in command]
+    assert acted == [
+        f"annotate --overwrite deployment/mcp {kubernetes.PAUSED_REPLICAS}=2",
+        f"annotate --overwrite deployment/ui {kubernetes.PAUSED_REPLICAS}=3",
+        "scale deployment/mcp deployment/ui --replicas=0",
+        "scale deployment/mcp --replicas=2", f"annotate deployment/mcp {kubernetes.PAUSED_REPLICAS}-",
+        "scale deployment/ui --replicas=3", f"annotate deployment/ui {kubernetes.PAUSED_REPLICAS}-",
+        "rollout status deployment/mcp --timeout=180s", "rollout status deployment/ui --timeout=180s",
+    ]
+    assert commands(c).count(pods) == 2, "it waited until the pods were gone"
+
+
+def test_a_single_paused_deployment_is_read_as_the_object_kubectl_returns(staging: Environment) -> None:
+    c = mock_context({
+        f"{KUBECTL} get deployment/mcp -o json": Result(json.dumps(deployment("mcp", 0, "4"))),
+        re.compile(rf"^{re.escape(KUBECTL)} (annotate|scale|rollout status) .*"): Result(""),
+    })
+    kubernetes.resume_writers(c, staging, ["mcp"])
+    assert f"{KUBECTL} scale deployment/mcp --replicas=4" in commands(c)
