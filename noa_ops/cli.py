@@ -167,8 +167,9 @@ def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
            dry_run: bool = False, rollback: bool = True, service_image: list[str] | None = None) -> None:
     """Deploy the current revision as a new release, prove it healthy, or roll back.
 
-    Preflight: the engine (compose) or the configured kube context (kubernetes, else refused); for
-    staging/prod the env file's secrets pass `invoke env-check`; the images exist (compose builds
+    Preflight: the engine (compose) or the configured kube context (kubernetes, else refused); the
+    env file passes `invoke env-check` (values the services accept; staging/prod: strong secrets
+    too), else nothing changes; the images exist (compose builds
     missing ones; kubernetes needs `invoke push` first). The rendered config (compose config or
     kustomize output) with images pinned to what is deployed is recorded as a release under
     .noa/releases/<env>/, then applied; every service must be ready before --timeout (a restart

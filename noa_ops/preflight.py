@@ -72,19 +72,23 @@ def prepare(c: Context, env: Environment, verb: str) -> None:
 STRICT = ("staging", "prod")
 
 
-def require_strong_secrets(env: Environment, verb: str) -> None:
-    """staging/prod: the env file must pass `invoke env-check` (no placeholder or weak secret).
+def require_valid_env_file(env: Environment, verb: str) -> None:
+    """The env file must pass `invoke env-check` for its environment before anything changes: in
+    every environment no value the services would refuse (a number out of range, a misspelt
+    boolean: they would start and never be ready); staging/prod also the production rules (no
+    placeholder or weak secret).
 
     A Kubernetes environment without an env file takes its secrets from the cluster (External or
-    Sealed Secrets), so there is nothing local to check.
+    Sealed Secrets), so there is nothing local to check; a missing dev file is written by deploy.
     """
-    if env.name not in STRICT or (env.target == "kubernetes" and not env.env_file.is_file()):
-        return
     if not env.env_file.is_file():
-        raise NoaError(f"{verb}: {env.env_file} is missing: write it with `invoke env-init --env {env.name}`")
+        if env.name in STRICT and env.target != "kubernetes":
+            raise NoaError(f"{verb}: {env.env_file} is missing: write it with "
+                           f"`invoke env-init --env {env.name}`")
+        return
     failed = [f.variable for f in envcheck.check_file(env.env_file, env.name) if f.failed]
     if failed:
         raise NoaError(
             f"{verb}: {env.env_file} fails the {env.name} rules ({', '.join(failed)}); "
-            f"see `invoke env-check --env {env.name}`, fix them, then deploy again"
+            f"see `invoke env-check --env {env.name}`, fix them, then deploy again (nothing was changed)"
         )

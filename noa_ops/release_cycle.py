@@ -16,7 +16,7 @@ from invoke.context import Context
 from . import locking, releases
 from .environments import Environment
 from .errors import NoaError
-from .preflight import require_strong_secrets
+from .preflight import require_valid_env_file
 from .report import step
 from .targets import DeployRequest, Outcome, Target
 
@@ -26,11 +26,11 @@ def deploy(c: Context, target: Target, env: Environment, request: DeployRequest,
     """Deploy the current revision as a new release; roll back to the last good one if it fails."""
     if dry_run:  # reads only: nothing is created, completed or applied
         target.preflight_read(c, env, "deploy --dry-run")
-        require_strong_secrets(env, "deploy")
+        require_valid_env_file(env, "deploy")
         target.show_plan(c, env, request)
         return
     target.preflight_deploy(c, env)
-    require_strong_secrets(env, "deploy")
+    require_valid_env_file(env, "deploy")
     wait = timeout or env.deploy_timeout
     with locking.hold(env.name, "deploy"):
         rendered = target.render_release(c, env, request)

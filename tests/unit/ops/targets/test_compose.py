@@ -570,3 +570,29 @@ def test_a_crash_loop_during_the_health_gate_ends_it(in_tmp: Path) -> None:
     outcome = deploy_stack.apply_release(c, env, release, timeout=100, clock=lambda: 0.0, sleep=naps.append)
     assert not outcome.ok and outcome.unhealthy == ("mcp",) and naps == []
     assert "restarted 4 times" in outcome.detail
+
+
+@pytest.mark.parametrize(("line", "refused"), [
+    ("DB_POOL_MAX=0", True),  # out of range: every service would start and never be ready
+    ("FEATURE_AGENT_SWARM=yes please", True),
+    ("DB_POOL_MAX=1", False),  # the near miss: the smallest value the catalogue allows
+])
+def test_deploy_refuses_an_env_file_the_services_would_refuse_before_it_changes_anything(
+        in_tmp: Path, line: str, refused: bool) -> None:
+    path = in_tmp / ".noa" / "dev.env"
+    envfile.write(path, "dev")
+    with path.open("a") as env_file:
+        env_file.write(line + "\n")
+    before = snapshot(in_tmp)
+    c = mock_context(responses())
+    if not refused:
+        cli.deploy(c, env="dev")
+        assert any(" up " in command for command in [args[0] for args, _ in runs(c).call_args_list])
+        return
+    name = line.split("=", 1)[0]
+    refusal = (rf"deploy: .*dev\.env fails the dev rules \({name}\); see `invoke env-check --env dev`, "
+               rf"fix them, then deploy again \(nothing was changed\)")
+    with pytest.raises(Exit, match=refusal):
+        cli.deploy(c, env="dev")
+    assert snapshot(in_tmp) == before
+    assert not any(" up " in args[0] for args, _ in runs(c).call_args_list)
