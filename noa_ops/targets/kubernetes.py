@@ -236,11 +236,12 @@ def apply_release(c: Context, env: Environment, release: releases.Release, *, ti
     clock = clock or time.monotonic
     deadline = clock() + timeout
     manifests = releases.rendered_path(release)
+    # Pods made before the apply are an earlier release's (whole seconds: creationTimestamp's own).
+    began = datetime.now(UTC).replace(microsecond=0)
     applied = run(c, apply_command(env, manifests), echo=True)
     if applied.failed:
         reason = (applied.stderr.strip().splitlines() or [f"exit {applied.exited}"])[-1]
         return Outcome(False, ("apply",), detail=reason)
-    began = datetime.now(UTC).replace(microsecond=0)  # pods made before it are an earlier release's
     for kind, name in workloads(manifests.read_text()):
         workload = f"{kind.lower()}/{name}"
         why = wait_for_workload(c, env, workload, deadline, clock, began=began)
