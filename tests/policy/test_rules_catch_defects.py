@@ -72,6 +72,11 @@ def wrong_probe_path(render: Render) -> None:
     _container(render, "Deployment", "mcp")["readinessProbe"]["httpGet"]["path"] = "/ready"
 
 
+def startup_probe_without_its_timeout(render: Render) -> None:
+    """Kubernetes would then wait 1 s (its default) for an answer the readiness probe gives 3 s."""
+    del _container(render, "Deployment", "claude-flow")["startupProbe"]["timeoutSeconds"]
+
+
 def probe_on_unserved_path(render: Render) -> None:
     _container(render, "Deployment", "llama")["livenessProbe"]["httpGet"]["path"] = "/health/ready"
 
@@ -366,6 +371,13 @@ DEFECTS: list[Defect] = [
         wrong_probe_path,
         "probes_follow_catalogue",
         "Deployment/mcp: spec.template.spec.containers[0](mcp).readinessProbe.httpGet.path '/ready'",
+    ),
+    (
+        "dev",
+        startup_probe_without_its_timeout,
+        "probes_follow_catalogue",
+        "Deployment/claude-flow: spec.template.spec.containers[0](claude-flow).startupProbe "
+        "period/timeout/failureThreshold (5, None, 30) must be (5, 3, 30)",
     ),
     (
         "dev",
