@@ -27,7 +27,8 @@ from .helpers import PROJECT, call_tool, search_memories, stack_containers
 from .suite import CHECKOUT, REPO, RUN, SUITE_OFFSET, Operator, free_offset, run_operator
 
 CYCLE = f"noa-it-{CHECKOUT}-{RUN}-cycle"
-BROKEN = f"noa-test/mcp:broken-{RUN}"
+BROKEN = f"noa-test/mcp:broken-{RUN}"  # exits at once
+SILENT = f"noa-test/mcp:silent-{RUN}"  # runs, never answers
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def cycle(stack: None, engine: docker.DockerClient) -> Iterator[Operator]:
     try:
         yield operator
     finally:
-        subprocess.run(["docker", "image", "rm", "-f", BROKEN], capture_output=True, check=False)
+        subprocess.run(["docker", "image", "rm", "-f", BROKEN, SILENT], capture_output=True, check=False)
         operator.invoke("stop", "--env", "cycle", "--purge", "--yes", check=False)
         operator.remove_home()
 
@@ -53,6 +54,10 @@ def quinces(cycle: Operator, namespace: str) -> list[str]:
     return [memory["content"] for memory in found]
 
 
+def history_lines(cycle: Operator) -> list[str]:
+    return (cycle.home / "state" / "releases" / "cycle" / "history.jsonl").read_text().splitlines()
+
+
 def status_of(cycle: Operator) -> dict[str, object]:
     rows = json.loads(cycle.invoke("status", "--env", "cycle", "--json").stdout)
     assert len(rows) == 1
@@ -60,11 +65,11 @@ def status_of(cycle: Operator) -> dict[str, object]:
     return row
 
 
-def build_broken_mcp() -> None:
-    """The real mcp image whose process exits at once: its health never passes."""
+def build_broken_mcp(name: str, command: str) -> None:
+    """The real mcp image with another CMD: one whose process exits, or one that never answers."""
     tag = images.current_tag(Context(Config(overrides={"run": {"in_stream": False}})))
-    dockerfile = f'FROM noa/mcp:{tag}\nCMD ["python", "-c", "raise SystemExit(1)"]\n'
-    subprocess.run(["docker", "build", "-q", "-t", BROKEN, "-"], input=dockerfile, text=True, check=True,
+    dockerfile = f"FROM noa/mcp:{tag}\nCMD {command}\n"
+    subprocess.run(["docker", "build", "-q", "-t", name, "-"], input=dockerfile, text=True, check=True,
                    capture_output=True, env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"})
 
 
@@ -112,7 +117,7 @@ def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
 
     # A release whose mcp exits at once: the deploy sees the crash loop, does not wait out its 600 s
     # deadline, names mcp and brings the last good release back.
-    build_broken_mcp()
+    build_broken_mcp(BROKEN, '["python", "-c", "raise SystemExit(1)"]')
     failed = cycle.invoke("deploy", "--env", "cycle", "--service-image", f"mcp={BROKEN}", check=False)
     assert failed.returncode == 1, failed.stderr[-2000:]
     said = " ".join(failed.stderr.split())
@@ -122,8 +127,18 @@ def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
     assert "Traceback" not in failed.stderr
     after = status_of(cycle)
     assert (after["release"], after["action"], after["healthy_now"]) == (good, "auto-rollback", True)
-    history = (cycle.home / "state" / "releases" / "cycle" / "history.jsonl").read_text()
-    assert "mcp: mcp crash-loops: restarted" in history, "the release log does not say why"
+    assert "mcp: mcp crash-loops: restarted" in "".join(history_lines(cycle)), "the release log lacks why"
+    assert quinces(cycle, namespace) == [content]
+
+    # A release whose mcp runs and never answers: nothing certain to see, so the deadline ends it.
+    build_broken_mcp(SILENT, '["sleep", "infinity"]')
+    silent = cycle.invoke("deploy", "--env", "cycle", "--service-image", f"mcp={SILENT}", "--timeout", "60",
+                          check=False)
+    said = " ".join(silent.stderr.split())
+    assert silent.returncode == 1 and "not waiting for the deadline" not in said, said[-3000:]
+    assert f"rolled back to {good}, which is healthy" in said and "Traceback" not in said
+    last = json.loads(history_lines(cycle)[-2])
+    assert (last["action"], last["healthy"]) == ("deploy", False) and "mcp" in last["detail"], last
     assert quinces(cycle, namespace) == [content]
 
     # A second good release, during which another deploy of the environment is refused.
