@@ -18,18 +18,16 @@ import pytest
 from docker.models.containers import Container
 
 from .bystanders import Snapshot, Witness, revision_images
-from .helpers import invoke, stack_containers
+from .helpers import MEASURED, invoke, stack_containers
 from .suite import SUITE
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """How long each drill took to heal (test_drills.py): measured, never asserted."""
-    from .test_drills import RECOVERIES
-
-    if RECOVERIES:
-        terminalreporter.write_sep("-", "drills: seconds until every service was ready again (this run)")
-        for drill, seconds in RECOVERIES.items():
-            terminalreporter.write_line(f"{drill:<50} {seconds:6.1f}")
+    """What the drills and the release cycle measured: seconds, this run, never asserted."""
+    if MEASURED:
+        terminalreporter.write_sep("-", "measured in this run (seconds)")
+        for what, seconds in MEASURED.items():
+            terminalreporter.write_line(f"{what:<70} {seconds:6.1f}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

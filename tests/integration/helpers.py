@@ -26,6 +26,8 @@ from noa_ops import catalogue, envfile
 
 from .suite import SUITE
 
+# What this run measured (what -> seconds), printed after the tests (conftest.py): never asserted.
+MEASURED: dict[str, float] = {}
 PROJECT = SUITE.project()  # the suite's own compose project (suite.py), never the operator's noa-dev
 
 

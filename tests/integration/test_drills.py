@@ -23,14 +23,22 @@ from docker.models.containers import Container
 
 from noa_ops import catalogue
 
-from .helpers import all_ready, app_services, base_url, call_tool, get, key_of, search_memories, wait_for
+from .helpers import (
+    MEASURED,
+    all_ready,
+    app_services,
+    base_url,
+    call_tool,
+    get,
+    key_of,
+    search_memories,
+    wait_for,
+)
 
 KILLED = [service.name for service in catalogue.stack_services()]
 DROP_SEEN_ON_KILL = ("postgres", "mcp")  # restarts that take longer than a readiness poll
 POLL = 0.2
 RECOVERY = 180.0
-# drill -> seconds until every service was ready again: printed after the tests (conftest.py).
-RECOVERIES: dict[str, float] = {}
 
 
 def dependents_of(name: str) -> list[str]:
@@ -107,7 +115,7 @@ def test_a_killed_main_process_comes_back_by_itself_with_nothing_lost(
     finally:  # a drill that failed must not leave the stack broken for the tests after it
         if state(engine, container)[1] != "running":
             container.start()
-    RECOVERIES[f"kill -9 {name}"] = time.monotonic() - started
+    MEASURED[f"kill -9 {name}: every service ready again"] = time.monotonic() - started
     assert state(engine, container)[0] == restarts + 1, "the engine restarted it once"
     if name in DROP_SEEN_ON_KILL:
         for dependent in dependents_of(name):
@@ -133,6 +141,7 @@ def test_a_stopped_dependency_turns_its_dependents_not_ready_until_it_returns(
         container.start()
     started = time.monotonic()
     wait_for(all_ready, RECOVERY, f"every service ready after {name} returned")
-    RECOVERIES[f"{name} started again (stopped {started - stopped:.0f} s)"] = time.monotonic() - started
+    seconds = time.monotonic() - started
+    MEASURED[f"{name} stopped {started - stopped:.0f} s, started: every service ready again"] = seconds
     nothing_lost(containers, written)
 

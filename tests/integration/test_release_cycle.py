@@ -23,7 +23,7 @@ from invoke.context import Context
 
 from noa_ops import images
 
-from .helpers import PROJECT, call_tool, search_memories, stack_containers
+from .helpers import MEASURED, PROJECT, call_tool, search_memories, stack_containers
 from .suite import CHECKOUT, REPO, RUN, SUITE_OFFSET, Operator, free_offset, run_operator
 
 CYCLE = f"noa-it-{CHECKOUT}-{RUN}-cycle"
@@ -118,7 +118,9 @@ def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
     # A release whose mcp exits at once: the deploy sees the crash loop, does not wait out its 600 s
     # deadline, names mcp and brings the last good release back.
     build_broken_mcp(BROKEN, '["python", "-c", "raise SystemExit(1)"]')
+    started = time.monotonic()
     failed = cycle.invoke("deploy", "--env", "cycle", "--service-image", f"mcp={BROKEN}", check=False)
+    MEASURED["crash-looping mcp release: named, rolled back (600 s deadline)"] = time.monotonic() - started
     assert failed.returncode == 1, failed.stderr[-2000:]
     said = " ".join(failed.stderr.split())
     assert "not waiting for the deadline: mcp crash-loops: restarted" in said, said[-3000:]
@@ -132,8 +134,10 @@ def test_release_cycle(cycle: Operator, engine: docker.DockerClient) -> None:
 
     # A release whose mcp runs and never answers: nothing certain to see, so the deadline ends it.
     build_broken_mcp(SILENT, '["sleep", "infinity"]')
+    started = time.monotonic()
     silent = cycle.invoke("deploy", "--env", "cycle", "--service-image", f"mcp={SILENT}", "--timeout", "60",
                           check=False)
+    MEASURED["silent mcp release: deadline 60 s, then rolled back"] = time.monotonic() - started
     said = " ".join(silent.stderr.split())
     assert silent.returncode == 1 and "not waiting for the deadline" not in said, said[-3000:]
     assert f"rolled back to {good}, which is healthy" in said and "Traceback" not in said
