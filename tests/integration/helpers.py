@@ -80,12 +80,18 @@ def get(url: str, timeout: float = 10, auth: str | None = OPERATOR) -> Response:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
+    """Until `condition()` holds; a connection refused or reset meanwhile (a service still starting
+    behind its published port) counts as not yet."""
     deadline = time.monotonic() + timeout
+    last = ""
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except OSError as error:
+            last = f" (last: {error!r})"
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{last}")
 
 
 def base_url(name: str) -> str:
