@@ -98,13 +98,14 @@ def deploys(cfg: ClusterConfig, runs: int) -> list[Figure]:
             return [Figure(SECTION, name, "s", note=note) for name in names]
         sandbox.write_config()
         step("bench", "cluster: building and pushing the images to the cluster's registry")
-        pushed = sandbox.build_and_push()
-        model = models.fetch_default(Context())
-        try:
-            deployed = deploy_runs(sandbox, model, runs)
-            rolled = rollback_runs(sandbox, model, pushed["tag"], runs)
-        finally:
-            sandbox.delete_namespace()
+        with sandbox.own_tags():
+            pushed = sandbox.build_and_push()
+            model = models.fetch_default(Context())
+            try:
+                deployed = deploy_runs(sandbox, model, runs)
+                rolled = rollback_runs(sandbox, model, pushed["tag"], runs)
+            finally:
+                sandbox.delete_namespace()
     return [Figure(SECTION, names[0], "s", deployed, DEPLOY_TARGET,
                    note="`invoke deploy`, images pushed, model seeded"),
             Figure(SECTION, names[1], "s", rolled, ROLLBACK_TARGET,

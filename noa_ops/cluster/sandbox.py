@@ -15,12 +15,14 @@ in place: the variant's namespace and llama-models claim as it declares them, th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,25 @@ class Sandbox:
         self.invoke("build", timeout=3600)
         pushed: dict[str, Any] = json.loads(self.invoke("push", "--env", "dev", "--json").stdout)
         return pushed
+
+    def registry_tags(self) -> set[str]:
+        """The engine's tags of images in the cluster's registry (what `invoke push` tags)."""
+        listed = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
+                                 f"reference={self.cfg.registry}/noa/*"], capture_output=True, text=True,
+                                check=False, timeout=60)
+        return set(listed.stdout.split()) if listed.returncode == 0 else set()
+
+    @contextlib.contextmanager
+    def own_tags(self) -> Iterator[None]:
+        """The registry tags made meanwhile are removed afterwards (the images keep their
+        noa/<service>:<revision> tags; the registry keeps what was pushed); tags there before stay."""
+        before = self.registry_tags()
+        try:
+            yield
+        finally:
+            made = sorted(self.registry_tags() - before)
+            if made:
+                subprocess.run(["docker", "rmi", *made], capture_output=True, check=False, timeout=120)
 
     def get(self, *args: str) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(client.kubectl(self.cfg, "-n", self.namespace, "get", *args,

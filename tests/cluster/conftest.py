@@ -121,11 +121,16 @@ def cluster() -> Iterator[Cluster]:
 @pytest.fixture(scope="session")
 def built(cluster: Cluster) -> Iterator[tuple[Path, dict[str, Any]]]:
     """The stack's images built and pushed to the cluster's registry once for every module, in a
-    temporary home of the tests' own (noa_ops.cluster.sandbox): that home and what push printed."""
+    temporary home of the tests' own (noa_ops.cluster.sandbox): that home and what push printed.
+    The registry tags the push made on the engine are gone afterwards."""
     with tempfile.TemporaryDirectory(prefix="noa-cluster-op-") as scratch:
         sandbox = Sandbox(cluster.cfg, Path(scratch), namespaces=NAMESPACES)
         sandbox.write_config()
-        yield Path(scratch), sandbox.build_and_push()
+        before = sandbox.registry_tags()
+        with sandbox.own_tags():
+            yield Path(scratch), sandbox.build_and_push()
+        left = sandbox.registry_tags() - before
+        assert not left, f"the cluster tests left image tags on the engine: {sorted(left)}"
 
 
 @pytest.fixture(scope="session")
