@@ -212,7 +212,9 @@ def crash_loop(container: dict[str, Any]) -> str | None:
         return f"{service} could not start: {state['Error']}"
     restarts = int(container.get("RestartCount") or 0)
     if restarts >= CRASH_LOOP_RESTARTS:
-        return f"{service} crash-loops: restarted {restarts} times since the deploy began, {last}"
+        # Running again after a restart, the engine shows exit code 0: not the crash's.
+        since = f"{service} crash-loops: restarted {restarts} times since the deploy began"
+        return since if state.get("Status") == "running" else f"{since}, {last}"
     policy = ((container.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"
     if state.get("Status") == "exited" and exit_code not in (0, None) and policy == "no":
         return f"{service} exited and is not restarted, {last}"

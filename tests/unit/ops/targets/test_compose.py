@@ -596,3 +596,11 @@ def test_deploy_refuses_an_env_file_the_services_would_refuse_before_it_changes_
         cli.deploy(c, env="dev")
     assert snapshot(in_tmp) == before
     assert not any(" up " in args[0] for args, _ in runs(c).call_args_list)
+
+
+def test_a_crash_loop_caught_while_running_again_does_not_claim_exit_code_0() -> None:
+    running = inspected(restarts=3, status="running", exit_code=0)
+    assert deploy_stack.crash_loop(running) == "mcp crash-loops: restarted 3 times since the deploy began"
+    between = inspected(restarts=3, status="restarting", exit_code=1)
+    assert deploy_stack.crash_loop(between) == ("mcp crash-loops: restarted 3 times since the deploy began, "
+                                                "last exit code 1")
