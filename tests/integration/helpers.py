@@ -79,19 +79,28 @@ def get(url: str, timeout: float = 10, auth: str | None = OPERATOR) -> Response:
     return http("GET", url, timeout=timeout, auth=auth)
 
 
+def holds(condition: Callable[[], bool]) -> bool:
+    """condition(); a connection refused or reset (a service still starting behind its published
+    port) counts as no."""
+    try:
+        return condition()
+    except OSError:
+        return False
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
-    """Until `condition()` holds; a connection refused or reset meanwhile (a service still starting
-    behind its published port) counts as not yet."""
+    """Until `condition()` holds (a refused or reset connection meanwhile counts as not yet)."""
     deadline = time.monotonic() + timeout
-    last = ""
     while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError as error:
-            last = f" (last: {error!r})"
+        if holds(condition):
+            return
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{last}")
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def readiness(name: str) -> int:
+    """The HTTP status of a service's readiness tier."""
+    return get(f"{base_url(name)}/health/ready", timeout=10).status
 
 
 def base_url(name: str) -> str:

@@ -30,7 +30,9 @@ from .helpers import (
     base_url,
     call_tool,
     get,
+    holds,
     key_of,
+    readiness,
     search_memories,
     wait_for,
 )
@@ -45,10 +47,6 @@ def dependents_of(name: str) -> list[str]:
     return [service.name for service in app_services() if name in service.depends_on]
 
 
-def readiness(name: str) -> int:
-    return get(f"{base_url(name)}/health/ready", timeout=5, auth=None).status
-
-
 def watch(names: list[str], until: Callable[[], bool], timeout: float) -> dict[str, set[int]]:
     """Each service's readiness statuses, polled until `until()` holds."""
     seen: dict[str, set[int]] = {name: set() for name in names}
@@ -60,14 +58,6 @@ def watch(names: list[str], until: Callable[[], bool], timeout: float) -> dict[s
             seen[name].add(readiness(name))
         time.sleep(POLL)
     return seen
-
-
-def holds(condition: Callable[[], bool]) -> bool:
-    """condition(); a connection refused or reset (a port whose service is starting) is a no."""
-    try:
-        return condition()
-    except OSError:
-        return False
 
 
 def state(engine: docker.DockerClient, container: Container) -> tuple[int, str, str]:

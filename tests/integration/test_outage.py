@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from docker.models.containers import Container
 
-from .helpers import all_ready, app_services, base_url, get, invoke, wait_for
+from .helpers import all_ready, app_services, base_url, get, invoke, readiness, wait_for
 
 
 @pytest.fixture
@@ -18,10 +18,6 @@ def postgres_stopped(containers: dict[str, Container]) -> Iterator[Container]:
         yield postgres
     finally:
         postgres.start()
-
-
-def readiness(name: str) -> int:
-    return get(f"{base_url(name)}/health/ready", timeout=10).status
 
 
 def test_postgres_outage_turns_readiness_503_and_recovers(postgres_stopped: Container) -> None:
