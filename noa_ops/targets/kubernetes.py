@@ -283,11 +283,12 @@ def hopeless_pods(pods: list[dict[str, Any]], began: datetime | None = None) -> 
     do not count."""
     found = []
     for pod in pods:
-        if not this_release(pod.get("metadata") or {}, began):
+        metadata = pod.get("metadata") or {}
+        if not this_release(metadata, began):
             continue
         status = pod.get("status") or {}
         containers = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
-        pod_name = (pod.get("metadata") or {}).get("name", "?")
+        pod_name = metadata.get("name", "?")
         found += [f"{pod_name}: {container.get('name', '?')} {why}" for container in containers
                   if (why := hopeless_container(container))]
     return found
@@ -558,13 +559,18 @@ def pause_writers(c: Context, env: Environment, services: list[str]) -> None:
     """Scale the Deployments to zero, each first annotated with its replicas (an HPA's count too),
     and wait until their pods are gone."""
     deployments = [f"deployment/{service}" for service in services]
-    listed = get_json(c, env, "db-restore", *deployments)
-    for item in listed.get("items", [listed]):
+    for item in deployment_objects(c, env, deployments):
         name, replicas = item["metadata"]["name"], int(item["spec"].get("replicas", 1))
         run_checked(c, kubectl(env, "annotate", "--overwrite", f"deployment/{name}",
                                f"{PAUSED_REPLICAS}={replicas}"), "kubectl annotate")
     run_checked(c, kubectl(env, "scale", *deployments, "--replicas=0"), "kubectl scale", echo=True)
     wait_until_gone(c, env, services)
+
+
+def deployment_objects(c: Context, env: Environment, deployments: list[str]) -> list[dict[str, Any]]:
+    """`kubectl get` of the named Deployments: a List of them, or the one object when one is named."""
+    listed = get_json(c, env, "db-restore", *deployments)
+    return list(listed.get("items", [listed]))
 
 
 def wait_until_gone(c: Context, env: Environment, services: list[str], clock: Clock = time.monotonic) -> None:
@@ -579,8 +585,7 @@ def wait_until_gone(c: Context, env: Environment, services: list[str], clock: Cl
 def resume_writers(c: Context, env: Environment, services: list[str]) -> None:
     """Scale each back to the replicas noted by pause_writers and wait until it is ready."""
     deployments = [f"deployment/{service}" for service in services]
-    listed = get_json(c, env, "db-restore", *deployments)
-    for item in listed.get("items", [listed]):
+    for item in deployment_objects(c, env, deployments):
         name = item["metadata"]["name"]
         replicas = (item["metadata"].get("annotations") or {}).get(PAUSED_REPLICAS, "1")
         run_checked(c, kubectl(env, "scale", f"deployment/{name}", f"--replicas={replicas}"), "kubectl scale",
