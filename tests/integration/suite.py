@@ -88,13 +88,20 @@ class Operator:
     def remove_home(self) -> None:
         shutil.rmtree(self.home, ignore_errors=True)
 
-    def invoke(self, *args: str, check: bool = True, timeout: float = 1200) -> Completed:
-        """`invoke -f <home>/invoke.yaml ARGS` from the repo root, the way an operator runs it."""
+    def command(self, *args: str) -> list[str]:
+        """`invoke -f <home>/invoke.yaml ARGS`, the config written first if it is not there yet."""
         if not self.config_file.exists():
             self.write_config()
-        command = [sys.executable, "-m", "invoke", "-f", str(self.config_file), *args]
-        result = subprocess.run(command, cwd=REPO, env=self.environ(), capture_output=True, text=True,
-                                timeout=timeout, check=False)
+        return [sys.executable, "-m", "invoke", "-f", str(self.config_file), *args]
+
+    def start(self, *args: str, **popen: Any) -> subprocess.Popen[str]:
+        """The same, started and left running (its output as `popen` says), from the repo root."""
+        return subprocess.Popen(self.command(*args), cwd=REPO, env=self.environ(), text=True, **popen)
+
+    def invoke(self, *args: str, check: bool = True, timeout: float = 1200) -> Completed:
+        """`invoke -f <home>/invoke.yaml ARGS` from the repo root, the way an operator runs it."""
+        result = subprocess.run(self.command(*args), cwd=REPO, env=self.environ(), capture_output=True,
+                                text=True, timeout=timeout, check=False)
         if check and result.returncode != 0:
             raise AssertionError(
                 f"invoke {' '.join(args)} exited {result.returncode}\n"

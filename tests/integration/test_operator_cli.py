@@ -7,13 +7,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from noa_ops import catalogue
 
 from .helpers import PROJECT, base_url, get, invoke, wait_for
-from .suite import REPO, SUITE
+from .suite import SUITE
 
 
 def test_health_exits_zero_and_reports_every_service(stack: None) -> None:
@@ -43,10 +42,8 @@ def followers() -> list[str]:
 
 def follow() -> subprocess.Popen[str]:
     """`invoke logs --follow` as an operator starts it in a terminal (its own process group)."""
-    command = [sys.executable, "-m", "invoke", "-f", str(SUITE.config_file), "logs", "--env", "dev",
-               "--follow", "--tail", "3"]
-    process = subprocess.Popen(command, cwd=REPO, env=SUITE.environ(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = SUITE.start("logs", "--env", "dev", "--follow", "--tail", "3", stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, start_new_session=True)
     assert process.stdout is not None and process.stdout.readline(), "logs --follow printed nothing"
     return process
 

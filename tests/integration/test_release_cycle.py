@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from invoke.context import Context
 from noa_ops import images
 
 from .helpers import MEASURED, PROJECT, call_tool, search_memories, stack_containers
-from .suite import CHECKOUT, REPO, RUN, SUITE_OFFSET, Operator, free_offset, run_operator
+from .suite import CHECKOUT, RUN, SUITE_OFFSET, Operator, free_offset, run_operator
 
 CYCLE = f"noa-it-{CHECKOUT}-{RUN}-cycle"
 BROKEN = f"noa-test/mcp:broken-{RUN}"  # exits at once
@@ -82,9 +81,7 @@ def second_deploy_refused_while_the_first_runs(cycle: Operator) -> None:
     """Two deploys of one environment at once: the second is refused at once, naming the first,
     which completes as if alone."""
     lock = cycle.home / "state" / "locks" / "cycle.lock"
-    command = [sys.executable, "-m", "invoke", "-f", str(cycle.config_file), "deploy", "--env", "cycle"]
-    first = subprocess.Popen(command, cwd=REPO, env=cycle.environ(), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+    first = cycle.start("deploy", "--env", "cycle", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
