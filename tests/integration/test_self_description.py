@@ -34,7 +34,8 @@ def test_the_index_gives_the_image_s_version_and_links_that_answer(
     body = index.json()
     version = containers[service.name].image.labels[VERSION_LABEL]
     assert (body["service"], body["version"]) == (service.name, version)
-    assert re.fullmatch(r"[0-9a-f]{12}(-dirty)?", version), "the image carries the revision (images.current_tag), not 'dev'"
+    revision = r"[0-9a-f]{12}(-dirty)?"  # images.current_tag
+    assert re.fullmatch(revision, version), "the image carries the revision, not 'dev'"
     for name, path in body["links"].items():
         assert get(base_url(service.name) + path, auth=None).status == 200, name
 
