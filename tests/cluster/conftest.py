@@ -88,7 +88,20 @@ class Cluster:
         events = self.kubectl("-n", namespace, "get", "events", "--field-selector",
                               f"involvedObject.name={pod}", check=False).stdout
         raise AssertionError(f"pod {namespace}/{pod} is {phase!r}, not {phases}, after {timeout} s:\n"
-                             f"{events}")
+                             f"{events}\nCPU requested on the node, by pod:\n{self.cpu_requests()}")
+
+    def cpu_requests(self) -> str:
+        """Every pod that holds CPU on the node (not yet Succeeded or Failed) and what it requests:
+        why a pod cannot be scheduled."""
+        rows = []
+        for item in self.get("pods", "-A")["items"]:
+            if item.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            requested = [c.get("resources", {}).get("requests", {}).get("cpu", "0")
+                         for c in item["spec"]["containers"]]
+            where = f"{item['metadata']['namespace']}/{item['metadata']['name']}"
+            rows.append(f"  {where}: {' + '.join(requested)}")
+        return "\n".join(sorted(rows))
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -214,7 +227,10 @@ def restricted_pod(name: str, image: str, command: list[str], labels: dict[str, 
                 "name": "main", "image": image, "imagePullPolicy": "Always", "command": command,
                 "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                     "capabilities": {"drop": ["ALL"]}},
-                "resources": {"limits": {"memory": "64Mi", "cpu": "200m"}},
+                # Requests set apart from the limits: the node has two cores, and the stack's own
+                # pods (and a rollout's surge) hold most of what the scheduler may hand out.
+                "resources": {"requests": {"memory": "16Mi", "cpu": "10m"},
+                              "limits": {"memory": "64Mi", "cpu": "200m"}},
             }],
         },
     }
