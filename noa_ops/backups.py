@@ -41,13 +41,8 @@ IN_CONTAINER = (
     'PGPASSWORD="$(secret POSTGRES_PASSWORD)"; export PGPASSWORD; '
     'export PGHOST=127.0.0.1 PGUSER="$POSTGRES_USER" PGDATABASE="$POSTGRES_DB"; exec "$@"'
 )
-# One line "schema.table|rows|md5 of the rows in text order" per table of the noa_* schemas.
-TABLE_FIGURES = r"""
-SELECT format('SELECT %L || ''|'' || count(*) || ''|'' || '
-              'md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), '''')) FROM %I.%I t',
-              schemaname || '.' || tablename, schemaname, tablename)
-FROM pg_tables WHERE schemaname LIKE 'noa\_%' ORDER BY schemaname, tablename \gexec
-"""
+# One line "schema.table|rows|md5" per table of the noa_* schemas (the CronJob runs the same file).
+TABLE_FIGURES = (paths.REPO / "docker" / "postgres" / "table-figures.sql").read_text()
 PSQL = ("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1")
 
 

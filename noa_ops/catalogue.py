@@ -70,6 +70,23 @@ SERVICES: tuple[Service, ...] = (
 
 
 @dataclass(frozen=True)
+class Job:
+    """A Kubernetes CronJob that runs one service's image on a schedule (not a service: no port)."""
+
+    name: str
+    image: str  # the service whose image it runs
+    description: str
+    depends_on: tuple[str, ...] = ()
+
+
+# k8s/base/postgres-backup.yaml: the same dump as `invoke db-backup`, to the postgres-backups claim.
+JOBS: tuple[Job, ...] = (
+    Job("postgres-backup", "postgres", "pg_dump of the database, checksum and manifest, to a claim",
+        depends_on=("postgres",)),
+)
+
+
+@dataclass(frozen=True)
 class ExtraImage:
     """An image that a Kubernetes component runs in place of a service's own image."""
 

@@ -149,10 +149,15 @@ def render(c: Context, directory: Path) -> str:
 
 
 def pod_specs(document: dict[str, Any]) -> list[dict[str, Any]]:
-    if document.get("kind") not in (*WORKLOAD_KINDS, "DaemonSet", "Job"):
+    """The pod spec a workload creates (a CronJob's through its job template), as a list: none for
+    other kinds."""
+    spec = document.get("spec") or {}
+    if document.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    elif document.get("kind") not in (*WORKLOAD_KINDS, "DaemonSet", "Job"):
         return []
-    spec = (((document.get("spec") or {}).get("template") or {}).get("spec")) or {}
-    return [spec] if spec else []
+    pod = ((spec.get("template") or {}).get("spec")) or {}
+    return [pod] if pod else []
 
 
 def image_service(image: str, prefix: str) -> str | None:

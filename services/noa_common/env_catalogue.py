@@ -211,6 +211,12 @@ VARIABLES: tuple[Variable, ...] = (
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
     *_data_passwords(POSTGRES, "PostgreSQL role {user}, which may use its own tables only"),
+    Variable("BACKUP_POSTGRES_PASSWORD", Kind.STRING, None,
+             "Password of the PostgreSQL role noa_backup, which may read every table and nothing more "
+             "(pg_read_all_data); the postgres image sets it at every start, and the Kubernetes backup "
+             "CronJob (k8s/base/postgres-backup.yaml) logs in with it.", _POSTGRES, secret=True,
+             rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
+             generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
     Variable("POSTGRES_DB", Kind.STRING, "noa",
              "Database holding the noa_core, noa_agents and noa_memory schemas.", _ALL | _POSTGRES,
              rules=(NonEmpty(),), category=_C.POSTGRES),

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
+import stat
 import subprocess
 import time
 import uuid
@@ -22,7 +25,8 @@ from typing import Any
 import pytest
 from invoke.context import Context
 
-from noa_ops import catalogue, envfile, models
+from noa_ops import backups, catalogue, envfile, models
+from noa_ops.cluster import volumes
 from noa_ops.settings_catalogue import api_keys
 from tests.integration import api_routes, settings_probe
 from tests.integration.data_tier import expected, outcomes, probe_command
@@ -254,6 +258,48 @@ def test_db_restore_brings_the_backup_back_and_the_writers_with_their_replicas(
     op.sql("DROP TABLE noa_core.restore_rows")
 
 
+def _finished(op: Operator, job: str, timeout: float = 240) -> dict[str, Any]:
+    """The Job once it has completed; its pods' logs and events in the failure otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = op.get("job", job).get("status", {})
+        if status.get("succeeded") or status.get("failed"):
+            break
+        time.sleep(1)
+    if not status.get("succeeded"):
+        logs = op.kubectl("logs", f"job/{job}", "--tail=20", check=False)
+        events = op.kubectl("get", "events", "--field-selector", f"involvedObject.name={job}", check=False)
+        raise AssertionError(f"job {job}: {status}\n{logs.stdout}{logs.stderr}\n{events.stdout}")
+    return op.get("job", job)
+
+
+def test_the_backup_cronjob_writes_to_its_claim_a_backup_db_restore_accepts(deployed: Deployed) -> None:
+    """A Job made from the CronJob (admitted by the restricted namespace, reaching postgres through
+    its NetworkPolicy, logging in as noa_backup) leaves in the postgres-backups claim a 0600 dump, its
+    checksum and a manifest counting the rows the database holds, and `invoke db-restore` restores
+    from it, read where the claim lies on the node."""
+    op, _ = deployed
+    agents = int(op.sql("SELECT count(*) FROM noa_agents.agents"))
+    job = f"backup-{uuid.uuid4().hex[:6]}"
+    op.kubectl("create", "job", "--from=cronjob/postgres-backup", job)
+    _finished(op, job)
+    logs = op.kubectl("logs", f"job/{job}").stdout
+    said = re.search(r"noa-postgres-backup: wrote /backups/(noa-\S+)\.dump ", logs)
+    assert said, "the job names what it wrote"
+    claim = op.get("pvc", "postgres-backups")
+    directory = volumes.host_path(op.cluster.cfg, op.cluster.get("pv", claim["spec"]["volumeName"]))
+    manifest = directory / f"{said.group(1)}.json"
+    assert said.group(1).startswith(f"noa-{NAMESPACE}-")
+    for path in directory.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    dump, loaded = backups.load_manifest(str(manifest))
+    assert dump.read_bytes()[:5] == b"PGDMP" and loaded["environment"] == NAMESPACE
+    assert loaded["tables"]["noa_agents.agents"]["rows"] == agents
+    restored = op.invoke("db-restore", "--env", "dev", "--from", str(manifest), "--yes")
+    assert "each with the backup's rows and checksum" in restored.stderr, restored.stderr[-2000:]
+    op.kubectl("delete", "job", job, "--wait=false", check=False)
+
+
 # Each API's calls run inside the cluster: the Python services' from their own pod on loopback,
 # llama's from the claude-flow pod (the one the NetworkPolicies let in), through its Service.
 CALLER = {"llama": ("claude-flow", "http://llama:9300")}
@@ -293,6 +339,63 @@ def test_every_api_route_refuses_strangers_inside_the_cluster(deployed: Deployed
         assert answer.returncode == 0, (pod, answer.stderr[-2000:])
         got = dict(zip([what for _, what, _ in attacks], json.loads(answer.stdout), strict=True))
         assert got == {what: status for _, what, status in attacks}, pod
+
+
+def _main_pid(container_id: str) -> int:
+    """The host PID of a container's first process: of the processes in its cgroup, the one whose
+    parent is not (the cluster shares the host's PID namespace)."""
+    members: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if container_id in (entry / "cgroup").read_text():
+                members[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue  # gone meanwhile
+    [main] = [pid for pid, parent in members.items() if parent not in members]
+    return main
+
+
+def _container_status(op: Operator, name: str) -> tuple[str, dict[str, Any]]:
+    [pod] = [item for item in op.get("pods", "-l", f"app.kubernetes.io/name={name}")["items"]
+             if not item["metadata"].get("deletionTimestamp")]
+    [status] = [s for s in pod["status"]["containerStatuses"] if s["name"] == name]
+    return pod["metadata"]["name"], status
+
+
+def _ready_again(op: Operator, name: str, pod: str, restarts: int, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now, status = _container_status(op, name)
+        if now == pod and status["restartCount"] > restarts and status.get("ready"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{name} ({pod}) is not ready again after kill -9, {timeout} s: {status}")
+
+
+def test_kill_9_of_each_container_s_main_process_and_it_is_ready_again_rows_intact(
+        deployed: Deployed) -> None:
+    """The drill of tests/integration/test_drills.py on the cluster: SIGKILL to each workload's main
+    process (from the host: PID 1 of a container ignores a kill from inside it); the kubelet restarts
+    the container in the same pod, it is ready again, every other workload is ready by itself, the
+    rows are intact and `invoke health` passes."""
+    op, _ = deployed
+    op.sql("CREATE TABLE IF NOT EXISTS noa_core.drill_rows (v int); "
+           "INSERT INTO noa_core.drill_rows SELECT generate_series(1, 100)")
+    figures = "SELECT count(*) || ':' || md5(string_agg(v::text, ',' ORDER BY v)) FROM noa_core.drill_rows"
+    before = op.sql(figures)
+    for name in WORKLOADS:
+        pod, status = _container_status(op, name)
+        os.kill(_main_pid(status["containerID"].partition("://")[2]), signal.SIGKILL)
+        restarts = status["restartCount"]
+        timed(f"kill -9 of {name}'s main process to Ready again",
+              lambda name=name, pod=pod, restarts=restarts: _ready_again(op, name, pod, restarts))
+    op.kubectl("wait", "--for=condition=Ready", "pod", "--timeout=180s",
+               "-l", f"app.kubernetes.io/name in ({','.join(WORKLOADS)})")
+    assert op.sql(figures) == before
+    op.invoke("health", "--env", "dev")
+    op.sql("DROP TABLE noa_core.drill_rows")
 
 
 def test_stop_keeps_the_claims_and_the_rows_survive_the_next_deploy(

@@ -5,9 +5,11 @@ one byte off, a database holding rows without --yes, a backup directory inside t
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 import subprocess
+import tarfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -116,6 +118,71 @@ def test_a_backup_directory_inside_the_checkout_is_refused() -> None:
     assert result.returncode != 0
     assert "is inside the checkout" in " ".join(result.stderr.split())
     assert not inside.exists()
+
+
+# The Kubernetes CronJob's command (docker/postgres/backup.sh), run in the stack's postgres container
+# as noa_backup over TCP, three times a second apart keeping two; the files sent back as a tar stream.
+IMAGE_BACKUP = ('d=$(mktemp -d) && export PGHOST=127.0.0.1 PGDATABASE="$POSTGRES_DB" BACKUP_ENVIRONMENT=dev '
+                'BACKUP_KEEP=2 && for run in 1 2 3; do noa-postgres-backup "$d" >&2 || exit 1; sleep 1; done '
+                '&& tar -C "$d" -cf - . && rm -rf "$d"')
+AS_BACKUP_ROLE = ('PGPASSWORD="$BACKUP_POSTGRES_PASSWORD" psql -X -h 127.0.0.1 -U noa_backup '
+                  '-d "$POSTGRES_DB" -Atc "$0"')
+
+
+def in_postgres(script: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*postgres_prefix(), "sh", "-c", script, *args], capture_output=True, check=False,
+                          timeout=300)
+
+
+def test_the_cronjob_s_backup_taken_while_writing_is_one_db_restore_accepts(stack: None,
+                                                                           tmp_path: Path) -> None:
+    """noa-postgres-backup's dump, checksum and manifest, taken while agents are registered, restore
+    with `invoke db-restore` to exactly the figures its manifest holds (counted in the dump's
+    snapshot); of three runs, the newest BACKUP_KEEP=2 stay."""
+    with Writer() as writer:
+        wait_for(lambda: writer.written >= 3, 30, "the first agents")
+        result = in_postgres(IMAGE_BACKUP)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert result.stderr.count(b"noa-postgres-backup: wrote") == 3
+    with tarfile.open(fileobj=io.BytesIO(result.stdout)) as archive:
+        archive.extractall(tmp_path, filter="data")
+    manifests = sorted(tmp_path.glob("noa-dev-*.json"))
+    assert len(manifests) == 2 and len(list(tmp_path.iterdir())) == 6, sorted(tmp_path.iterdir())
+    for path in tmp_path.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    dump, loaded = backups.load_manifest(str(manifests[-1]))
+    assert dump.read_bytes()[:5] == b"PGDMP" and set(loaded["tables"]) == set(figures())
+    restored = invoke("db-restore", "--env", "dev", "--from", str(manifests[-1]), "--yes")
+    assert "each with the backup's rows and checksum" in " ".join(restored.stderr.split())
+    assert figures() == backups.expected_figures(loaded)
+
+
+@pytest.mark.parametrize(("setting", "said"), [("PGUSER=noa_mcp", "password authentication failed"),
+                                               ("BACKUP_KEEP=0", "BACKUP_KEEP=0 is not a whole number")])
+def test_a_backup_that_cannot_run_says_why_in_one_line_and_leaves_nothing(stack: None, setting: str,
+                                                                          said: str) -> None:
+    """The near miss of a login: another service's role name with noa_backup's password."""
+    result = in_postgres(f'd=$(mktemp -d) && env PGHOST=127.0.0.1 PGDATABASE="$POSTGRES_DB" {setting} '
+                         'noa-postgres-backup "$d"; code=$?; ls -A "$d"; rm -rf "$d"; exit $code')
+    lines = result.stderr.decode().strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and said in lines[0], lines
+    assert result.stdout == b"", "files left behind"
+
+
+def test_the_backup_role_reads_every_table_and_writes_none(stack: None) -> None:
+    """noa_backup (pg_read_all_data) counts the rows of every noa_* table; an INSERT, an UPDATE and a
+    CREATE TABLE are refused; and it is no superuser."""
+    def as_backup(sql: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*postgres_prefix(), "sh", "-c", AS_BACKUP_ROLE, sql], capture_output=True,
+                              text=True, check=False, timeout=60)
+
+    for table in figures():
+        assert as_backup(f"SELECT count(*) FROM {table}").returncode == 0, table
+    for sql in ("INSERT INTO noa_memory.memories (content) VALUES ('x')",
+                "UPDATE noa_core.services SET name = name", "CREATE TABLE noa_core.stolen (x int)"):
+        refused = as_backup(sql)
+        assert refused.returncode != 0 and "permission denied" in refused.stderr, (sql, refused.stderr)
+    assert as_backup("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").stdout.strip() == "f"
 
 
 def test_restore_into_a_wiped_volume_brings_back_every_table(backup: Path) -> None:

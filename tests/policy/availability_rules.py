@@ -4,7 +4,7 @@ one PodDisruptionBudget per workload, and no claim mounted by two pods."""
 from __future__ import annotations
 
 from .manifest import Obj, Render, find, match_labels, name_of, of_kind, ref, selector_matches
-from .pods import pod_template, template_labels, workloads
+from .pods import long_running, pod_template, template_labels, workloads
 
 # prod autoscaling (SEED_FACTS): name -> (min, max, cpu %, memory % or None)
 PROD_HPAS = {"mcp": (2, 10, 70, 80), "claude-flow": (2, 8, 70, 80), "ui": (3, 15, 75, None)}
@@ -46,7 +46,7 @@ def environment_shape(render: Render) -> list[str]:  # noqa: PLR0912  (one check
     if render.environment == "dev":
         if hpas:
             problems.append(f"HorizontalPodAutoscaler: dev has none (found {sorted(hpas)})")
-        for workload in workloads(render):
+        for workload in long_running(render):
             if workload["spec"].get("replicas") != 1:
                 problems.append(f"{ref(workload)}: spec.replicas must be 1 in dev")
         if log_level != "debug":
@@ -125,7 +125,7 @@ def no_shared_read_write_once_claims(render: Render) -> list[str]:
 def disruption_budgets(render: Render) -> list[str]:
     problems = []
     budgets = of_kind(render, "PodDisruptionBudget")
-    for workload in workloads(render):
+    for workload in long_running(render):
         covering = [b for b in budgets if selector_matches(match_labels(b), template_labels(workload))]
         if len(covering) != 1:
             problems.append(f"{ref(workload)}: needs exactly one PodDisruptionBudget (has {len(covering)})")

@@ -11,7 +11,16 @@ from noa_ops import catalogue
 from noa_ops.k8s_render import SECRET_KEYS
 
 from .manifest import INIT_SQL, NGINX_CONF, ROOT, Obj, Render, find, name_of, of_kind, ref
-from .pods import configmap_keys, containers, env_names, named_port, pod_template, template_labels, workloads
+from .pods import (
+    configmap_keys,
+    containers,
+    env_names,
+    long_running,
+    named_port,
+    pod_template,
+    template_labels,
+    workloads,
+)
 
 SECRET_NAME = "noa-secrets"
 # Probe timings (SEED_FACTS "Health checks"): (initialDelaySeconds, periodSeconds, timeoutSeconds,
@@ -54,9 +63,12 @@ def agrees_with_catalogue(render: Render) -> list[str]:  # noqa: PLR0912  (one c
     """Names, ports, labels, kinds and images as noa_ops/catalogue.py describes them."""
     problems = []
     names = set(catalogue.names())
+    jobs = {job.name for job in catalogue.JOBS}
     for other in workloads(render):
-        if name_of(other) not in names:
-            problems.append(f"{ref(other)}: not a service of noa_ops/catalogue.py")
+        if name_of(other) not in names | jobs:
+            problems.append(f"{ref(other)}: not a service or job of noa_ops/catalogue.py")
+        elif (name_of(other) in jobs) != (other["kind"] == "CronJob"):
+            problems.append(f"{ref(other)}: the catalogue's jobs, and only they, are CronJobs")
     for service in catalogue.SERVICES:
         stateful = not service.is_http
         kind = "StatefulSet" if stateful else "Deployment"
@@ -100,10 +112,31 @@ def agrees_with_catalogue(render: Render) -> list[str]:  # noqa: PLR0912  (one c
     return problems
 
 
+def jobs_agree_with_catalogue(render: Render) -> list[str]:
+    """Each catalogue job is a CronJob of its name, its pods labelled so, running its service's image
+    under a ServiceAccount of its own."""
+    problems = []
+    for job in catalogue.JOBS:
+        cronjob = find(render, "CronJob", job.name)
+        if cronjob is None:
+            problems.append(f"CronJob/{job.name}: missing (catalogue job {job.name})")
+            continue
+        pod = pod_template(cronjob)
+        if template_labels(cronjob).get("app.kubernetes.io/name") != job.name:
+            problems.append(f"{ref(cronjob)}: pod label app.kubernetes.io/name must be {job.name}")
+        image = str(((pod["spec"].get("containers") or [{}])[0]).get("image", ""))
+        if image.partition("@")[0].rpartition(":")[0] != f"noa/{catalogue.get(job.image).target}":
+            problems.append(f"{ref(cronjob)}: containers[0].image {image!r} is not {job.image}'s image")
+        account = find(render, "ServiceAccount", job.name)
+        if pod["spec"].get("serviceAccountName") != job.name or account is None:
+            problems.append(f"{ref(cronjob)}: must run as ServiceAccount/{job.name}, its own")
+    return problems
+
+
 def probes_follow_catalogue(render: Render) -> list[str]:
     """HTTP probes on the path the catalogue gives each tier, on the catalogue's port, with SEED timings."""
     problems = []
-    for workload in workloads(render):
+    for workload in long_running(render):
         service = catalogue.get(name_of(workload)) if name_of(workload) in catalogue.names() else None
         for path, container in running_containers(pod_template(workload)["spec"]):
             where = f"{ref(workload)}: {path}"
@@ -315,6 +348,7 @@ def mounted_files_are_the_sources(render: Render) -> list[str]:
 
 # The rules of this concern, for rule_set.RULES.
 RULES = (
-    agrees_with_catalogue, probes_follow_catalogue, environment_follows_settings_catalogue,
+    agrees_with_catalogue, jobs_agree_with_catalogue, probes_follow_catalogue,
+    environment_follows_settings_catalogue,
     secrets_come_from_one_source, mounted_files_are_the_sources,
 )

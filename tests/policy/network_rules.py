@@ -9,7 +9,15 @@ from noa_common import env_catalogue
 from noa_ops import catalogue
 
 from .manifest import NGINX_CONF, ROOT, Obj, Render, match_labels, name_of, of_kind, ref, selector_matches
-from .pods import WORKLOAD_KINDS, containers, named_port, pod_template, template_labels, workloads
+from .pods import (
+    RUN_TO_COMPLETION,
+    WORKLOAD_KINDS,
+    containers,
+    named_port,
+    pod_template,
+    template_labels,
+    workloads,
+)
 
 INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 # Egress out of the cluster, (pod, TCP port): llama's init step downloads MODEL_URL over https.
@@ -92,7 +100,7 @@ def selectors_are_distinct(render: Render) -> list[str]:
     for obj in [*all_workloads, *of_kind(render, "Service", "PodDisruptionBudget")]:
         selector = match_labels(obj)
         field = "spec.selector" if obj["kind"] == "Service" else "spec.selector.matchLabels"
-        if obj["kind"] in WORKLOAD_KINDS and obj["kind"] != "Pod":
+        if obj["kind"] in WORKLOAD_KINDS and obj["kind"] not in ("Pod", *RUN_TO_COMPLETION):
             expected = {"app.kubernetes.io/name": template_labels(obj).get("app.kubernetes.io/name")}
             if selector != expected:
                 problems.append(
@@ -148,7 +156,8 @@ def _peer_names(peers: list[Obj]) -> set[str]:
 def expected_edges() -> set[tuple[str, str]]:
     """(client, server): the catalogue's dependencies plus the services behind the URL settings
     each service reads (claude-flow's LLAMA_URL is an edge but no readiness dependency)."""
-    edges = {(service.name, dep) for service in catalogue.SERVICES for dep in service.depends_on}
+    edges = {(service.name, dep) for service in (*catalogue.SERVICES, *catalogue.JOBS)
+             for dep in service.depends_on}
     for variable in env_catalogue.VARIABLES:
         host = re.match(r"^https?://([^:/]+)", variable.default or "")
         if variable.name.endswith("_URL") and host and host.group(1) in catalogue.names():

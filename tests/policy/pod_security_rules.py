@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .manifest import Render, name_of, of_kind, ref
-from .pods import containers, pod_template, workloads
+from .pods import RUN_TO_COMPLETION, containers, pod_template, workloads
 
 MIN_ID = 10000
 RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
@@ -110,7 +110,8 @@ def containers_are_complete(render: Render) -> list[str]:
     for workload in workloads(render):
         for path, container in containers(pod_template(workload)["spec"]):
             where = f"{ref(workload)}: {path}"
-            init = ".initContainers[" in path
+            # An init container, or any container of a Job's pod, runs to completion.
+            init = ".initContainers[" in path or workload["kind"] in RUN_TO_COMPLETION
             resources = container.get("resources") or {}
             for section in ("requests", "limits"):
                 for resource in RESOURCE_NAMES:
@@ -123,9 +124,9 @@ def containers_are_complete(render: Render) -> list[str]:
             if container.get("imagePullPolicy") != "Always":
                 problems.append(f"{where}.imagePullPolicy must be Always")
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                # An init container runs to completion: Kubernetes refuses probes on it.
+                # Kubernetes refuses probes on an init container; a Job's would only kill it.
                 if init and probe in container:
-                    problems.append(f"{where}.{probe}: an init container takes no probes")
+                    problems.append(f"{where}.{probe}: a container that runs to completion takes no probes")
                 if not init and probe not in container:
                     problems.append(f"{where}.{probe} is missing")
                 for handler in ("exec",):

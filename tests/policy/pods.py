@@ -19,8 +19,17 @@ def pod_template(obj: Obj) -> Obj:
     return dict(obj["spec"]["template"])
 
 
+# Their pods run to completion: no probes, no replicas, no disruption budget, no selector to write.
+RUN_TO_COMPLETION = ("Job", "CronJob")
+
+
 def workloads(render: Render) -> list[Obj]:
     return of_kind(render, *WORKLOAD_KINDS)
+
+
+def long_running(render: Render) -> list[Obj]:
+    """The workloads whose pods serve until replaced (all but Jobs and CronJobs)."""
+    return [w for w in workloads(render) if w["kind"] not in RUN_TO_COMPLETION]
 
 
 def containers(pod_spec: Obj) -> Iterator[tuple[str, Obj]]:

@@ -322,6 +322,33 @@ def init_container_probed(render: Render) -> None:
     _llama_spec(render)["initContainers"][0]["livenessProbe"] = {"exec": {"command": ["true"]}}
 
 
+def _backup_pod(render: Render) -> Obj:
+    return pod_template(_obj(render, "CronJob", "postgres-backup"))
+
+
+def backup_runs_another_image(render: Render) -> None:
+    _backup_pod(render)["spec"]["containers"][0]["image"] = "noa/mcp:dev"
+
+
+def backup_borrows_postgres_account(render: Render) -> None:
+    # The near miss: the right image, but the ServiceAccount of the pod it backs up.
+    _backup_pod(render)["spec"]["serviceAccountName"] = "postgres"
+
+
+def backup_probed(render: Render) -> None:
+    _backup_pod(render)["spec"]["containers"][0]["livenessProbe"] = {"exec": {"command": ["true"]}}
+
+
+def backup_reaches_redis(render: Render) -> None:
+    _obj(render, "NetworkPolicy", "allow-postgres-backup")["spec"]["egress"].append(
+        {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "redis"}}}],
+         "ports": [{"protocol": "TCP", "port": 6379}]})
+
+
+def backup_as_root(render: Render) -> None:
+    _backup_pod(render)["spec"]["securityContext"]["runAsUser"] = 0
+
+
 def internet_egress_includes_the_cluster(render: Render) -> None:
     _obj(render, "NetworkPolicy", "allow-llama")["spec"]["egress"][0]["to"][0]["ipBlock"]["except"] = []
 
@@ -508,7 +535,16 @@ DEFECTS: list[Defect] = [
     ("dev", rename_before_verify, "llama_fetches_its_model",
      "initContainers[0](fetch-model) must download over https only, check MODEL_SHA256"),
     ("dev", init_container_probed, "containers_are_complete",
-     "initContainers[0](fetch-model).livenessProbe: an init container takes no probes"),
+     "initContainers[0](fetch-model).livenessProbe: a container that runs to completion takes no probes"),
+    ("dev", backup_runs_another_image, "jobs_agree_with_catalogue",
+     "CronJob/postgres-backup: containers[0].image 'noa/mcp:dev' is not postgres's image"),
+    ("prod", backup_borrows_postgres_account, "jobs_agree_with_catalogue",
+     "CronJob/postgres-backup: must run as ServiceAccount/postgres-backup, its own"),
+    ("dev", backup_probed, "containers_are_complete",
+     "containers[0](backup).livenessProbe: a container that runs to completion takes no probes"),
+    ("staging", backup_reaches_redis, "network_policies",
+     "NetworkPolicy: postgres-backup -> redis is allowed but the catalogues name no such need"),
+    ("dev", backup_as_root, "pod_security_restricted", "CronJob/postgres-backup"),
     ("dev", internet_egress_includes_the_cluster, "network_policies",
      "NetworkPolicy/allow-llama: spec.egress[0]: ipBlock 0.0.0.0/0 must except"),
     ("prod", internet_egress_for_mcp, "network_policies",
@@ -531,10 +567,10 @@ def test_rule_catches_defect(
 
 def test_every_rule_has_a_seeded_defect() -> None:
     assert {rule for _, _, rule, _ in DEFECTS} == set(RULES)
-    # The registry holds every rule the concern modules define, each once: eighteen since the
-    # Ingress lost its probe paths (a new rule raises this count and brings its seeded defect).
+    # The registry holds every rule the concern modules define, each once: nineteen since the
+    # backup CronJob (a new rule raises this count and brings its seeded defect).
     defined = [rule.__name__ for rule in rule_set.defined_rules()]
-    assert len(defined) == len(set(defined)) == len(RULES) == 18, sorted(defined)
+    assert len(defined) == len(set(defined)) == len(RULES) == 19, sorted(defined)
     assert set(defined) == set(RULES)
 
 

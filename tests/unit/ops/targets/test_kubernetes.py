@@ -294,13 +294,16 @@ STATEFULSETS = {
 CLAIMS = {
     "items": [
         {"metadata": {"name": name}}
-        for name in ("data-postgres-0", "data-redis-0", "data-redis-1", "uploads", "data-postgresql-0")
+        for name in ("data-postgres-0", "data-redis-0", "data-redis-1", "uploads", "data-postgresql-0",
+                     "postgres-backups")
     ]
 }
 SCALE = f"{KUBECTL} scale deployment,statefulset --all --replicas=0"
 
 
 def test_statefulset_claims_are_exactly_their_templates() -> None:
+    """What `stop --purge` deletes: never the backup CronJob's postgres-backups, nor a claim whose
+    name merely starts like a StatefulSet's (data-postgresql-0)."""
     assert kubernetes.statefulset_claims(STATEFULSETS, CLAIMS) == [
         "data-postgres-0",
         "data-redis-0",
@@ -572,3 +575,27 @@ def test_a_single_paused_deployment_is_read_as_the_object_kubectl_returns(stagin
     })
     kubernetes.resume_writers(c, staging, ["mcp"])
     assert f"{KUBECTL} scale deployment/mcp --replicas=4" in commands(c)
+
+
+def _pod(image: str) -> dict[str, Any]:
+    return {"spec": {"containers": [{"name": "main", "image": image}]}}
+
+
+def test_pin_manifests_pins_every_pod_template_a_cronjob_s_included() -> None:
+    """A CronJob's pods live under spec.jobTemplate.spec.template: they are pinned too (an unpinned
+    backup would pull whatever the tag names on the night); an image of another prefix (noa-extra/
+    starts like noa/) is left as it is."""
+    documents = [
+        {"kind": "Deployment", "metadata": {"name": "mcp"}, "spec": {"template": _pod("noa/mcp:dev")}},
+        {"kind": "CronJob", "metadata": {"name": "postgres-backup"},
+         "spec": {"jobTemplate": {"spec": {"template": _pod("noa/postgres:dev")}}}},
+        {"kind": "Job", "metadata": {"name": "other"}, "spec": {"template": _pod("noa-extra/postgres:dev")}},
+    ]
+    digests = {"mcp": "r/noa/mcp@sha256:1", "postgres": "r/noa/postgres@sha256:2"}
+    pinned, sources = kubernetes.pin_manifests(yaml.safe_dump_all(documents), "noa", digests)
+    images = [spec["containers"][0]["image"] for doc in yaml.safe_load_all(pinned)
+              for spec in kubernetes.pod_specs(doc)]
+    assert images == ["r/noa/mcp@sha256:1", "r/noa/postgres@sha256:2", "noa-extra/postgres:dev"]
+    assert sources == {"mcp": "noa/mcp:dev", "postgres": "noa/postgres:dev"}
+    with pytest.raises(NoaError, match="no pushed digest for postgres"):
+        kubernetes.pin_manifests(yaml.safe_dump_all(documents), "noa", {"mcp": digests["mcp"]})
