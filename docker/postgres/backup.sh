@@ -11,6 +11,7 @@
 set -eu
 
 die() { echo "noa-postgres-backup: $*" >&2; exit 1; }
+# shellcheck source=/dev/null
 . /usr/local/lib/noa/secret-env.sh
 
 dir=${1:-}
