@@ -3,7 +3,8 @@
 Whole files: .env.example and docs/ENVIRONMENT_VARIABLES.md, from the settings catalogue.
 Blocks between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` in hand-written guides:
 the service map and diagram (noa_ops/catalogue.py), resources and probe timings
-(docker/docker-compose.yml) and the environments (invoke.yaml).
+(docker/docker-compose.yml), the environments (invoke.yaml) and the alerts
+(docker/monitoring/alert-rules.yml).
 """
 
 from __future__ import annotations
@@ -192,6 +193,26 @@ def readiness_checks() -> str:
     return "\n".join(lines)
 
 
+ALERT_RULES = "docker/monitoring/alert-rules.yml"
+_TEMPLATE = re.compile(r"\{\{\s*\$(?:labels\.(?P<label>\w+)|value)[^}]*\}\}")
+
+
+def _untemplated(text: str) -> str:
+    """An annotation with its {{ $labels.job }} and {{ $value }} shown as <job> and <value>."""
+    return _TEMPLATE.sub(lambda match: f"<{match.group('label') or 'value'}>", " ".join(text.split()))
+
+
+def alert_rules() -> str:
+    lines = ["| Alert | Severity | Fires when | for | What to do |", "|---|---|---|---|---|"]
+    for group in _load_yaml(ALERT_RULES)["groups"]:
+        for rule in group["rules"]:
+            expr = _cell(" ".join(str(rule["expr"]).split()))
+            runbook = _cell(_untemplated(rule["annotations"]["runbook"]))
+            lines.append(f"| {rule['alert']} | {rule['labels']['severity']} | `{expr}` | {rule['for']} "
+                         f"| {runbook} |")
+    return "\n".join(lines)
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "service-map": service_map,
     "mermaid": mermaid,
@@ -199,6 +220,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "environments": environments,
     "compose-probes": compose_probes,
     "readiness-checks": readiness_checks,
+    "alert-rules": alert_rules,
 }
 _BLOCK = re.compile(
     r"(<!-- generated:(?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /generated:(?P=name) -->)", re.S)
