@@ -43,6 +43,7 @@ class Service:
     health: HealthPaths | None = STANDARD_PATHS  # None: not an HTTP service
     published: bool = True  # compose publishes it on 127.0.0.1
     index: str = "/"  # what deploy prints to open: the app services' self-description (api_docs)
+    profile: str = ""  # the compose profile it runs under ("" for the stack itself)
 
     @property
     def is_http(self) -> bool:
@@ -67,6 +68,24 @@ SERVICES: tuple[Service, ...] = (
     Service("ui", 9200, "ui", "Dashboard of live health, nginx proxying /api/<service>/",
             depends_on=("mcp", "claude-flow", "agenticos", "llama")),
 )
+
+
+# The compose profile `monitoring` (`invoke deploy --monitoring`): not part of the seven, run beside
+# them on compose only (on Kubernetes the cluster's own Prometheus scrapes the services).
+MONITORING_PROFILE = "monitoring"
+# Prometheus's and Alertmanager's own health endpoints: alive, and ready to serve.
+PROMETHEUS_PATHS = HealthPaths(live="/-/healthy", ready="/-/ready", startup="/-/ready")
+MONITORING: tuple[Service, ...] = (
+    Service("postgres-exporter", 9187, "postgres-exporter", "Prometheus exporter of PostgreSQL's statistics",
+            depends_on=("postgres",), health=None, published=False, profile=MONITORING_PROFILE),
+    Service("redis-exporter", 9121, "redis-exporter", "Prometheus exporter of Redis's INFO",
+            depends_on=("redis",), health=None, published=False, profile=MONITORING_PROFILE),
+    Service("alertmanager", 9093, "alertmanager", "Alertmanager: the alerts Prometheus fires",
+            health=PROMETHEUS_PATHS, profile=MONITORING_PROFILE),
+    Service("prometheus", 9090, "prometheus", "Prometheus: scrapes every /metrics, evaluates the alert rules",
+            health=PROMETHEUS_PATHS, profile=MONITORING_PROFILE),
+)
+PROFILES: tuple[str, ...] = (MONITORING_PROFILE,)
 
 
 @dataclass(frozen=True)
@@ -132,3 +151,15 @@ def get(name: str) -> Service:
 def stack_services() -> list[Service]:
     """Every service of the stack, in dependency order."""
     return list(SERVICES)
+
+
+def compose_services() -> list[Service]:
+    """Every service of the compose file: the stack's, then the profiles'."""
+    return [*SERVICES, *MONITORING]
+
+
+def compose_service(name: str) -> Service:
+    for service in compose_services():
+        if service.name == name:
+            return service
+    raise KeyError(f"unknown compose service {name!r}")

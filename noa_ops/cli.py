@@ -146,10 +146,12 @@ def push(c: Context, env: str = "dev", service: list[str] | None = None, registr
 
 
 @operator_task(
-    iterable=["service_image"],
+    iterable=["service_image", "profile"],
     help={
         "env": ENV_HELP,
         "target": TARGET_HELP,
+        "profile": "compose: bring up this profile of docker/docker-compose.yml beside the stack, e.g. "
+        "monitoring (Prometheus, Alertmanager, the exporters); repeatable; default: invoke.yaml profiles",
         "hot-reload": "compose: also apply docker/docker-compose.dev.yml (service source mounted, reload on "
         "change)",
         "timeout": "seconds for the whole deploy: apply and every service ready (default: invoke.yaml "
@@ -164,7 +166,8 @@ def push(c: Context, env: str = "dev", service: list[str] | None = None, registr
 )
 def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     c: Context, env: str = "dev", target: str = "", hot_reload: bool = False, timeout: str = "0",
-           dry_run: bool = False, rollback: bool = True, service_image: list[str] | None = None) -> None:
+           dry_run: bool = False, rollback: bool = True, service_image: list[str] | None = None,
+           profile: list[str] | None = None) -> None:
     """Deploy the current revision as a new release, prove it healthy, or roll back.
 
     Preflight: the engine (compose) or the configured kube context (kubernetes, else refused); the
@@ -182,7 +185,8 @@ def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
         raise NoaError(f"--timeout must be a positive number of seconds, not {seconds}")
     selected = environments.select(c, env, target)
     where = targets.of(selected)
-    request = where.parse_request(service_image or [], hot_reload)
+    chosen = environments.known_profiles(profile, "--profile") if profile else selected.profiles
+    request = where.parse_request(service_image or [], hot_reload, chosen)
     release_cycle.deploy(c, where, selected, request, timeout=seconds or None, dry_run=dry_run,
                          rollback=rollback)
 
@@ -493,8 +497,8 @@ def rotate_key(c: Context, env: str = "dev", name: str = "", deploy: bool = True
     envfile.replace_value(selected.env_file, name, envfile.generate_value(name))
     step("rotate-key", f"{name} replaced in {selected.env_file} (the old value works until the next deploy)")
     if deploy:
-        release_cycle.deploy(c, where, selected, where.parse_request([], False), timeout=None, dry_run=False,
-                             rollback=True)
+        request = where.parse_request([], False, selected.profiles)
+        release_cycle.deploy(c, where, selected, request, timeout=None, dry_run=False, rollback=True)
 
 
 @operator_task(

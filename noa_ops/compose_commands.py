@@ -10,19 +10,26 @@ import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import paths
+from . import catalogue, paths
 from .environments import Environment
 
 LOG_TAIL = 40
 
 
-def base(env: Environment, *, hot_reload: bool = False) -> str:
-    """`docker compose -p <project> -f <file> [-f <dev file>] --env-file <file>`."""
+def base(env: Environment, *, hot_reload: bool = False, profiles: Iterable[str] | None = None) -> str:
+    """`docker compose -p <project> -f <file> [-f <dev file>] --env-file <file> --profile ...`.
+
+    Every profile by default: `down`, `ps`, `logs`, `stop` and `start` then reach the monitoring
+    profile's containers too (compose leaves a disabled profile's containers alone); `config`
+    names the profiles a release asked for.
+    """
     files = [paths.COMPOSE_FILE, paths.HOT_RELOAD_FILE] if hot_reload else [paths.COMPOSE_FILE]
     words = ["docker", "compose", "-p", env.project]
     for file in files:
         words += ["-f", str(file)]
     words += ["--env-file", paths.shown(env.env_file)]
+    for profile in catalogue.PROFILES if profiles is None else profiles:
+        words += ["--profile", profile]
     return shlex.join(words)
 
 
@@ -40,9 +47,10 @@ def build(env: Environment, services: Iterable[str]) -> str:
     return _with_services(f"{base(env)} build", services)
 
 
-def config(env: Environment, *, hot_reload: bool = False) -> str:
-    """The fully rendered configuration (env file and image variables interpolated)."""
-    return f"{base(env, hot_reload=hot_reload)} config"
+def config(env: Environment, *, hot_reload: bool = False, profiles: Iterable[str] = ()) -> str:
+    """The fully rendered configuration (env file and image variables interpolated): the stack's
+    services and those of `profiles`."""
+    return f"{base(env, hot_reload=hot_reload, profiles=profiles)} config"
 
 
 def up_release(project: str, rendered: Path, *, timeout: int) -> str:

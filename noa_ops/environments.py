@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from invoke.context import Context
 
-from . import k8s_render, paths
+from . import catalogue, k8s_render, paths
 from .errors import NoaError
 
 TARGETS = ("compose", "kubernetes")
@@ -39,6 +39,7 @@ class Environment:
     namespace: str = ""  # Kubernetes namespace (default noa-server-<name>)
     kube_variant: str = ""  # the folder k8s/variants/<kube_variant> a Kubernetes deploy applies
     port_offset: int = 0  # compose publishes each service on 127.0.0.1:<its port + port_offset>
+    profiles: tuple[str, ...] = ()  # compose: the profiles a deploy brings up beside the stack
 
     @property
     def kube_namespace(self) -> str:
@@ -62,6 +63,22 @@ def shipped_variants() -> list[str]:
         return [item.name for item in k8s_render.shipped()]
     except k8s_render.VariantError as error:
         raise NoaError(str(error)) from None
+
+
+def profiles(where: str, raw: dict[str, Any]) -> tuple[str, ...]:
+    """`profiles: [monitoring]`: compose profiles of docker/docker-compose.yml, named exactly."""
+    value = raw.get("profiles") or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise NoaError(f"{where}.profiles must be a list of compose profiles, e.g. [monitoring]")
+    return known_profiles(value, f"{where}.profiles")
+
+
+def known_profiles(names: list[str], what: str) -> tuple[str, ...]:
+    unknown = [name for name in names if name not in catalogue.PROFILES]
+    if unknown:
+        raise NoaError(f"{what}: no compose profile {', '.join(unknown)}; "
+                       f"valid: {', '.join(catalogue.PROFILES)}")
+    return tuple(dict.fromkeys(names))
 
 
 def port_offset(where: str, raw: dict[str, Any]) -> int:
@@ -112,6 +129,7 @@ def parse_environment(name: str, raw: Any) -> Environment:
         kube_variant=raw.get("kube_variant", ""),
         health_timeout=raw.get("health_timeout", DEFAULT_HEALTH_TIMEOUT),
         port_offset=port_offset(where, raw),
+        profiles=profiles(where, raw),
     )
 
 

@@ -158,15 +158,16 @@ def verdict(checks: Iterable[Check], order: Iterable[str] | None = None) -> Verd
 
 
 def check_stack(c: Context, env: Environment, fetcher: Fetch | None = None) -> list[Check]:
-    """Probe every service of the stack once, HTTP tiers concurrently."""
-    services = catalogue.stack_services()
+    """Probe every service of the stack once, HTTP tiers concurrently; a profile's service (the
+    monitoring profile's) when the project has a container of it."""
+    listed = run(c, compose.ps(env), hide=True)
+    containers = parse_ps(listed.stdout) if listed.ok else {}
+    services = [s for s in catalogue.compose_services() if not s.profile or s.name in containers]
     probes = [(service, tier) for service in services if service.is_http for tier in catalogue.Tier]
     with ThreadPoolExecutor(max_workers=8) as pool:
         http_checks = list(pool.map(lambda probe: probe_http(probe[0], probe[1], fetcher,
                                                              port=env.host_port(probe[0].port)), probes))
     needs_docker = [service.name for service in services if not service.is_http]
-    listed = run(c, compose.ps(env), hide=True)
-    containers = parse_ps(listed.stdout) if listed.ok else {}
     docker_checks = [container_check(name, containers) for name in needs_docker]
     http_checks = [explain_silence(check, containers) for check in http_checks]
     by_service: dict[str, list[Check]] = {service.name: [] for service in services}

@@ -30,6 +30,7 @@ class DeployRequest:
 
     service_images: dict[str, str] = field(default_factory=dict)  # service -> image to run instead
     hot_reload: bool = False
+    profiles: tuple[str, ...] = ()  # compose profiles brought up beside the stack (monitoring)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class Target(Protocol):
     good_word: str  # what a release that passed the gate is: healthy | ready
     bad_word: str  # and one that did not: unhealthy | not ready
 
-    def parse_request(self, service_images: Iterable[str], hot_reload: bool) -> DeployRequest: ...
+    def parse_request(self, service_images: Iterable[str], hot_reload: bool,
+                      profiles: tuple[str, ...] = ()) -> DeployRequest: ...
 
     def preflight_deploy(self, c: Context, env: Environment) -> None: ...
 

@@ -105,16 +105,26 @@ def dump(config: dict[str, Any]) -> str:
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=False, width=1000)
 
 
-def render_config(c: Context, env: Environment, tag: str, *, hot_reload: bool = False) -> dict[str, Any]:
+def render_config(c: Context, env: Environment, tag: str, *, hot_reload: bool = False,
+                  profiles: tuple[str, ...] = ()) -> dict[str, Any]:
     """`docker compose config`: the repo's compose file(s) with the env file, the values derived from
-    it (API_CLIENTS) and the image tag interpolated."""
+    it (API_CLIENTS) and the image tag interpolated; the stack and the services of `profiles`."""
     derived = envfile.derived_values(envfile.read_values(env.env_file))
-    result = run_checked(c, compose.config(env, hot_reload=hot_reload), "docker compose config",
-                         env={**compose.image_variables(env, tag), **derived}, hide=True)
+    result = run_checked(c, compose.config(env, hot_reload=hot_reload, profiles=profiles),
+                         "docker compose config", env={**compose.image_variables(env, tag), **derived},
+                         hide=True)
     loaded = yaml.safe_load(result.stdout)
     if not isinstance(loaded, dict) or not loaded.get("services"):
         raise NoaError("deploy: docker compose config printed no services; check docker/docker-compose.yml")
-    return publish_on(loaded, env)
+    return publish_on(without_profiles(loaded), env)
+
+
+def without_profiles(config: dict[str, Any]) -> dict[str, Any]:
+    """The release runs what it holds: a service rendered with its profile loses the `profiles` key,
+    which would make `up` of the stored file skip it (changes `config`, returns it)."""
+    for service in config["services"].values():
+        service.pop("profiles", None)
+    return config
 
 
 def publish_on(config: dict[str, Any], env: Environment) -> dict[str, Any]:
@@ -304,11 +314,12 @@ def halt(c: Context, env: Environment, doomed: list[str] | None) -> str:
 def render_release(c: Context, env: Environment, request: DeployRequest) -> Rendered:
     """Build what the tag lacks, put the model in place, render and pin: the release to record."""
     tag = images.current_tag(c)
-    built = [s.name for s in catalogue.stack_services() if s.name not in request.service_images]
+    built = [s.name for s in catalogue.compose_services()
+             if (not s.profile or s.profile in request.profiles) and s.name not in request.service_images]
     ensure_images(c, env, tag, built)
     # llama mounts the models volume read-only and cannot load what is not there.
     step("deploy", models.ensure_for_deploy(c, env))
-    config = render_config(c, env, tag, hot_reload=request.hot_reload)
+    config = render_config(c, env, tag, hot_reload=request.hot_reload, profiles=request.profiles)
     sources, pinned = pin_images(config, request.service_images, lambda ref: images.image_id(c, ref))
     return Rendered(tag, dump(config), pinned, sources)
 
@@ -325,8 +336,9 @@ def current_health(c: Context, env: Environment) -> list[probes.Check]:
     return probes.check_stack(c, env)
 
 
-def parse_request(service_images: Iterable[str], hot_reload: bool) -> DeployRequest:
-    return DeployRequest(parse_service_images(service_images), hot_reload)
+def parse_request(service_images: Iterable[str], hot_reload: bool,
+                  profiles: tuple[str, ...] = ()) -> DeployRequest:
+    return DeployRequest(parse_service_images(service_images), hot_reload, profiles)
 
 
 def preflight_deploy(c: Context, env: Environment) -> None:

@@ -516,9 +516,13 @@ def log_lines(c: Context, env: Environment, services: list[str], *, tail: int,
     return service_logs.parse_all(answer.stdout, service_logs.parse_kubectl_line)
 
 
-def parse_request(service_images: Iterable[str], hot_reload: bool) -> DeployRequest:
+def parse_request(service_images: Iterable[str], hot_reload: bool,
+                  profiles: tuple[str, ...] = ()) -> DeployRequest:
     if hot_reload:
         raise NoaError("--hot-reload is for compose only (it mounts the source into the containers)")
+    if profiles:
+        raise NoaError(f"compose profiles ({', '.join(profiles)}) are for compose only; on Kubernetes "
+                       f"the cluster's Prometheus scrapes the services")
     return DeployRequest(parse_service_images(service_images))
 
 

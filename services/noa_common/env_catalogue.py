@@ -217,6 +217,12 @@ VARIABLES: tuple[Variable, ...] = (
              "CronJob (k8s/base/postgres-backup.yaml) logs in with it.", _POSTGRES, secret=True,
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
+    Variable("MONITOR_POSTGRES_PASSWORD", Kind.STRING, None,
+             "Password of the PostgreSQL role noa_monitor, which may read the server's statistics "
+             "(pg_monitor) and no table; the postgres image sets it at every start, and the monitoring "
+             "profile's postgres-exporter logs in with it.", _POSTGRES, secret=True,
+             rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
+             generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
     Variable("POSTGRES_DB", Kind.STRING, "noa",
              "Database holding the noa_core, noa_agents and noa_memory schemas.", _ALL | _POSTGRES,
              rules=(NonEmpty(),), category=_C.POSTGRES),
@@ -242,6 +248,12 @@ VARIABLES: tuple[Variable, ...] = (
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.REDIS,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
     *_data_passwords(REDIS, "Redis ACL user {user}, which may run its own commands on its own keys only"),
+    Variable("MONITOR_REDIS_PASSWORD", Kind.STRING, None,
+             "Password of the Redis ACL user noa_monitor, which may run INFO and PING and touch no key; "
+             "the redis image sets it at every start, and the monitoring profile's redis-exporter logs in "
+             "with it.", frozenset({REDIS}), secret=True, rules=(NonEmpty(),),
+             example="change-me-to-a-random-secret", category=_C.REDIS, generate=SecretKind.PASSWORD,
+             production_rules=_PASSWORD_RULES),
     Variable("REDIS_DB", Kind.INTEGER, "0", "Redis logical database number.", _ALL, rules=(Between(0, 15),),
              category=_C.REDIS),
     Variable("REDIS_TLS", Kind.BOOLEAN, "false",

@@ -8,15 +8,23 @@ from pathlib import Path
 from noa_ops import compose_commands as compose
 from noa_ops.environments import Environment
 
-BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
+RENDER = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
+BASE = f"{RENDER} --profile monitoring"
 
 
-def test_base_names_project_file_and_env_file(dev: Environment) -> None:
+def test_base_names_project_file_env_file_and_every_profile(dev: Environment) -> None:
+    """Every profile, so down, ps, logs, stop and start reach the monitoring profile's containers
+    (compose leaves those of a profile it is not told of alone)."""
     assert compose.base(dev) == BASE
 
 
+def test_config_renders_only_the_profiles_asked_for(dev: Environment) -> None:
+    assert compose.config(dev) == f"{RENDER} config"
+    assert compose.config(dev, profiles=("monitoring",)) == f"{BASE} config"
+
+
 def test_hot_reload_adds_the_dev_file_after_the_main_one(dev: Environment) -> None:
-    assert compose.base(dev, hot_reload=True) == (
+    assert compose.base(dev, hot_reload=True, profiles=()) == (
         "docker compose -p noa-dev -f docker/docker-compose.yml -f docker/docker-compose.dev.yml "
         "--env-file .noa/dev.env"
     )
@@ -24,7 +32,7 @@ def test_hot_reload_adds_the_dev_file_after_the_main_one(dev: Environment) -> No
 
 def test_paths_are_shell_quoted(dev: Environment) -> None:
     spaced = replace(dev, env_file=Path("my secrets/dev.env"))
-    assert compose.base(spaced).endswith("--env-file 'my secrets/dev.env'")
+    assert compose.base(spaced, profiles=()).endswith("--env-file 'my secrets/dev.env'")
 
 
 def test_down_keeps_volumes(dev: Environment) -> None:

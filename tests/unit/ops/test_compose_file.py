@@ -29,7 +29,7 @@ from .helpers import REPO
 COMPOSE = REPO / "docker" / "docker-compose.yml"
 DOCKERFILE = REPO / "docker" / "Dockerfile"
 HOT_RELOAD = REPO / "docker" / "docker-compose.dev.yml"
-STACK = catalogue.stack_services()
+STACK = catalogue.compose_services()
 STACK_NAMES = [service.name for service in STACK]
 
 
@@ -86,6 +86,13 @@ def labels(definition: dict[str, Any]) -> dict[str, str]:
 
 def test_services_are_the_catalogue_stack(services: dict[str, Any]) -> None:
     assert sorted(services) == sorted(STACK_NAMES)
+
+
+def test_only_a_profile_s_services_carry_it(services: dict[str, Any]) -> None:
+    """The seven run without a profile (a plain `up` starts them); the monitoring profile's four only
+    with it (`invoke deploy --profile monitoring`)."""
+    for service, definition in by_name(services):
+        assert definition.get("profiles", []) == ([service.profile] if service.profile else []), service.name
 
 
 def test_only_published_services_publish_and_only_on_loopback(services: dict[str, Any]) -> None:

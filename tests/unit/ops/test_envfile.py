@@ -171,7 +171,8 @@ def test_rotate_key_refuses_anything_but_an_api_key_or_a_data_password(in_tmp: P
 def test_rotate_key_takes_every_service_s_data_passwords() -> None:
     assert {name for name in envfile.ROTATABLE if name.endswith("_PASSWORD")} == {
         f"{prefix}_{store}_PASSWORD" for prefix in ("MCP", "CLAUDE_FLOW", "AGENTICOS")
-        for store in ("POSTGRES", "REDIS")} | {"REDIS_PASSWORD", "BACKUP_POSTGRES_PASSWORD"}
+        for store in ("POSTGRES", "REDIS")} | {"REDIS_PASSWORD", "BACKUP_POSTGRES_PASSWORD",
+                                                 "MONITOR_POSTGRES_PASSWORD", "MONITOR_REDIS_PASSWORD"}
 
 
 def test_rotate_key_leaves_a_secret_manager_s_keys_to_it(in_tmp: Path) -> None:

@@ -126,6 +126,10 @@ def valid_settings() -> dict[str, Any]:
         ("namespace", "noa_server_dev", "a namespace is a DNS label"),
         ("namespace", "noa-server-dev-", "a namespace is a DNS label"),
         ("namespace", "n" * 64, "at most 63"),
+        # Profiles: named exactly, as a list.
+        ("profiles", ["Monitoring"], r"profiles: no compose profile Monitoring; valid: monitoring"),
+        ("profiles", ["monitoring", "metrics"], "no compose profile metrics"),
+        ("profiles", "monitoring", "profiles must be a list of compose profiles"),
     ],
 )
 def test_bad_settings_are_one_line(key: str, value: Any, expected: str) -> None:
@@ -138,6 +142,12 @@ def test_port_offset_moves_every_published_port_and_defaults_to_none() -> None:
     assert environments.parse_environment("dev", valid_settings()).host_port(8001) == 8001
     moved = environments.parse_environment("dev", valid_settings() | {"port_offset": 50000})
     assert (moved.port_offset, moved.host_port(9400)) == (50000, 59400)
+
+
+def test_profiles_default_to_none_and_name_the_monitoring_one() -> None:
+    assert environments.parse_environment("dev", valid_settings()).profiles == ()
+    chosen = environments.parse_environment("dev", valid_settings() | {"profiles": ["monitoring", "monitoring"]})
+    assert chosen.profiles == ("monitoring",)
 
 
 def test_a_namespace_of_63_characters_is_one() -> None:

@@ -18,7 +18,7 @@ from .helpers import mock_context, runs
 REVISION = "git rev-parse --short=12 HEAD"
 STATUS = "git status --porcelain"
 INSIDE = "git rev-parse --is-inside-work-tree"
-BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
+BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env --profile monitoring"
 VERSION = "docker version --format '{{.Server.Version}} {{.Server.Os}}'"
 INSPECT_ID = "docker image inspect --format '{{.Id}}' "
 

@@ -102,7 +102,7 @@ def test_prometheus_scrapes_each_metrics_service_by_its_compose_name_and_catalog
 def test_only_llama_is_scraped_with_a_key_and_the_key_comes_from_a_file() -> None:
     """The Python services' /metrics is public; llama-server's needs its API key."""
     jobs = scrape_jobs()
-    assert jobs["llama"]["authorization"] == {"credentials_file": "/run/secrets/llama_api_key"}
+    assert jobs["llama"]["authorization"] == {"credentials_file": "/tmp/llama-api-key"}
     assert [name for name, job in jobs.items() if "authorization" in job] == ["llama"]
 
 

@@ -17,7 +17,8 @@ from noa_ops.probes import Check, Container
 
 from .helpers import mock_context, runs
 
-PS = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env ps --all --format json"
+PS = ("docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env --profile monitoring "
+      "ps --all --format json")
 
 
 def ps_line(service: str, state: str = "running", health_status: str = "healthy") -> str:

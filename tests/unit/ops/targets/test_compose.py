@@ -25,15 +25,17 @@ from noa_ops.targets import compose as deploy_stack
 
 from ..helpers import mock_context, runs
 
-BASE = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
+# `config` names only the profiles a deploy asks for; every other command names every profile.
+RENDER = "docker compose -p noa-dev -f docker/docker-compose.yml --env-file .noa/dev.env"
+BASE = f"{RENDER} --profile monitoring"
 TAG = "1a2b3c4d5e6f"
 INSPECT = "docker image inspect --format '{{.Id}}' "
 # Every deploy applies its own stored release file, not the repo's compose file.
 UP = re.compile(r"^docker compose -p noa-dev -f \.noa/releases/dev/[0-9TZ]+-[0-9a-f]+(-dirty)?(\.\d+)?"
                 r"/compose\.yaml "
                 r"up -d --wait --wait-timeout (?P<wait>\d+) --no-build --pull never --remove-orphans$")
-CONFIG = f"{BASE} config"
-HOT_CONFIG = f"{BASE.replace('--env-file', '-f docker/docker-compose.dev.yml --env-file')} config"
+CONFIG = f"{RENDER} config"
+HOT_CONFIG = f"{RENDER.replace('--env-file', '-f docker/docker-compose.dev.yml --env-file')} config"
 VERSION = "docker version --format '{{.Server.Version}} {{.Server.Os}}'"
 PS = f"{BASE} ps --all --format json"
 CONTAINER_IDS = "docker ps -aq --no-trunc --filter label=com.docker.compose.project=noa-dev"
@@ -604,3 +606,31 @@ def test_a_crash_loop_caught_while_running_again_does_not_claim_exit_code_0() ->
     between = inspected(restarts=3, status="restarting", exit_code=1)
     assert deploy_stack.crash_loop(between) == ("mcp crash-loops: restarted 3 times since the deploy began, "
                                                 "last exit code 1")
+
+
+MONITORING = [service.name for service in catalogue.MONITORING]
+
+
+def test_deploy_with_the_monitoring_profile_records_its_services_without_the_profile(in_tmp: Path) -> None:
+    """`--profile monitoring` renders the profile's services too and stores them with `profiles`
+    dropped: `up` of the stored file, which names no profile, would skip them otherwise."""
+    monitoring_config = f"{BASE} config"
+    services = {name: {"image": f"noa/{name}:{TAG}", "restart": "unless-stopped"} for name in STACK}
+    services |= {name: {"image": f"noa/{name}:{TAG}", "profiles": ["monitoring"]} for name in MONITORING}
+    answers = responses() | {monitoring_config: Result(yaml.safe_dump({"name": "noa-dev", "services": services}))}
+    answers |= {f"{INSPECT}noa/{name}:{TAG}": Result("sha256:x\n") for name in MONITORING}
+    c = mock_context(answers)
+    cli.deploy(c, env="dev", profile=["monitoring"])
+    assert monitoring_config in commands(c) and CONFIG not in commands(c)
+    [release] = releases.all_releases("dev")
+    stored = yaml.safe_load(releases.rendered_path(release).read_text())
+    assert set(stored["services"]) == {*STACK, *MONITORING}
+    assert not [name for name, service in stored["services"].items() if "profiles" in service]
+
+
+@pytest.mark.parametrize("name", ["Monitoring", "monitor"])
+def test_a_profile_spelt_almost_right_is_one_line_and_nothing_runs(in_tmp: Path, name: str) -> None:
+    c = mock_context(responses())
+    with pytest.raises(Exit, match=f"--profile: no compose profile {name}; valid: monitoring"):
+        cli.deploy(c, env="dev", profile=[name])
+    assert commands(c) == []

@@ -599,3 +599,9 @@ def test_pin_manifests_pins_every_pod_template_a_cronjob_s_included() -> None:
     assert sources == {"mcp": "noa/mcp:dev", "postgres": "noa/postgres:dev"}
     with pytest.raises(NoaError, match="no pushed digest for postgres"):
         kubernetes.pin_manifests(yaml.safe_dump_all(documents), "noa", {"mcp": digests["mcp"]})
+
+
+def test_a_compose_profile_on_kubernetes_is_one_line() -> None:
+    with pytest.raises(NoaError, match=r"compose profiles \(monitoring\) are for compose only"):
+        kubernetes.parse_request([], False, ("monitoring",))
+    assert kubernetes.parse_request([], False, ()).service_images == {}
