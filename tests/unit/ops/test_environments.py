@@ -146,7 +146,8 @@ def test_port_offset_moves_every_published_port_and_defaults_to_none() -> None:
 
 def test_profiles_default_to_none_and_name_the_monitoring_one() -> None:
     assert environments.parse_environment("dev", valid_settings()).profiles == ()
-    chosen = environments.parse_environment("dev", valid_settings() | {"profiles": ["monitoring", "monitoring"]})
+    twice = valid_settings() | {"profiles": ["monitoring", "monitoring"]}
+    chosen = environments.parse_environment("dev", twice)
     assert chosen.profiles == ("monitoring",)
 
 

@@ -617,7 +617,8 @@ def test_deploy_with_the_monitoring_profile_records_its_services_without_the_pro
     monitoring_config = f"{BASE} config"
     services = {name: {"image": f"noa/{name}:{TAG}", "restart": "unless-stopped"} for name in STACK}
     services |= {name: {"image": f"noa/{name}:{TAG}", "profiles": ["monitoring"]} for name in MONITORING}
-    answers = responses() | {monitoring_config: Result(yaml.safe_dump({"name": "noa-dev", "services": services}))}
+    rendered = yaml.safe_dump({"name": "noa-dev", "services": services})
+    answers = responses() | {monitoring_config: Result(rendered)}
     answers |= {f"{INSPECT}noa/{name}:{TAG}": Result("sha256:x\n") for name in MONITORING}
     c = mock_context(answers)
     cli.deploy(c, env="dev", profile=["monitoring"])
