@@ -70,7 +70,7 @@ SERVICES: tuple[Service, ...] = (
 )
 
 
-# The compose profile `monitoring` (`invoke deploy --monitoring`): not part of the seven, run beside
+# The compose profile `monitoring` (`invoke deploy --profile monitoring`): not part of the seven, run beside
 # them on compose only (on Kubernetes the cluster's own Prometheus scrapes the services).
 MONITORING_PROFILE = "monitoring"
 # Prometheus's and Alertmanager's own health endpoints: alive, and ready to serve.
@@ -86,6 +86,13 @@ MONITORING: tuple[Service, ...] = (
             health=PROMETHEUS_PATHS, profile=MONITORING_PROFILE),
 )
 PROFILES: tuple[str, ...] = (MONITORING_PROFILE,)
+# GET /metrics: what Prometheus scrapes (docker/monitoring/prometheus.yml; on Kubernetes the
+# monitoring component's ServiceMonitors, scrape annotations and NetworkPolicies). The Python
+# services answer it without a key; llama-server only with its API key (METRICS_KEYS: the
+# noa-secrets key a scrape sends as a bearer token). ui's nginx serves no metrics.
+METRICS_PATH = "/metrics"
+SCRAPED: tuple[str, ...] = ("mcp", "claude-flow", "agenticos", "llama")
+METRICS_KEYS: dict[str, str] = {"llama": "LLAMA_API_KEY"}
 
 
 @dataclass(frozen=True)

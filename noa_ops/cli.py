@@ -535,10 +535,12 @@ def env_check(c: Context, env: str = "dev", file: str = "", json: bool = False) 
 
 @operator_task(help={"check": "write nothing; exit non-zero naming the stale files"})
 def docs(c: Context, check: bool = False) -> None:
-    """Regenerate .env.example, docs/ENVIRONMENT_VARIABLES.md and the generated tables of the guides.
+    """Regenerate .env.example, docs/ENVIRONMENT_VARIABLES.md, the generated tables of the guides and
+    the monitoring component's PrometheusRule.
 
     Sources: the settings catalogue (services/noa_common/env_catalogue.py), the service
-    catalogue (noa_ops/catalogue.py), docker/docker-compose.yml and invoke.yaml.
+    catalogue (noa_ops/catalogue.py), docker/docker-compose.yml, invoke.yaml and
+    docker/monitoring/alert-rules.yml.
     """
     contents = docgen.expected()
     stale = docgen.stale()

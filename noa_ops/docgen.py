@@ -4,7 +4,8 @@ Whole files: .env.example and docs/ENVIRONMENT_VARIABLES.md, from the settings c
 Blocks between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` in hand-written guides:
 the service map and diagram (noa_ops/catalogue.py), resources and probe timings
 (docker/docker-compose.yml), the environments (invoke.yaml) and the alerts
-(docker/monitoring/alert-rules.yml).
+(docker/monitoring/alert-rules.yml). And one manifest: the monitoring component's PrometheusRule,
+from the same rule file (noa_ops/k8s_monitoring.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from . import catalogue, paths
+from . import catalogue, k8s_monitoring, paths
 from .settings_catalogue import env_catalogue
 
 REPO = paths.REPO
@@ -239,6 +240,9 @@ def fill_blocks(text: str) -> str:
 def expected(root: Path = REPO) -> dict[Path, str]:
     """Every generated file and what it should contain now."""
     files = {root / ENV_EXAMPLE: env_example(), root / ENV_DOC: environment_variables_md()}
+    rules = root / k8s_monitoring.RULE_FILE
+    if rules.exists():
+        files[root / k8s_monitoring.PROMETHEUS_RULE] = k8s_monitoring.prometheus_rule(rules.read_text())
     for relative in (OVERVIEW_DOC, HEALTH_DOC):
         path = root / relative
         if path.exists():

@@ -255,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"render: {error}", file=sys.stderr)
         return 1
     for name, path in written.items():
-        print(f"rendered {name:<26} {count_objects(path.read_text()):>3} objects  {path}")
+        print(f"rendered {name:<34} {count_objects(path.read_text()):>3} objects  {path}")
     return 0
 
 

@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # The repository files the renders carry unchanged (catalogue_rules, network_rules, test_sources.py).
 NGINX_CONF = ROOT / "services/ui/nginx.conf"
 INIT_SQL = ROOT / "docker/init-db.sql"
+DASHBOARD = ROOT / "docker/monitoring/grafana-dashboard.json"
+# The component that adds ServiceMonitors, the PrometheusRule and Prometheus' way in.
+MONITORING_COMPONENT = "monitoring"
 
 
 @dataclass
@@ -32,6 +35,10 @@ class Render:
 
 
 Rule = Callable[[Render], list[str]]
+
+
+def monitoring_enabled(render: Render) -> bool:
+    return MONITORING_COMPONENT in render.variant.components
 
 
 def ref(obj: Obj) -> str:

@@ -8,7 +8,18 @@ import re
 from noa_common import env_catalogue
 from noa_ops import catalogue
 
-from .manifest import NGINX_CONF, ROOT, Obj, Render, match_labels, name_of, of_kind, ref, selector_matches
+from .manifest import (
+    NGINX_CONF,
+    ROOT,
+    Obj,
+    Render,
+    match_labels,
+    monitoring_enabled,
+    name_of,
+    of_kind,
+    ref,
+    selector_matches,
+)
 from .pods import (
     RUN_TO_COMPLETION,
     WORKLOAD_KINDS,
@@ -20,6 +31,10 @@ from .pods import (
 )
 
 INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+# Pods of other namespaces let in, as (namespace, their app.kubernetes.io/name): the ingress
+# controller (to ui) and, with the monitoring component, Prometheus (to each scraped service).
+INGRESS_CONTROLLER = (INGRESS_CONTROLLER_NAMESPACE, "ingress-nginx")
+PROMETHEUS = ("monitoring", "prometheus")
 # Egress out of the cluster, (pod, TCP port): llama's init step downloads MODEL_URL over https.
 # Only to public addresses: each such ipBlock must except at least these ranges (the cluster's,
 # the nodes', carrier-grade NAT and the link-local cloud metadata address).
@@ -29,7 +44,7 @@ PRIVATE_RANGES = {"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/1
 
 DASHBOARD_FILES = ROOT / "services/ui/html"
 # What the kubelet and Prometheus read on a service's own port; never through the Ingress.
-METRICS_PATH = "/metrics"
+METRICS_PATH = catalogue.METRICS_PATH
 
 
 def nginx_api_routes(text: str) -> dict[str, tuple[str, int]]:
@@ -165,6 +180,27 @@ def expected_edges() -> set[tuple[str, str]]:
     return edges
 
 
+def expected_outside_edges(render: Render) -> set[tuple[str, str, str]]:
+    """(namespace, pod, server): the pods of other namespaces each server lets in."""
+    edges = {(*INGRESS_CONTROLLER, "ui")}
+    if monitoring_enabled(render):
+        edges |= {(*PROMETHEUS, name) for name in catalogue.SCRAPED}
+    return edges
+
+
+def _outside_peers(peers: list[Obj]) -> set[tuple[str, str]]:
+    """(namespace, pod) of each namespaceSelector peer ("*" where a selector does not name one)."""
+    found = set()
+    for peer in peers:
+        if "namespaceSelector" not in peer:
+            continue
+        namespace = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}).get(
+            "kubernetes.io/metadata.name", "*")
+        pod = ((peer.get("podSelector") or {}).get("matchLabels") or {}).get("app.kubernetes.io/name", "*")
+        found.add((str(namespace), str(pod)))
+    return found
+
+
 def _internet_egress(where: str, owner: str, rule: Obj, found: set[tuple[str, int]]) -> list[str]:
     """An egress rule's ipBlock peers: TCP ports only, every private range excepted; adds to found."""
     peers = rule.get("to") or []
@@ -222,7 +258,7 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
     egress: set[tuple[str, str]] = set()
     ingress: set[tuple[str, str]] = set()
     internet: set[tuple[str, int]] = set()
-    controller_to_ui = False
+    outside: set[tuple[str, str, str]] = set()
     for policy in policies:
         spec = policy["spec"]
         owner = (spec.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
@@ -246,12 +282,7 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
                 problems.append(
                     f"{ref(policy)}: spec.ingress[{index}] must allow exactly port {ports.get(owner)}"
                 )
-            for peer in rule.get("from") or []:
-                namespace = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}).get(
-                    "kubernetes.io/metadata.name"
-                )
-                if owner == "ui" and namespace == INGRESS_CONTROLLER_NAMESPACE:
-                    controller_to_ui = True
+            outside |= {(namespace, pod, owner) for namespace, pod in _outside_peers(rule.get("from") or [])}
             for peer in _peer_names(rule.get("from") or []):
                 ingress.add((peer, owner))
             if any("ipBlock" in peer for peer in rule.get("from") or []):
@@ -272,10 +303,13 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
         problems.append(
             f"NetworkPolicy: {pod} may reach the internet on TCP {port}, which INTERNET_EGRESS does not name"
         )
-    if not controller_to_ui:
+    expected_outside = expected_outside_edges(render)
+    for namespace, pod, server in sorted(expected_outside - outside):
         problems.append(
-            f"NetworkPolicy: no ingress allow from the {INGRESS_CONTROLLER_NAMESPACE} namespace to ui"
-        )
+            f"NetworkPolicy: no ingress allow from the {namespace} namespace's {pod} pods to {server}")
+    for namespace, pod, server in sorted(outside - expected_outside):
+        problems.append(f"NetworkPolicy: the {namespace} namespace's {pod} pods may reach {server}, "
+                        "which no need names")
     return problems
 
 

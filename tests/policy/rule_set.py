@@ -10,11 +10,18 @@ from __future__ import annotations
 import inspect
 from types import ModuleType
 
-from . import availability_rules, catalogue_rules, llama_rules, network_rules, pod_security_rules
+from . import (
+    availability_rules,
+    catalogue_rules,
+    llama_rules,
+    monitoring_rules,
+    network_rules,
+    pod_security_rules,
+)
 from .manifest import Rule
 
 CONCERNS: tuple[ModuleType, ...] = (
-    pod_security_rules, network_rules, catalogue_rules, availability_rules, llama_rules
+    pod_security_rules, network_rules, catalogue_rules, availability_rules, llama_rules, monitoring_rules
 )
 RULES: dict[str, Rule] = {rule.__name__: rule for concern in CONCERNS for rule in concern.RULES}
 

@@ -358,7 +358,84 @@ def internet_egress_for_mcp(render: Render) -> None:
     _obj(render, "NetworkPolicy", "allow-mcp")["spec"]["egress"].append(copy.deepcopy(egress))
 
 
+def monitor_on_missing_port(render: Render) -> None:
+    _obj(render, "ServiceMonitor", "mcp")["spec"]["endpoints"][0]["port"] = "metrics"
+
+
+def monitor_missing(render: Render) -> None:
+    render.objects.remove(_obj(render, "ServiceMonitor", "agenticos"))
+
+
+def llama_scraped_without_its_key(render: Render) -> None:
+    """The near miss: the right Service and port, but llama answers a keyless scrape with 401."""
+    del _obj(render, "ServiceMonitor", "llama")["spec"]["endpoints"][0]["authorization"]
+
+
+def monitor_for_ui(render: Render) -> None:
+    monitor = copy.deepcopy(_obj(render, "ServiceMonitor", "mcp"))
+    monitor["metadata"]["name"] = "ui"
+    monitor["spec"]["selector"]["matchLabels"] = {"app.kubernetes.io/name": "ui"}
+    render.objects.append(monitor)
+
+
+def alert_threshold_changed(render: Render) -> None:
+    rule = _obj(render, "PrometheusRule", "noa-server")["spec"]["groups"][0]["rules"][2]
+    assert rule["alert"] == "HighRequestLatency" and rule["expr"].rstrip().endswith("> 2")
+    rule["expr"] = rule["expr"].rstrip()[:-1] + "3\n"
+
+
+def prometheus_on_another_port(render: Render) -> None:
+    _obj(render, "NetworkPolicy", "allow-prometheus-mcp")["spec"]["ingress"][0]["ports"][0]["port"] = 9100
+
+
+def prometheus_edge_missing(render: Render) -> None:
+    render.objects.remove(_obj(render, "NetworkPolicy", "allow-prometheus-llama"))
+
+
+def _prometheus_policy(server: str, port: int) -> Obj:
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": f"allow-prometheus-{server}"},
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": server}},
+                 "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                     "kubernetes.io/metadata.name": "monitoring"}},
+                     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
+                     "ports": [{"protocol": "TCP", "port": port}]}]},
+    }
+
+
+def prometheus_to_postgres(render: Render) -> None:
+    """On postgres's own port, as an exporter would need: still no need the catalogue names."""
+    render.objects.append(_prometheus_policy("postgres", 5432))
+
+
+def prometheus_without_the_component(render: Render) -> None:
+    """The near miss: the edge the component adds, in a variant without it."""
+    render.objects.append(_prometheus_policy("mcp", 8001))
+
+
+def _pod_annotations(render: Render, name: str) -> Obj:
+    metadata = pod_template(_obj(render, "Deployment", name)).setdefault("metadata", {})
+    annotations: Obj = metadata.setdefault("annotations", {})
+    return annotations
+
+
+def annotation_on_another_port(render: Render) -> None:
+    _pod_annotations(render, "mcp")["prometheus.io/port"] = "9100"
+
+
+def llama_annotated(render: Render) -> None:
+    _pod_annotations(render, "llama").update(copy.deepcopy(_pod_annotations(render, "mcp")))
+
+
+def dashboard_drifts(render: Render) -> None:
+    configmap = _obj(render, "ConfigMap", "noa-grafana-dashboard")
+    configmap["data"]["noa-server.json"] = configmap["data"]["noa-server.json"].replace("pg_up", "pg_down")
+
+
 Defect = tuple[str, Callable[[Render], None], str, str]
+MONITORED = "prod-external-secrets-monitoring"
 DEFECTS: list[Defect] = [
     (
         "dev",
@@ -549,6 +626,33 @@ DEFECTS: list[Defect] = [
      "NetworkPolicy/allow-llama: spec.egress[0]: ipBlock 0.0.0.0/0 must except"),
     ("prod", internet_egress_for_mcp, "network_policies",
      "NetworkPolicy: mcp may reach the internet on TCP 443, which INTERNET_EGRESS does not name"),
+    (MONITORED, monitor_on_missing_port, "service_monitors_scrape_metrics",
+     "ServiceMonitor/mcp: spec.endpoints[0].port 'metrics' is no port of Service/mcp"),
+    (MONITORED, monitor_missing, "service_monitors_scrape_metrics",
+     "Service/agenticos: serves /metrics (catalogue SCRAPED) and needs exactly one ServiceMonitor, has []"),
+    (MONITORED, llama_scraped_without_its_key, "service_monitors_scrape_metrics",
+     "ServiceMonitor/llama: spec.endpoints[0].authorization None must be {'type': 'Bearer'"),
+    (MONITORED, monitor_for_ui, "service_monitors_scrape_metrics",
+     "ServiceMonitor/ui: selects Service/ui, which serves no metrics"),
+    (MONITORED, alert_threshold_changed, "prometheus_rule_is_the_rule_file",
+     "PrometheusRule/noa-server: spec.groups differ from docker/monitoring/alert-rules.yml "
+     "(alert HighRequestLatency)"),
+    (MONITORED, prometheus_on_another_port, "network_policies",
+     "NetworkPolicy/allow-prometheus-mcp: spec.ingress[0] must allow exactly port 8001"),
+    (MONITORED, prometheus_edge_missing, "network_policies",
+     "NetworkPolicy: no ingress allow from the monitoring namespace's prometheus pods to llama"),
+    (MONITORED, prometheus_to_postgres, "network_policies",
+     "NetworkPolicy: the monitoring namespace's prometheus pods may reach postgres, which no need names"),
+    ("prod-external-secrets", prometheus_without_the_component, "network_policies",
+     "NetworkPolicy: the monitoring namespace's prometheus pods may reach mcp, which no need names"),
+    (MONITORED, annotation_on_another_port, "scrape_annotations_match_ports",
+     "'prometheus.io/port': '9100', 'prometheus.io/scrape': 'true'} must be {'prometheus.io/scrape': "
+     "'true', 'prometheus.io/port': '8001'"),
+    (MONITORED, llama_annotated, "scrape_annotations_match_ports",
+     "Deployment/llama: spec.template.metadata.annotations ['prometheus.io/path'"),
+    (MONITORED, dashboard_drifts, "dashboard_is_the_source",
+     "ConfigMap/noa-grafana-dashboard: data ['noa-server.json'] differs from "
+     "docker/monitoring/grafana-dashboard.json"),
 ]
 
 
@@ -567,10 +671,10 @@ def test_rule_catches_defect(
 
 def test_every_rule_has_a_seeded_defect() -> None:
     assert {rule for _, _, rule, _ in DEFECTS} == set(RULES)
-    # The registry holds every rule the concern modules define, each once: nineteen since the
-    # backup CronJob (a new rule raises this count and brings its seeded defect).
+    # The registry holds every rule the concern modules define, each once: twenty-three since the
+    # monitoring component (a new rule raises this count and brings its seeded defect).
     defined = [rule.__name__ for rule in rule_set.defined_rules()]
-    assert len(defined) == len(set(defined)) == len(RULES) == 19, sorted(defined)
+    assert len(defined) == len(set(defined)) == len(RULES) == 23, sorted(defined)
     assert set(defined) == set(RULES)
 
 
@@ -607,6 +711,55 @@ def test_schema_validation_passes_the_good_render(render_dir: Path) -> None:
     report = k8s_validate.validate([render_dir / "prod-external-secrets.yaml"])
     assert report.ok, "\n".join(report.lines())
     assert report.skipped == {"ExternalSecret"}
+
+
+def _monitor(renders: dict[str, Render]) -> Obj:
+    return copy.deepcopy(_obj(renders[MONITORED], "ServiceMonitor", "llama"))
+
+
+def test_schema_validation_checks_the_monitoring_objects(renders: dict[str, Render], tmp_path: Path) -> None:
+    """ServiceMonitor and PrometheusRule are validated against their CRDs' schemas, not skipped."""
+    objects = [o for o in renders[MONITORED].objects if o["kind"] in ("ServiceMonitor", "PrometheusRule")]
+    assert len(objects) == 5
+    report = k8s_validate.validate([_write(objects, tmp_path / "monitoring.yaml")])
+    assert report.ok, "\n".join(report.lines())
+    assert report.checked == 5 and not report.skipped
+
+
+@pytest.mark.parametrize(
+    ("misspell", "expected"),
+    [
+        # The near miss: one letter short of endpoints, which is then missing too.
+        (lambda m: m["spec"].update(endpoint=m["spec"].pop("endpoints")), "'endpoint' was unexpected"),
+        (lambda m: m["spec"]["endpoints"][0].update(intervall=m["spec"]["endpoints"][0].pop("interval")),
+         "spec.endpoints[0]: Additional properties are not allowed ('intervall' was unexpected)"),
+        (lambda m: m["spec"]["endpoints"][0]["authorization"].update(
+            credential=m["spec"]["endpoints"][0]["authorization"].pop("credentials")), "'credential'"),
+        (lambda m: m["metadata"].update(label=m["metadata"].pop("labels")),
+         "metadata: Additional properties"),
+    ],
+    ids=["endpoint", "intervall", "credential", "metadata-label"],
+)
+def test_schema_validation_rejects_a_misspelt_service_monitor_field(
+    renders: dict[str, Render], tmp_path: Path, misspell: Callable[[Obj], None], expected: str
+) -> None:
+    monitor = _monitor(renders)
+    assert k8s_validate.validate([_write([monitor], tmp_path / "good.yaml")]).ok
+    misspell(monitor)
+    report = k8s_validate.validate([_write([monitor], tmp_path / "bad.yaml")])
+    lines = [f.line() for f in report.findings]
+    assert any("ServiceMonitor/llama" in line and expected in line for line in lines), lines
+    assert {f.version for f in report.findings} == set(k8s_validate.KUBERNETES_VERSIONS)
+
+
+def test_schema_validation_rejects_a_prometheus_rule_with_a_wrong_type(
+    renders: dict[str, Render], tmp_path: Path
+) -> None:
+    rule = copy.deepcopy(_obj(renders[MONITORED], "PrometheusRule", "noa-server"))
+    rule["spec"]["groups"][0]["rules"][0]["labels"] = ["severity", "critical"]
+    report = k8s_validate.validate([_write([rule], tmp_path / "rule.yaml")], versions=("1.30.0",))
+    lines = [f.line() for f in report.findings]
+    assert any("spec.groups[0].rules[0].labels" in line for line in lines), lines
 
 
 def test_common_labels_in_the_base_are_caught(tmp_path: Path) -> None:

@@ -13,10 +13,14 @@ import yaml
 
 from noa_ops import k8s_render
 
-from .manifest import INIT_SQL, NGINX_CONF, ROOT, Render
+from .manifest import DASHBOARD, INIT_SQL, NGINX_CONF, ROOT, Render
 
 K8S = ROOT / "k8s"
-COPIES = {K8S / "base/files/nginx.conf": NGINX_CONF, K8S / "base/files/init-db.sql": INIT_SQL}
+COPIES = {
+    K8S / "base/files/nginx.conf": NGINX_CONF,
+    K8S / "base/files/init-db.sql": INIT_SQL,
+    K8S / "components/monitoring/grafana-dashboard.json": DASHBOARD,
+}
 
 
 def kustomizations(k8s_dir: Path) -> list[Path]:

@@ -51,8 +51,8 @@ def add_variant(k8s: Path, name: str, body: str) -> None:
 
 def test_the_shipped_variants_are_the_committed_folders() -> None:
     assert [v.name for v in k8s_render.shipped()] == folders(K8S) == [
-        "dev", "prod-external-secrets", "prod-sealed-secrets", "staging-external-secrets",
-        "staging-local", "staging-sealed-secrets",
+        "dev", "prod-external-secrets", "prod-external-secrets-monitoring", "prod-sealed-secrets",
+        "staging-external-secrets", "staging-local", "staging-sealed-secrets",
     ]
     assert all(v.directory == Path("variants") / v.name for v in k8s_render.shipped())
 
@@ -144,8 +144,8 @@ def test_a_missing_component_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
     add_variant(copy, "prod-sealed-secrets-v2", "namespace: noa-server-prod\nresources:\n"
                 "  - ../../overlays/prod\ncomponents:\n  - ../../components/sealed-secrets-v2\n")
     expected = ("k8s/variants/prod-sealed-secrets-v2/kustomization.yaml: ../../components/sealed-secrets-v2 "
-                "does not exist (k8s/components has: cpu-llama, external-secrets, gpu, sealed-secrets, "
-                "small-resources)")
+                "does not exist (k8s/components has: cpu-llama, external-secrets, gpu, monitoring, "
+                "sealed-secrets, small-resources)")
     with pytest.raises(k8s_render.VariantError) as raised:
         k8s_render.variants(copy)
     assert str(raised.value) == expected

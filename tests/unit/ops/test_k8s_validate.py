@@ -78,6 +78,17 @@ def test_kubeconform_uses_bundled_schemas_when_installed(monkeypatch: pytest.Mon
     assert command[-1] == "a.yaml"
 
 
+def test_kubeconform_also_reads_the_vendored_custom_resource_schemas() -> None:
+    """A second location, after the built-in kinds': the ServiceMonitor and PrometheusRule schemas."""
+    command = k8s_validate.kubeconform_command("kubeconform", "1.30.0", ["a.yaml"])
+    locations = [command[i + 1] for i, word in enumerate(command) if word == "-schema-location"]
+    assert locations[-1] == k8s_validate.CRD_SCHEMA_LOCATION
+    sample = locations[-1].replace("{{ .Group }}", "monitoring.coreos.com").replace(
+        "{{ .ResourceKind }}", "servicemonitor").replace("{{ .ResourceAPIVersion }}", "v1")
+    assert Path(sample).is_file()
+    assert "ServiceMonitor" not in command[command.index("-skip") + 1]
+
+
 def test_explicit_kubeconform_engine_needs_the_binary(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ catalogue's services on their ports.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,7 @@ RULE_TESTS = REPO / "tests" / "monitoring" / "alert-rules.test.yml"
 ALERTS = {"TargetDown", "HealthCheckFailing", "HighRequestLatency", "LlamaNotReady",
           "PostgresConnectionsNearLimit", "RedisMemoryNearLimit"}
 SEVERITIES = {"warning", "critical"}
-# What serves /metrics: the Python services and llama-server; ui's nginx serves none.
-SCRAPED = ("mcp", "claude-flow", "agenticos", "llama")
+SCRAPED = catalogue.SCRAPED
 EXPORTERS = {"postgres-exporter": "postgres-exporter:9187", "redis-exporter": "redis-exporter:9121"}
 
 
@@ -103,7 +103,7 @@ def test_only_llama_is_scraped_with_a_key_and_the_key_comes_from_a_file() -> Non
     """The Python services' /metrics is public; llama-server's needs its API key."""
     jobs = scrape_jobs()
     assert jobs["llama"]["authorization"] == {"credentials_file": "/tmp/llama-api-key"}
-    assert [name for name, job in jobs.items() if "authorization" in job] == ["llama"]
+    assert [name for name, job in jobs.items() if "authorization" in job] == list(catalogue.METRICS_KEYS)
 
 
 def test_prometheus_loads_the_rule_file_and_alerts_to_alertmanager() -> None:
@@ -123,3 +123,32 @@ def test_alertmanager_sends_nothing_anywhere() -> None:
     config = load(MONITORING / "alertmanager.yml")
     assert config["route"]["receiver"] == "null"
     assert config["receivers"] == [{"name": "null"}]
+
+
+# The series the dashboard reads: noa_common.metrics' (the app services), Prometheus' own `up`,
+# the exporters' (compose only so far) and llama-server's generation throughput gauge.
+DASHBOARD_METRICS = {"up", "http_requests_total", "http_request_duration_seconds_bucket", "health_check_total",
+                     "pg_up", "redis_up", "llamacpp:predicted_tokens_seconds"}
+PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "job", "le", "check", "status"}
+
+
+def dashboard_exprs() -> list[str]:
+    dashboard = json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def test_the_dashboard_reads_only_series_that_something_exports() -> None:
+    named = set()
+    for expr in dashboard_exprs():
+        bare = re.sub(r'\{[^}]*\}|\[[^]]*\]|"[^"]*"', "", expr)
+        named |= set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", bare)) - PROMQL_WORDS
+    assert named == DASHBOARD_METRICS
+
+
+def test_the_app_metrics_the_dashboard_reads_are_the_ones_noa_common_registers() -> None:
+    from noa_common.metrics import Metrics
+
+    registered = {metric.name for metric in Metrics("mcp").registry.collect()}
+    assert {"http_requests", "http_request_duration_seconds", "health_check"} <= registered
+    assert any('status=~"5.."' in expr for expr in dashboard_exprs())
+    assert any('health_check_total{status="fail"}' in expr for expr in dashboard_exprs())
