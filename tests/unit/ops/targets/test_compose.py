@@ -615,7 +615,7 @@ def test_deploy_with_the_monitoring_profile_records_its_services_without_the_pro
     """`--profile monitoring` renders the profile's services too and stores them with `profiles`
     dropped: `up` of the stored file, which names no profile, would skip them otherwise."""
     monitoring_config = f"{BASE} config"
-    services = {name: {"image": f"noa/{name}:{TAG}", "restart": "unless-stopped"} for name in STACK}
+    services: dict[str, dict[str, Any]] = {name: {"image": f"noa/{name}:{TAG}"} for name in STACK}
     services |= {name: {"image": f"noa/{name}:{TAG}", "profiles": ["monitoring"]} for name in MONITORING}
     rendered = yaml.safe_dump({"name": "noa-dev", "services": services})
     answers = responses() | {monitoring_config: Result(rendered)}
