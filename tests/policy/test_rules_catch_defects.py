@@ -523,7 +523,7 @@ DEFECTS: list[Defect] = [
     ("staging-external-secrets", api_clients_hash_the_wrong_key, "secrets_come_from_one_source",
      "ExternalSecret/noa-secrets: spec.target.template.data.API_CLIENTS must be"),
     ("prod-external-secrets", operator_key_stored_in_the_cluster, "secrets_come_from_one_source",
-     "'LLAMA_API_KEY', 'MCP_POSTGRES_PASSWORD', 'MCP_REDIS_PASSWORD', 'OPERATOR_API_KEY'"),
+     "'MONITOR_POSTGRES_PASSWORD', 'MONITOR_REDIS_PASSWORD', 'OPERATOR_API_KEY'"),
     ("dev", missing_dependency_edge, "network_policies", "no ingress allow on redis from its dependant mcp"),
     ("dev", no_default_deny, "network_policies", "NetworkPolicy: no default deny"),
     (
