@@ -44,7 +44,7 @@ def deploy(c: Context, target: Target, env: Environment, request: DeployRequest,
         if outcome.ok:
             target.show_success(c, env, outcome)
             step("deploy", f"{env.name} is up and {target.good_word}: release {release.id}")
-            target.show_arrival(env)
+            target.show_arrival(env, outcome)
             return
         target.show_failure(c, env, outcome)
         recover(c, target, env, release.id, f"deploy: release {release.id} of {env.name} failed its health "

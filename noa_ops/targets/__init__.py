@@ -93,7 +93,7 @@ class Target(Protocol):
         """What applying a stored release again does to the secrets, said to the operator."""
         ...
 
-    def show_arrival(self, env: Environment) -> None:
+    def show_arrival(self, env: Environment, outcome: Outcome) -> None:
         """After a successful deploy: where to look next."""
 
     def health(self, c: Context, env: Environment) -> list[Check]:

@@ -247,11 +247,15 @@ def check_release(c: Context, release: releases.Release, verb: str) -> None:
                        f"with --to")
 
 
-def show_arrival(env: Environment) -> None:
-    """The URLs an operator opens next: the dashboard first, then each published service."""
+def show_arrival(env: Environment, outcome: Outcome | None = None) -> None:
+    """The URLs an operator opens next: the dashboard first, then each published service (a
+    profile's, Prometheus and Alertmanager, when the deploy checked it)."""
     ui = catalogue.get("ui")
     step("dashboard", f"http://127.0.0.1:{env.host_port(ui.port)}{ui.index}")
-    for service in catalogue.stack_services():
+    checked = {check.service for check in outcome.checks} if outcome else set()
+    for service in catalogue.compose_services():
+        if service.profile and service.name not in checked:
+            continue
         if service.published and service.name != ui.name:
             step(service.name, f"http://127.0.0.1:{env.host_port(service.port)}{service.index}")
 

@@ -617,7 +617,7 @@ def restored_secrets(env: Environment) -> str:
     return "and the noa-secrets Secret as the release recorded it from the env file"
 
 
-def show_arrival(env: Environment) -> None:
+def show_arrival(env: Environment, outcome: Outcome | None = None) -> None:
     step("deploy", f"`invoke health --env {env.name}` probes every service through port-forwards")
 
 

@@ -73,9 +73,10 @@ class Snapshot:
 
 
 def revision_images() -> frozenset[str]:
-    """The tags `invoke build` gives this checkout's revision: noa/<service>:<tag>."""
+    """The tags `invoke build` and a deploy of the monitoring profile give this checkout's revision:
+    noa/<service>:<tag>."""
     tag = images.current_tag(Context(Config(overrides={"run": {"in_stream": False}})))
-    return frozenset(f"noa/{service.name}:{tag}" for service in catalogue.stack_services())
+    return frozenset(f"noa/{service.name}:{tag}" for service in catalogue.compose_services())
 
 
 def describe(items: Any, key: str) -> str:

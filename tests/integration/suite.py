@@ -33,7 +33,7 @@ Completed = subprocess.CompletedProcess[str]
 
 
 def published_ports() -> list[int]:
-    return [service.port for service in catalogue.stack_services() if service.published]
+    return [service.port for service in catalogue.compose_services() if service.published]
 
 
 def is_free(port: int) -> bool:
@@ -74,7 +74,7 @@ class Operator:
         return str(self.environments[env]["project"])
 
     def port(self, service: str, env: str = "dev") -> int:
-        return catalogue.get(service).port + int(self.environments[env].get("port_offset", 0))
+        return catalogue.compose_service(service).port + int(self.environments[env].get("port_offset", 0))
 
     def write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -117,4 +117,6 @@ def run_operator(name: str, environments: dict[str, dict[str, Any]]) -> Operator
 
 
 SUITE_OFFSET = free_offset()
-SUITE = run_operator("suite", {"dev": {"project": f"noa-it-{CHECKOUT}-{RUN}", "port_offset": SUITE_OFFSET}})
+# The suite's stack runs the monitoring profile too: every test sees it beside the seven.
+SUITE = run_operator("suite", {"dev": {"project": f"noa-it-{CHECKOUT}-{RUN}", "port_offset": SUITE_OFFSET,
+                                       "profiles": list(catalogue.PROFILES)}})

@@ -15,7 +15,7 @@ from noa_ops import catalogue
 from .helpers import PROJECT
 from .suite import SUITE
 
-SERVICES = [s.name for s in catalogue.stack_services()]
+SERVICES = [s.name for s in catalogue.compose_services()]  # the suite runs the monitoring profile
 MIN_UID = 10000
 
 
@@ -71,7 +71,7 @@ def test_has_no_docker_socket(container: Container) -> None:
 
 
 def test_publishes_only_its_listed_port_on_loopback(container: Container) -> None:
-    service = catalogue.get(container.labels["com.docker.compose.service"])
+    service = catalogue.compose_service(container.labels["com.docker.compose.service"])
     bindings = host_config(container)["PortBindings"] or {}
     if not service.published:
         assert bindings == {}

@@ -21,6 +21,7 @@ from noa_ops import compose_commands as compose
 from noa_ops import probes as health
 from noa_ops.environments import Environment
 from noa_ops.settings_catalogue import SECRET_VARIABLES, api_keys
+from noa_ops.targets import Outcome
 from noa_ops.targets import compose as deploy_stack
 
 from ..helpers import mock_context, runs
@@ -635,3 +636,15 @@ def test_a_profile_spelt_almost_right_is_one_line_and_nothing_runs(in_tmp: Path,
     with pytest.raises(Exit, match=f"--profile: no compose profile {name}; valid: monitoring"):
         cli.deploy(c, env="dev", profile=[name])
     assert commands(c) == []
+
+
+def test_arrival_names_prometheus_and_alertmanager_only_when_the_deploy_ran_them(
+        dev: Environment, capsys: pytest.CaptureFixture[str]) -> None:
+    stack_only = health.Check("mcp", "ready", True, "200")
+    deploy_stack.show_arrival(dev, Outcome(True, (), (stack_only,)))
+    assert ":9090" not in " ".join(capsys.readouterr())
+    with_profile = (stack_only, health.Check("prometheus", "ready", True, "200"),
+                    health.Check("alertmanager", "ready", True, "200"))
+    deploy_stack.show_arrival(dev, Outcome(True, (), with_profile))
+    shown = " ".join(capsys.readouterr())
+    assert "http://127.0.0.1:9090/" in shown and "http://127.0.0.1:9093/" in shown
