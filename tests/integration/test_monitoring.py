@@ -8,9 +8,12 @@ report Postgres and Redis with their limits; their logins see statistics and no 
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -18,7 +21,7 @@ import pytest
 import yaml
 from docker.models.containers import Container
 
-from .helpers import PROJECT, base_url, get, invoke, wait_for
+from .helpers import PROJECT, all_ready, base_url, get, invoke, key_of, wait_for
 from .suite import REPO
 
 pytestmark = pytest.mark.integration
@@ -72,6 +75,20 @@ def test_the_exporters_report_postgres_and_redis_with_their_limits(stack: None) 
     assert value('sum(pg_stat_activity_count{datname="noa"})') >= 1  # the services' pools
 
 
+DASHBOARD = json.loads((REPO / "docker/monitoring/grafana-dashboard.json").read_text())
+PANEL_QUERIES = [(panel["title"], target["expr"]) for panel in DASHBOARD["panels"]
+                 for target in panel.get("targets", [])]
+
+
+@pytest.mark.parametrize(("panel", "query"), PANEL_QUERIES, ids=[f"{title}: {expr[:40]}"
+                                                                for title, expr in PANEL_QUERIES])
+def test_every_dashboard_query_returns_data(stack: None, panel: str, query: str) -> None:
+    """Each query of the Grafana dashboard (docker/monitoring/grafana-dashboard.json), as Grafana
+    would send it, answers without an error and with at least one series on the running stack."""
+    wait_for(lambda: set(target_health().values()) == {"up"}, 90, "every Prometheus target up")
+    wait_for(lambda: bool(prometheus("/api/v1/query", query=query)["result"]), 60, f"{panel}: {query} data")
+
+
 def test_alertmanager_is_ready_and_silent(stack: None) -> None:
     assert get(f"{base_url('alertmanager')}/-/ready", auth=None).status == 200
     reply = get(f"{base_url('alertmanager')}/api/v2/status", auth=None)
@@ -118,3 +135,74 @@ def test_health_covers_the_monitoring_profile(stack: None) -> None:
         assert all(seen[(name, tier)] for tier in ("live", "ready", "startup")), seen
     for name in ("postgres-exporter", "redis-exporter"):
         assert [ok for (service, _), ok in seen.items() if service == name] == [True], seen
+
+
+# The firing drill: a Prometheus of the test's own, from the same image and the same scrape
+# configuration, with the rule file's `for:` durations and the intervals cut to seconds, so an
+# alert that takes 5 minutes on the stack fires in seconds; it sends to the suite's Alertmanager.
+DRILL_INTERVAL = "2s"
+DRILL_FOR = "6s"
+
+
+def drill_config(directory: Path) -> Path:
+    config = dict(CONFIG, **{"global": {"scrape_interval": DRILL_INTERVAL, "scrape_timeout": DRILL_INTERVAL,
+                                        "evaluation_interval": DRILL_INTERVAL}})
+    rules = copy.deepcopy(RULES)
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = DRILL_FOR
+    (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
+    (directory / "alert-rules.yml").write_text(yaml.safe_dump(rules))
+    directory.chmod(0o755)
+    for path in directory.iterdir():
+        path.chmod(0o644)
+    return directory
+
+
+@pytest.fixture
+def drill_prometheus(engine: docker.DockerClient, tmp_path: Path) -> Iterator[str]:
+    """The drill's Prometheus on the stack's networks; its API's address on the monitoring network
+    is reached through `docker exec` (it publishes nothing)."""
+    stack_prometheus = _container(engine, "prometheus")
+    networks = list(stack_prometheus.attrs["NetworkSettings"]["Networks"])
+    container = engine.containers.run(
+        stack_prometheus.image.id, detach=True, name=f"{PROJECT}-drill-prometheus",
+        environment={"LLAMA_API_KEY": key_of("LLAMA_API_KEY")}, network=networks[0],
+        volumes={str(drill_config(tmp_path)): {"bind": "/etc/drill", "mode": "ro"}},
+        command=["--config.file=/etc/drill/prometheus.yml", "--storage.tsdb.path=/prometheus",
+                 "--web.listen-address=:9090"],
+        read_only=True, tmpfs={"/tmp": "size=16m"}, user="10001:10001", cap_drop=["ALL"],
+        security_opt=["no-new-privileges:true"], labels={"noa-test": "monitoring-drill"})
+    try:
+        for network in networks[1:]:
+            engine.networks.get(network).connect(container)
+        yield container.name
+    finally:
+        container.remove(force=True, v=True)
+
+
+def firing(engine: docker.DockerClient, prometheus_container: str, alert: str) -> set[str]:
+    """The jobs for which Alertmanager holds `alert` as active (its API from inside the drill's
+    Prometheus container, which reaches alertmanager:9093 by name)."""
+    url = "http://alertmanager:9093/api/v2/alerts?active=true&silenced=false&inhibited=false"
+    result = engine.containers.get(prometheus_container).exec_run(["curl", "-fsS", "--max-time", "3", url])
+    assert result.exit_code == 0, result.output.decode(errors="replace")
+    return {item["labels"].get("job", "") for item in json.loads(result.output)
+            if item["labels"].get("alertname") == alert}
+
+
+def test_a_stopped_service_fires_target_down_at_alertmanager_and_it_resolves(
+        stack: None, engine: docker.DockerClient, drill_prometheus: str) -> None:
+    claude_flow = _container(engine, "claude-flow")
+    wait_for(lambda: not firing(engine, drill_prometheus, "TargetDown"), 60, "no TargetDown before the drill")
+    claude_flow.stop(timeout=10)
+    try:
+        wait_for(lambda: "claude-flow" in firing(engine, drill_prometheus, "TargetDown"), 90,
+                 "TargetDown for claude-flow at Alertmanager")
+        assert firing(engine, drill_prometheus, "TargetDown") == {"claude-flow"}  # only the stopped one
+    finally:
+        claude_flow.start()
+    wait_for(lambda: "claude-flow" not in firing(engine, drill_prometheus, "TargetDown"), 120,
+             "TargetDown for claude-flow resolved")
+    wait_for(all_ready, 120, "every service ready after the drill")

@@ -129,7 +129,7 @@ def test_alertmanager_sends_nothing_anywhere() -> None:
 # the exporters' (compose only so far) and llama-server's generation throughput gauge.
 DASHBOARD_METRICS = {"up", "http_requests_total", "http_request_duration_seconds_bucket",
                      "health_check_total", "pg_up", "redis_up", "llamacpp:predicted_tokens_seconds"}
-PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "job", "le", "check", "status"}
+PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "job", "le", "check", "status", "or"}
 
 
 def dashboard_exprs() -> list[str]:
