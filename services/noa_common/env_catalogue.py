@@ -168,6 +168,14 @@ def _data_passwords(store: str, login: str) -> tuple[Variable, ...]:
                  generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES)
         for service in APP_SERVICES)
 
+def _tool_password(name: str, store: str, description: str) -> Variable:
+    """The generated password of a login a tool (not an app service) uses on a store, which the
+    store's image sets at every start."""
+    return Variable(name, Kind.STRING, None, description, frozenset({store}), secret=True,
+                    rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=Category(store),
+                    generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES)
+
+
 _KEY_RULES = (RandomKey(32),)
 
 # The built-in chat templates of the pinned llama.cpp, as `llama-server --help` lists them (without
@@ -211,18 +219,14 @@ VARIABLES: tuple[Variable, ...] = (
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
     *_data_passwords(POSTGRES, "PostgreSQL role {user}, which may use its own tables only"),
-    Variable("BACKUP_POSTGRES_PASSWORD", Kind.STRING, None,
-             "Password of the PostgreSQL role noa_backup, which may read every table and nothing more "
-             "(pg_read_all_data); the postgres image sets it at every start, and the Kubernetes backup "
-             "CronJob (k8s/base/postgres-backup.yaml) logs in with it.", _POSTGRES, secret=True,
-             rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
-             generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
-    Variable("MONITOR_POSTGRES_PASSWORD", Kind.STRING, None,
-             "Password of the PostgreSQL role noa_monitor, which may read the server's statistics "
-             "(pg_monitor) and no table; the postgres image sets it at every start, and the monitoring "
-             "profile's postgres-exporter logs in with it.", _POSTGRES, secret=True,
-             rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.POSTGRES,
-             generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
+    _tool_password("BACKUP_POSTGRES_PASSWORD", POSTGRES,
+                   "Password of the PostgreSQL role noa_backup, which may read every table and nothing more "
+                   "(pg_read_all_data); the postgres image sets it at every start, and the Kubernetes backup "
+                   "CronJob (k8s/base/postgres-backup.yaml) logs in with it."),
+    _tool_password("MONITOR_POSTGRES_PASSWORD", POSTGRES,
+                   "Password of the PostgreSQL role noa_monitor, which may read the server's statistics "
+                   "(pg_monitor) and no table; the postgres image sets it at every start, and the monitoring "
+                   "profile's postgres-exporter logs in with it."),
     Variable("POSTGRES_DB", Kind.STRING, "noa",
              "Database holding the noa_core, noa_agents and noa_memory schemas.", _ALL | _POSTGRES,
              rules=(NonEmpty(),), category=_C.POSTGRES),
@@ -248,12 +252,10 @@ VARIABLES: tuple[Variable, ...] = (
              rules=(NonEmpty(),), example="change-me-to-a-random-secret", category=_C.REDIS,
              generate=SecretKind.PASSWORD, production_rules=_PASSWORD_RULES),
     *_data_passwords(REDIS, "Redis ACL user {user}, which may run its own commands on its own keys only"),
-    Variable("MONITOR_REDIS_PASSWORD", Kind.STRING, None,
-             "Password of the Redis ACL user noa_monitor, which may run INFO and PING and touch no key; "
-             "the redis image sets it at every start, and the monitoring profile's redis-exporter logs in "
-             "with it.", frozenset({REDIS}), secret=True, rules=(NonEmpty(),),
-             example="change-me-to-a-random-secret", category=_C.REDIS, generate=SecretKind.PASSWORD,
-             production_rules=_PASSWORD_RULES),
+    _tool_password("MONITOR_REDIS_PASSWORD", REDIS,
+                   "Password of the Redis ACL user noa_monitor, which may run INFO and PING and touch no "
+                   "key; the redis image sets it at every start, and the monitoring profile's redis-exporter "
+                   "logs in with it."),
     Variable("REDIS_DB", Kind.INTEGER, "0", "Redis logical database number.", _ALL, rules=(Between(0, 15),),
              category=_C.REDIS),
     Variable("REDIS_TLS", Kind.BOOLEAN, "false",
