@@ -10,10 +10,10 @@ from collections.abc import Callable
 from ..cluster import ClusterError
 from ..errors import NoaError
 from ..report import out, step
-from . import cluster, figures, llama
+from . import cli, cluster, figures, images, llama
 
-SECTIONS: dict[str, Callable[[int], list[figures.Figure]]] = {"llama": llama.figures,
-                                                              "cluster": cluster.figures}
+SECTIONS: dict[str, Callable[[int], list[figures.Figure]]] = {
+    "cli": cli.figures, "images": images.figures, "llama": llama.figures, "cluster": cluster.figures}
 
 
 def parser() -> argparse.ArgumentParser:

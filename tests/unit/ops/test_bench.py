@@ -85,3 +85,42 @@ def test_a_stamp_without_a_readable_time_gives_no_number(
 def test_bench_refuses_zero_runs_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_main.main(["--runs", "0"]) == 2
     assert capsys.readouterr().err == "bench: --runs must be at least 1\n"
+
+
+def test_the_compressed_size_counts_gzip_s_bytes_of_the_saved_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`docker save` faked by a process printing a known stream: the figure is what gzip -6 makes of
+    it, without writing it anywhere."""
+    import gzip
+    import subprocess
+    import sys
+
+    from noa_ops.bench import images as bench_images
+
+    stream = bytes(range(256)) * 4096  # 1 MiB that compresses little
+    script = "import sys; sys.stdout.buffer.write(bytes(range(256)) * 4096)"
+    real = subprocess.Popen
+    monkeypatch.setattr(bench_images.subprocess, "Popen",
+                        lambda *_a, **kw: real([sys.executable, "-c", script], **kw))
+    expected = len(gzip.compress(stream, compresslevel=6)) / bench_images.MB
+    assert bench_images.compressed_mb("noa/mcp:x") == pytest.approx(expected, rel=0.001)
+
+
+def test_a_failed_docker_save_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from noa_ops.bench import images as bench_images
+    from noa_ops.errors import NoaError
+
+    real = subprocess.Popen
+    monkeypatch.setattr(bench_images.subprocess, "Popen",
+                        lambda *_a, **kw: real([sys.executable, "-c", "raise SystemExit(1)"], **kw))
+    with pytest.raises(NoaError, match=r"docker save noa/mcp:x failed"):
+        bench_images.compressed_mb("noa/mcp:x")
+
+
+def test_only_the_app_images_carry_the_size_target() -> None:
+    from noa_ops.bench import images as bench_images
+
+    assert set(bench_images.APP_IMAGES) == {"mcp", "claude-flow", "agenticos"}
+    assert bench_images.COMPRESSED_TARGET_MB == 55.0
