@@ -176,7 +176,8 @@ def build(c: Context, env: Environment, services: list[str], tag: str) -> None:
         run_checked(c, LLAMA_SOURCE_SCRIPT, "fetching the llama.cpp source", env={"PYTHON": sys.executable},
                     echo=True)
         models.fetch_default(c)
-    stack = [name for name in services if name in catalogue.names()]
+    # The compose file's services (the stack's and the monitoring profile's); the rest are extra images.
+    stack = [name for name in services if name in {service.name for service in catalogue.compose_services()}]
     builder = builder_variables(c)
     if stack:
         run_checked(

@@ -95,6 +95,14 @@ def test_build_fills_the_wheelhouse_then_builds_with_the_tag(dev: Environment) -
         ),
     ]
 
+def test_the_monitoring_profile_s_images_build_with_compose_like_the_stack_s(dev: Environment) -> None:
+    """prometheus is a compose service (of a profile), not an extra image of its own build."""
+    c = mock_context({"scripts/build-wheelhouse": Result(""), VERSION: Result("20.10.24 linux\n"),
+                      f"{BASE} build mcp prometheus": Result("")})
+    images.build(c, dev, ["mcp", "prometheus"], "abc")
+    assert [args[0] for args, _ in runs(c).call_args_list][-1] == f"{BASE} build mcp prometheus"
+
+
 
 @pytest.mark.parametrize(
     ("version", "server_os", "buildkit"),
