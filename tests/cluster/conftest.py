@@ -164,10 +164,14 @@ def test_image(cluster: Cluster) -> str:
     return str(digest)
 
 
-# The CRDs of the two secret operators, as much of them as the API server needs to accept the
-# objects the variants ship (their schemas are the operators' business, not this repository's).
+# The CRDs of the two secret operators and of the Prometheus Operator (the monitoring component), as
+# much of them as the API server needs to accept the objects the variants ship (their schemas are
+# the operators' business; validate checks ServiceMonitor and PrometheusRule against the vendored
+# ones, noa_ops/schemas).
 CRDS = (("external-secrets.io", "ExternalSecret", "externalsecrets", "v1"),
-        ("bitnami.com", "SealedSecret", "sealedsecrets", "v1alpha1"))
+        ("bitnami.com", "SealedSecret", "sealedsecrets", "v1alpha1"),
+        ("monitoring.coreos.com", "ServiceMonitor", "servicemonitors", "v1"),
+        ("monitoring.coreos.com", "PrometheusRule", "prometheusrules", "v1"))
 
 
 def crd(group: str, kind: str, plural: str, version: str) -> dict[str, Any]:
@@ -181,8 +185,9 @@ def crd(group: str, kind: str, plural: str, version: str) -> dict[str, Any]:
                                              "x-kubernetes-preserve-unknown-fields": True}}}]}}
 
 
-def install_secret_operator_crds(cluster: Cluster) -> None:
-    """What the staging and prod variants' secrets components need from a cluster: the CRDs."""
+def install_operator_crds(cluster: Cluster) -> None:
+    """What the staging and prod variants' secrets and monitoring components need from a cluster:
+    the CRDs."""
     for item in CRDS:
         cluster.apply(crd(*item))
     for group, _, plural, _ in CRDS:

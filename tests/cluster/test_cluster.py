@@ -1,7 +1,7 @@
 """The local cluster for real: node Ready, Pod Security admission, pulls from the local registry,
 cluster DNS, NetworkPolicy enforcement, a host left as it was, and a server-side dry run of every
-shipped variant (the harness installs the External Secrets and Sealed Secrets CRDs the staging and
-prod variants need: the operators themselves are not part of this cluster)."""
+shipped variant (the harness installs the External Secrets, Sealed Secrets and Prometheus Operator
+CRDs the staging and prod variants need: the operators themselves are not part of this cluster)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import yaml
 
 from noa_ops.cluster import host, lifecycle, procs
 
-from .conftest import REPO, Cluster, install_secret_operator_crds, restricted_pod
+from .conftest import REPO, Cluster, install_operator_crds, restricted_pod
 
 pytestmark = pytest.mark.cluster
 
@@ -179,7 +179,7 @@ def test_host_iptables_and_sysctls_unchanged(cluster: Cluster) -> None:
 
 
 def test_server_dry_run_accepts_every_shipped_variant(cluster: Cluster, tmp_path: Path) -> None:
-    install_secret_operator_crds(cluster)
+    install_operator_crds(cluster)
     subprocess.run([sys.executable, "-m", "noa_ops.k8s_render", "--out", str(tmp_path)], cwd=REPO,
                    check=True, capture_output=True)
     rendered = sorted(tmp_path.glob("*.yaml"))

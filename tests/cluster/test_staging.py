@@ -21,7 +21,7 @@ from invoke.context import Context
 
 from noa_ops import catalogue, envfile, k8s_render, models
 
-from .conftest import Cluster, install_secret_operator_crds, timed
+from .conftest import Cluster, install_operator_crds, timed
 from .operator import Operator
 
 pytestmark = pytest.mark.cluster
@@ -48,7 +48,7 @@ def staged(cluster: Cluster, built: tuple[Path, dict[str, Any]]) -> Iterator[Sta
     op = Operator.at(cluster, home, ENV)
     if cluster.kubectl("get", "namespace", op.namespace, check=False).returncode == 0:
         pytest.skip(f"{op.namespace} exists on the running cluster: not the tests' to touch")
-    install_secret_operator_crds(cluster)
+    install_operator_crds(cluster)
     op.sandbox.seed_model_claim(models.fetch_default(Context()), models.DEFAULT_MODEL.file_name)
     try:
         stand_in_secret(op)
