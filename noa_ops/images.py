@@ -67,14 +67,15 @@ def image_name(env: Environment, service: str, tag: str) -> str:
 
 
 def select_services(requested: Iterable[str]) -> list[str]:
-    """Validate --service names against the catalogue; none given means the whole stack."""
-    stack = catalogue.names()
+    """Validate --service names against the catalogue (the stack's, and the monitoring profile's
+    by name); none given means the stack."""
+    known = [service.name for service in catalogue.compose_services()]
     wanted = list(dict.fromkeys(requested))
-    unknown = [name for name in wanted if name not in stack]
+    unknown = [name for name in wanted if name not in known]
     if unknown:
-        raise NoaError(f"unknown service {', '.join(unknown)}; valid: {', '.join(stack)}")
+        raise NoaError(f"unknown service {', '.join(unknown)}; valid: {', '.join(known)}")
     # Catalogue (dependency) order, whatever order the flags came in.
-    return [name for name in stack if name in wanted] if wanted else stack
+    return [name for name in known if name in wanted] if wanted else catalogue.names()
 
 
 def select_images(requested: Iterable[str]) -> list[str]:

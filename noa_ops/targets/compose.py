@@ -261,9 +261,9 @@ def show_arrival(env: Environment, outcome: Outcome | None = None) -> None:
 
 
 def show_config_diff(c: Context, env: Environment, tag: str, overrides: dict[str, str], *,
-                     hot_reload: bool) -> None:
+                     hot_reload: bool, profiles: tuple[str, ...] = ()) -> None:
     """--dry-run: the rendered config against what runs now, secrets masked; nothing is changed."""
-    config = render_config(c, env, tag, hot_reload=hot_reload)
+    config = render_config(c, env, tag, hot_reload=hot_reload, profiles=profiles)
 
     def resolve(reference: str) -> str:
         return images.image_id(c, reference) or f"{reference} (not built yet: deploy builds it)"
@@ -360,7 +360,8 @@ def preflight_read(c: Context, env: Environment, verb: str) -> None:
 
 
 def show_plan(c: Context, env: Environment, request: DeployRequest) -> None:
-    show_config_diff(c, env, images.current_tag(c), request.service_images, hot_reload=request.hot_reload)
+    show_config_diff(c, env, images.current_tag(c), request.service_images, hot_reload=request.hot_reload,
+                     profiles=request.profiles)
 
 
 def where(env: Environment) -> str:

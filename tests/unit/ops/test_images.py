@@ -9,7 +9,7 @@ import pytest
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import cli, images, models
+from noa_ops import catalogue, cli, images, models
 from noa_ops.environments import Environment
 from noa_ops.errors import NoaError
 
@@ -68,8 +68,15 @@ def test_unknown_service_lists_valid_ones() -> None:
     with pytest.raises(NoaError) as raised:
         images.select_services(["mcp", "nginx"])
     assert raised.value.message == (
-        "unknown service nginx; valid: postgres, redis, mcp, claude-flow, agenticos, llama, ui"
+        "unknown service nginx; valid: postgres, redis, mcp, claude-flow, agenticos, llama, ui, "
+        "postgres-exporter, redis-exporter, alertmanager, prometheus"
     )
+
+
+def test_the_monitoring_profile_s_services_are_named_but_not_chosen_by_default() -> None:
+    """`invoke logs --service prometheus` reads the profile's; without --service, the stack."""
+    assert images.select_services(["prometheus", "mcp"]) == ["mcp", "prometheus"]
+    assert images.select_services([]) == catalogue.names()
 
 
 def test_build_task_validates_services_before_running_anything() -> None:

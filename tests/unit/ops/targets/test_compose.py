@@ -648,3 +648,12 @@ def test_arrival_names_prometheus_and_alertmanager_only_when_the_deploy_ran_them
     deploy_stack.show_arrival(dev, Outcome(True, (), with_profile))
     shown = " ".join(capsys.readouterr())
     assert "http://127.0.0.1:9090/" in shown and "http://127.0.0.1:9093/" in shown
+
+
+def test_a_dry_run_renders_the_profiles_the_deploy_would(in_tmp: Path) -> None:
+    """With the profile running, a dry run without it would show the monitoring services as removed."""
+    cli.deploy(mock_context(responses()), env="dev")
+    c = mock_context(responses() | {f"{BASE} config": Result(rendered_config())})
+    cli.deploy(c, env="dev", dry_run=True, profile=["monitoring"])
+    assert f"{BASE} config" in commands(c) and CONFIG not in commands(c)
+    assert not up_commands(c)
