@@ -80,10 +80,11 @@ MONITORING: tuple[Service, ...] = (
             depends_on=("postgres",), health=None, published=False, profile=MONITORING_PROFILE),
     Service("redis-exporter", 9121, "redis-exporter", "Prometheus exporter of Redis's INFO",
             depends_on=("redis",), health=None, published=False, profile=MONITORING_PROFILE),
+    # Their indexes are API pages: the images carry the binaries, not Debian's web UI assets.
     Service("alertmanager", 9093, "alertmanager", "Alertmanager: the alerts Prometheus fires",
-            health=PROMETHEUS_PATHS, profile=MONITORING_PROFILE),
+            health=PROMETHEUS_PATHS, index="/api/v2/alerts", profile=MONITORING_PROFILE),
     Service("prometheus", 9090, "prometheus", "Prometheus: scrapes every /metrics, evaluates the alert rules",
-            health=PROMETHEUS_PATHS, profile=MONITORING_PROFILE),
+            health=PROMETHEUS_PATHS, index="/api/v1/targets", profile=MONITORING_PROFILE),
 )
 PROFILES: tuple[str, ...] = (MONITORING_PROFILE,)
 # GET /metrics: what Prometheus scrapes (docker/monitoring/prometheus.yml; on Kubernetes the

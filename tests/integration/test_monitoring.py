@@ -36,8 +36,8 @@ def prometheus(path: str, **query: str) -> Any:
     """GET a Prometheus API path on the suite's published port; its `data`."""
     url = f"{base_url('prometheus')}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
     reply = get(url, timeout=10, auth=None)
-    assert reply.status == 200, (url, reply.status, reply.text[:500])
-    body = json.loads(reply.text)
+    assert reply.status == 200, (url, reply.status, reply.body[:500])
+    body = reply.json()
     assert body["status"] == "success", body
     return body["data"]
 
@@ -92,7 +92,7 @@ def test_every_dashboard_query_returns_data(stack: None, panel: str, query: str)
 def test_alertmanager_is_ready_and_silent(stack: None) -> None:
     assert get(f"{base_url('alertmanager')}/-/ready", auth=None).status == 200
     reply = get(f"{base_url('alertmanager')}/api/v2/status", auth=None)
-    assert reply.status == 200 and json.loads(reply.text)["config"]["original"].count("receiver:") == 1
+    assert reply.status == 200 and reply.json()["config"]["original"].count("receiver:") == 1
 
 
 def _container(engine: docker.DockerClient, service: str) -> Container:
