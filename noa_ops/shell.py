@@ -26,7 +26,9 @@ from .errors import NoaError
 PLAIN_ECHO = "{command}"  # invoke's default wraps the command in bold escape codes
 # Seconds a command may take to end after a forwarded signal, and after SIGTERM, before the next.
 GRACE = 3.0
-FORWARDED = (signal.SIGTERM, signal.SIGHUP)  # SIGINT comes through invoke's send_interrupt
+# Caught from the moment the command starts: a Ctrl-C that came before invoke's wait() (where its
+# KeyboardInterrupt would reach send_interrupt) left the command and its output threads running.
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Runner(Local):
@@ -85,13 +87,23 @@ class Runner(Local):
             with contextlib.suppress(ProcessLookupError):  # the whole group has ended
                 os.killpg(self.command.pid, signum)
 
+    def group_alive(self) -> bool:
+        if self.command is None:
+            return False
+        try:
+            os.killpg(self.command.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
     def end_command(self) -> None:
-        """SIGTERM to the group; SIGKILL to whatever is left once the shell ended or GRACE passed."""
+        """SIGTERM to the group; SIGKILL to whatever is left once the group ended or GRACE passed."""
         if self.command is None:
             return
         self.signal_command(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.command.wait(timeout=GRACE)
+        deadline = time.monotonic() + GRACE
+        while self.group_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.signal_command(signal.SIGKILL)
         self.command.wait()
 
@@ -104,6 +116,10 @@ class Runner(Local):
                 self.end_command()
             else:
                 time.sleep(self.input_sleep)
+        if self.received is not None and self.group_alive():
+            # The shell ended on the signal, but what it started may not have (a child that ignores
+            # SIGINT, docker's plugin process): it still holds the output the verb waits for.
+            self.end_command()
 
     def kill(self) -> None:
         """invoke's timeout: the group, not only the shell."""

@@ -99,7 +99,7 @@ def test_the_compressed_size_counts_gzip_s_bytes_of_the_saved_image(monkeypatch:
     stream = bytes(range(256)) * 4096  # 1 MiB that compresses little
     script = "import sys; sys.stdout.buffer.write(bytes(range(256)) * 4096)"
     real = subprocess.Popen
-    monkeypatch.setattr(bench_images.subprocess, "Popen",
+    monkeypatch.setattr(subprocess, "Popen",
                         lambda *_a, **kw: real([sys.executable, "-c", script], **kw))
     expected = len(gzip.compress(stream, compresslevel=6)) / bench_images.MB
     assert bench_images.compressed_mb("noa/mcp:x") == pytest.approx(expected, rel=0.001)
@@ -113,7 +113,7 @@ def test_a_failed_docker_save_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
     from noa_ops.errors import NoaError
 
     real = subprocess.Popen
-    monkeypatch.setattr(bench_images.subprocess, "Popen",
+    monkeypatch.setattr(subprocess, "Popen",
                         lambda *_a, **kw: real([sys.executable, "-c", "raise SystemExit(1)"], **kw))
     with pytest.raises(NoaError, match=r"docker save noa/mcp:x failed"):
         bench_images.compressed_mb("noa/mcp:x")

@@ -142,3 +142,30 @@ def test_ctrl_c_ends_a_health_watch_with_130_not_its_verdict(monkeypatch: pytest
     with pytest.raises(Exit) as ended:
         cli.health(mock_context(), env="dev", watch=True, json=True)
     assert (ended.value.code, ended.value.message) == (130, "interrupted")
+
+
+def test_ctrl_c_during_a_command_ends_its_group_and_then_the_verb(tmp_path: Path) -> None:
+    """SIGINT while a command runs (here a shell and the sleep it started, in a session of their
+    own): the Runner forwards it to the group and, once the group has ended, raises
+    KeyboardInterrupt; nothing of the group is left (its pid file names a process that is gone)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from invoke.config import Config
+    from invoke.context import Context
+
+    from noa_ops import shell
+
+    pid_file = tmp_path / "sleep.pid"
+    c = Context(Config(overrides={**shell.invoke_config(), "run": {"in_stream": False, "hide": True}}))
+    threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        c.run(f"sleep 30 & echo $! > {pid_file}; wait", warn=True)
+    assert time.monotonic() - started < 10
+    sleeper = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(sleeper, 0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
