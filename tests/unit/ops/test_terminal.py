@@ -159,6 +159,7 @@ def test_ctrl_c_during_a_command_ends_its_group_and_then_the_verb(tmp_path: Path
     from noa_ops import shell
 
     pid_file = tmp_path / "sleep.pid"
+    before = signal.getsignal(signal.SIGINT)
     c = Context(Config(overrides={**shell.invoke_config(), "run": {"in_stream": False, "hide": True}}))
     threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     started = time.monotonic()
@@ -168,4 +169,4 @@ def test_ctrl_c_during_a_command_ends_its_group_and_then_the_verb(tmp_path: Path
     sleeper = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(sleeper, 0)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert signal.getsignal(signal.SIGINT) == before  # restored
