@@ -229,6 +229,19 @@ def test_kubernetes_style_name_label(services: dict[str, Any]) -> None:
         assert labels(definition).get("app.kubernetes.io/name") == service.name, service.name
 
 
+def test_the_monitoring_profile_s_networks_keep_its_data_logins_internal(services: dict[str, Any]) -> None:
+    """The exporters (they hold the data tier's monitor passwords) sit on internal networks only;
+    Prometheus and Alertmanager reach them there and alone publish, on loopback (the near miss: a
+    profile service on the frontend network that publishes nothing)."""
+    networks = load(COMPOSE)["networks"]
+    assert (networks.get("monitoring") or {}).get("internal") is True
+    for service in catalogue.MONITORING:
+        joined = set(services[service.name]["networks"])
+        assert "monitoring" in joined, service.name
+        if not service.published:
+            assert all((networks.get(name) or {}).get("internal") is True for name in joined), service.name
+
+
 def test_backend_network_is_internal() -> None:
     networks = load(COMPOSE).get("networks") or {}
     assert (networks.get("backend") or {}).get("internal") is True

@@ -32,6 +32,8 @@ VERBS: dict[str, Callable[..., Any]] = {
     "status": cli.status,
     "env-init": cli.env_init,
     "env-check": cli.env_check,
+    "db-backup": cli.db_backup,
+    "db-restore": functools.partial(cli.db_restore, from_="noa-staging-20261203T000000Z.json"),
 }
 
 
@@ -65,7 +67,8 @@ def test_unknown_environment_is_one_line_listing_valid_ones_and_runs_nothing(ver
     runs(c).assert_not_called()
 
 
-@pytest.mark.parametrize("verb", ["deploy", "stop", "rollback", "health", "logs", "dry-run"])
+@pytest.mark.parametrize("verb", ["deploy", "stop", "rollback", "health", "logs", "dry-run", "db-backup",
+                                  "db-restore"])
 @pytest.mark.parametrize("current", ["kind-noa-dev", "noa-{name}-old", "old-noa-{name}"])
 @pytest.mark.parametrize("name", ["staging", "prod"])
 def test_kubernetes_verbs_refuse_another_kube_context(verb: str, current: str, name: str) -> None:
