@@ -114,7 +114,7 @@ def agrees_with_catalogue(render: Render) -> list[str]:  # noqa: PLR0912  (one c
 
 def jobs_agree_with_catalogue(render: Render) -> list[str]:
     """Each catalogue job is a CronJob of its name, its pods labelled so, running its service's image
-    under a ServiceAccount of its own."""
+    under a ServiceAccount of its own, bounded (bounded_cronjob)."""
     problems = []
     for job in catalogue.JOBS:
         cronjob = find(render, "CronJob", job.name)
@@ -130,6 +130,30 @@ def jobs_agree_with_catalogue(render: Render) -> list[str]:
         account = find(render, "ServiceAccount", job.name)
         if pod["spec"].get("serviceAccountName") != job.name or account is None:
             problems.append(f"{ref(cronjob)}: must run as ServiceAccount/{job.name}, its own")
+        problems += bounded_cronjob(cronjob)
+    return problems
+
+
+def bounded_cronjob(cronjob: Obj) -> list[str]:
+    """One run at a time that never replaces a running one (a backup cut off halfway is none), on a
+    stated time zone, each run and its retries bounded in time, a history kept, and a positive
+    BACKUP_KEEP where the container reads one."""
+    problems = []
+    spec, where = cronjob["spec"], ref(cronjob)
+    job = (spec.get("jobTemplate") or {}).get("spec") or {}
+    if (policy := spec.get("concurrencyPolicy")) != "Forbid":
+        problems.append(f"{where}: spec.concurrencyPolicy must be Forbid, not {policy!r}")
+    for field in ("timeZone", "startingDeadlineSeconds", "successfulJobsHistoryLimit",
+                  "failedJobsHistoryLimit"):
+        if not spec.get(field):
+            problems.append(f"{where}: spec.{field} must be set")
+    for field in ("activeDeadlineSeconds", "backoffLimit"):
+        if not isinstance(job.get(field), int) or job[field] <= 0:
+            problems.append(f"{where}: spec.jobTemplate.spec.{field} must be a positive number")
+    for _, container in containers(pod_template(cronjob)["spec"]):
+        keep = env_names(container).get("BACKUP_KEEP", {}).get("value")
+        if keep is not None and not (str(keep).isdigit() and int(keep) >= 1):
+            problems.append(f"{where}: BACKUP_KEEP {keep!r} must be a whole number of at least 1")
     return problems
 
 

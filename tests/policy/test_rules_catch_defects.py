@@ -345,6 +345,21 @@ def backup_reaches_redis(render: Render) -> None:
          "ports": [{"protocol": "TCP", "port": 6379}]})
 
 
+def backup_replaces_a_running_one(render: Render) -> None:
+    # The near miss of Allow: Replace never runs two at once, but cuts the running backup off.
+    _obj(render, "CronJob", "postgres-backup")["spec"]["concurrencyPolicy"] = "Replace"
+
+
+def backup_runs_unbounded(render: Render) -> None:
+    del _obj(render, "CronJob", "postgres-backup")["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+
+
+def backup_keeps_none(render: Render) -> None:
+    for item in _backup_pod(render)["spec"]["containers"][0]["env"]:
+        if item["name"] == "BACKUP_KEEP":
+            item["value"] = "0"
+
+
 def backup_as_root(render: Render) -> None:
     _backup_pod(render)["spec"]["securityContext"]["runAsUser"] = 0
 
@@ -622,6 +637,12 @@ DEFECTS: list[Defect] = [
     ("staging", backup_reaches_redis, "network_policies",
      "NetworkPolicy: postgres-backup -> redis is allowed but the catalogues name no such need"),
     ("dev", backup_as_root, "pod_security_restricted", "CronJob/postgres-backup"),
+    ("prod", backup_replaces_a_running_one, "jobs_agree_with_catalogue",
+     "CronJob/postgres-backup: spec.concurrencyPolicy must be Forbid, not 'Replace'"),
+    ("staging", backup_runs_unbounded, "jobs_agree_with_catalogue",
+     "CronJob/postgres-backup: spec.jobTemplate.spec.activeDeadlineSeconds must be a positive number"),
+    ("dev", backup_keeps_none, "jobs_agree_with_catalogue",
+     "CronJob/postgres-backup: BACKUP_KEEP '0' must be a whole number of at least 1"),
     ("dev", internet_egress_includes_the_cluster, "network_policies",
      "NetworkPolicy/allow-llama: spec.egress[0]: ipBlock 0.0.0.0/0 must except"),
     ("prod", internet_egress_for_mcp, "network_policies",
