@@ -6,6 +6,7 @@ with this description (names, ports, build targets, health paths, dependencies).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -149,11 +150,15 @@ def names() -> list[str]:
     return [service.name for service in SERVICES]
 
 
-def get(name: str) -> Service:
-    for service in SERVICES:
+def _named(name: str, services: tuple[Service, ...] | list[Service]) -> Service:
+    for service in services:
         if service.name == name:
             return service
-    raise KeyError(f"unknown service {name!r}; valid: {', '.join(names())}")
+    raise KeyError(f"unknown service {name!r}; valid: {', '.join(s.name for s in services)}")
+
+
+def get(name: str) -> Service:
+    return _named(name, SERVICES)
 
 
 def stack_services() -> list[Service]:
@@ -161,13 +166,16 @@ def stack_services() -> list[Service]:
     return list(SERVICES)
 
 
-def compose_services() -> list[Service]:
-    """Every service of the compose file: the stack's, then the profiles'."""
-    return [*SERVICES, *MONITORING]
+def compose_services(profiles: Iterable[str] | None = None) -> list[Service]:
+    """The services of the compose file: the stack's, then those of `profiles` (default: every
+    profile's)."""
+    chosen = set(PROFILES if profiles is None else profiles)
+    return [*SERVICES, *(service for service in MONITORING if service.profile in chosen)]
+
+
+def compose_names() -> list[str]:
+    return [service.name for service in compose_services()]
 
 
 def compose_service(name: str) -> Service:
-    for service in compose_services():
-        if service.name == name:
-            return service
-    raise KeyError(f"unknown compose service {name!r}")
+    return _named(name, compose_services())

@@ -195,7 +195,6 @@ def readiness_checks() -> str:
     return "\n".join(lines)
 
 
-ALERT_RULES = "docker/monitoring/alert-rules.yml"
 _TEMPLATE = re.compile(r"\{\{\s*\$(?:labels\.(?P<label>\w+)|value)[^}]*\}\}")
 
 
@@ -206,7 +205,7 @@ def _untemplated(text: str) -> str:
 
 def alert_rules() -> str:
     lines = ["| Alert | Severity | Fires when | for | What to do |", "|---|---|---|---|---|"]
-    for group in _load_yaml(ALERT_RULES)["groups"]:
+    for group in _load_yaml(k8s_monitoring.RULE_FILE)["groups"]:
         for rule in group["rules"]:
             expr = _cell(" ".join(str(rule["expr"]).split()))
             runbook = _cell(_untemplated(rule["annotations"]["runbook"]))

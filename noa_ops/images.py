@@ -69,7 +69,7 @@ def image_name(env: Environment, service: str, tag: str) -> str:
 def select_services(requested: Iterable[str]) -> list[str]:
     """Validate --service names against the catalogue (the stack's, and the monitoring profile's
     by name); none given means the stack."""
-    known = [service.name for service in catalogue.compose_services()]
+    known = catalogue.compose_names()
     wanted = list(dict.fromkeys(requested))
     unknown = [name for name in wanted if name not in known]
     if unknown:
@@ -178,7 +178,8 @@ def build(c: Context, env: Environment, services: list[str], tag: str) -> None:
                     echo=True)
         models.fetch_default(c)
     # The compose file's services (the stack's and the monitoring profile's); the rest are extra images.
-    stack = [name for name in services if name in {service.name for service in catalogue.compose_services()}]
+    known = catalogue.compose_names()
+    stack = [name for name in services if name in known]
     builder = builder_variables(c)
     if stack:
         run_checked(

@@ -318,8 +318,8 @@ def halt(c: Context, env: Environment, doomed: list[str] | None) -> str:
 def render_release(c: Context, env: Environment, request: DeployRequest) -> Rendered:
     """Build what the tag lacks, put the model in place, render and pin: the release to record."""
     tag = images.current_tag(c)
-    built = [s.name for s in catalogue.compose_services()
-             if (not s.profile or s.profile in request.profiles) and s.name not in request.service_images]
+    built = [service.name for service in catalogue.compose_services(request.profiles)
+             if service.name not in request.service_images]
     ensure_images(c, env, tag, built)
     # llama mounts the models volume read-only and cannot load what is not there.
     step("deploy", models.ensure_for_deploy(c, env))

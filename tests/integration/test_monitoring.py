@@ -21,7 +21,17 @@ import pytest
 import yaml
 from docker.models.containers import Container
 
-from .helpers import PROJECT, all_ready, base_url, get, invoke, key_of, wait_for
+from .helpers import (
+    PROJECT,
+    all_ready,
+    base_url,
+    get,
+    invoke,
+    key_of,
+    postgres_prefix,
+    stack_containers,
+    wait_for,
+)
 from .suite import REPO
 
 pytestmark = pytest.mark.integration
@@ -95,27 +105,19 @@ def test_alertmanager_is_ready_and_silent(stack: None) -> None:
     assert reply.status == 200 and reply.json()["config"]["original"].count("receiver:") == 1
 
 
-def _container(engine: docker.DockerClient, service: str) -> Container:
-    labels = [f"com.docker.compose.project={PROJECT}", f"com.docker.compose.service={service}"]
-    [found] = engine.containers.list(filters={"label": labels})
-    return found
-
-
-def test_the_exporters_logins_see_statistics_and_no_data(engine: docker.DockerClient) -> None:
+def test_the_exporters_logins_see_statistics_and_no_data(containers: dict[str, Container]) -> None:
     """noa_monitor may read pg_stat_activity, not a table; Redis's noa_monitor may run INFO, not GET
     or KEYS (the near miss beside each refusal: what it may do)."""
-    postgres = _container(engine, "postgres")
-
     def as_monitor(sql: str) -> subprocess.CompletedProcess[str]:
         script = ('PGPASSWORD="$MONITOR_POSTGRES_PASSWORD" psql -X -h 127.0.0.1 -U noa_monitor '
                   '-d "$POSTGRES_DB" -Atc "$0"')
-        return subprocess.run(["docker", "exec", postgres.name, "sh", "-c", script, sql], capture_output=True,
+        return subprocess.run([*postgres_prefix(), "sh", "-c", script, sql], capture_output=True,
                               text=True, check=False, timeout=60)
 
     assert as_monitor("SELECT count(*) > 0 FROM pg_stat_activity").stdout.strip() == "t"
     refused = as_monitor("SELECT count(*) FROM noa_agents.agents")
     assert refused.returncode != 0 and "permission denied" in refused.stderr, refused.stderr
-    redis = _container(engine, "redis")
+    redis = containers["redis"]
 
     def redis_as_monitor(*command: str) -> str:
         script = 'REDISCLI_AUTH="$MONITOR_REDIS_PASSWORD" redis-cli --no-auth-warning --user noa_monitor "$@"'
@@ -164,7 +166,7 @@ def drill_config(directory: Path) -> Path:
 def drill_prometheus(engine: docker.DockerClient, tmp_path: Path) -> Iterator[str]:
     """The drill's Prometheus on the stack's networks; its API's address on the monitoring network
     is reached through `docker exec` (it publishes nothing)."""
-    stack_prometheus = _container(engine, "prometheus")
+    stack_prometheus = stack_containers(engine)["prometheus"]
     networks = list(stack_prometheus.attrs["NetworkSettings"]["Networks"])
     container = engine.containers.run(
         stack_prometheus.image.id, detach=True, name=f"{PROJECT}-drill-prometheus",
@@ -194,7 +196,7 @@ def firing(engine: docker.DockerClient, prometheus_container: str, alert: str) -
 
 def test_a_stopped_service_fires_target_down_at_alertmanager_and_it_resolves(
         stack: None, engine: docker.DockerClient, drill_prometheus: str) -> None:
-    claude_flow = _container(engine, "claude-flow")
+    claude_flow = stack_containers(engine)["claude-flow"]
     wait_for(lambda: not firing(engine, drill_prometheus, "TargetDown"), 60, "no TargetDown before the drill")
     claude_flow.stop(timeout=10)
     try:

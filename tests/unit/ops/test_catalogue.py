@@ -54,3 +54,13 @@ def test_every_extra_image_has_its_dockerfile_target_and_stands_in_for_a_service
         assert re.search(rf"^FROM \S+ AS {re.escape(image.target)}$", dockerfile, flags=re.M), image.name
         assert image.service in catalogue.names() and image.name not in catalogue.names()
     assert catalogue.service_of("llama-cuda") == "llama" and catalogue.service_of("mcp") == "mcp"
+
+
+def test_compose_services_are_the_stack_then_the_profiles_asked_for() -> None:
+    stack = catalogue.stack_services()
+    assert catalogue.compose_services(()) == stack
+    assert catalogue.compose_services(["monitoring"]) == [*stack, *catalogue.MONITORING]
+    assert catalogue.compose_services() == catalogue.compose_services(catalogue.PROFILES)
+    assert catalogue.compose_service("prometheus").port == 9090
+    with pytest.raises(KeyError, match="unknown service 'prometheus-exporter'; valid: postgres, "):
+        catalogue.compose_service("prometheus-exporter")
