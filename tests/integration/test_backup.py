@@ -19,6 +19,7 @@ import docker
 import pytest
 
 from noa_ops import backups
+from noa_ops.models import sha256_of
 
 from .helpers import POSTGRES, PROJECT, all_ready, base_url, http, invoke, postgres_prefix, wait_for
 from .suite import REPO
@@ -100,6 +101,26 @@ def test_a_dump_one_byte_off_is_refused_and_nothing_changes(backup: Path, tmp_pa
     assert f"{forged} does not match its checksum" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert figures() == before
+
+
+def test_a_restore_that_fails_half_way_leaves_the_database_as_it_was(backup: Path, tmp_path: Path) -> None:
+    """pg_restore runs in one transaction: a dump cut short (its manifest's checksum made to match,
+    so the check before it passes) fails part-way, and every table is as it was before; the
+    services are started again."""
+    manifest = json.loads(backup.read_text())
+    dump = backup.with_name(manifest["dump"])
+    cut = tmp_path / dump.name
+    data = dump.read_bytes()
+    cut.write_bytes(data[: len(data) * 3 // 4])
+    manifest["sha256"] = sha256_of(cut)
+    (tmp_path / backup.name).write_text(json.dumps(manifest))
+    before = figures()
+    result = invoke("db-restore", "--env", "dev", "--from", str(cut), "--yes", check=False)
+    said = " ".join(result.stderr.split())
+    assert result.returncode != 0 and "pg_restore failed, the database is as it was" in said, said
+    assert "Traceback" not in result.stderr
+    assert figures() == before
+    wait_for(all_ready, 120, "every service ready after the failed restore")
 
 
 def test_a_database_holding_rows_is_not_replaced_without_yes(backup: Path) -> None:

@@ -124,3 +124,19 @@ def test_rotated_data_passwords_take_effect_and_the_old_ones_are_refused(engine:
     mcp = stack_containers(engine)["mcp"]
     assert logs_in_with(mcp, "mcp", *new) == "ok ok"
     assert logs_in_with(mcp, "mcp", *old) == "InvalidPasswordError AuthenticationError"
+
+
+@pytest.mark.parametrize(("service", "probe", "variable"), [
+    ("postgres", "/usr/local/bin/noa-postgres-healthcheck", "POSTGRES_PASSWORD"),
+    ("redis", "/usr/local/bin/noa-redis-healthcheck", "REDIS_PASSWORD"),
+])
+def test_the_data_tier_health_checks_log_in(containers: dict[str, Container], service: str, probe: str,
+                                             variable: str) -> None:
+    """Each image's HEALTHCHECK logs in: with its own password it passes; with that password one
+    character off, or none, it fails (pg_isready, or a PING answered NOAUTH, would pass)."""
+    container = containers[service]
+    assert container.exec_run([probe]).exit_code == 0
+    right = key_of(variable)
+    for wrong in (right[:-1] + ("x" if right[-1] != "x" else "y"), ""):
+        result = container.exec_run([probe], environment={variable: wrong, f"{variable}_FILE": ""})
+        assert result.exit_code != 0, (service, result.output.decode(errors="replace"))
