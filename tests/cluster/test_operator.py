@@ -482,6 +482,25 @@ def test_a_broken_release_is_named_and_rolled_back_by_itself(deployed: Deployed,
     assert marker in op.sql("SELECT v FROM noa_core.cluster_rows").split()
 
 
+def test_a_dry_run_shows_what_would_change_and_applies_nothing(deployed: Deployed) -> None:
+    """`deploy --dry-run` prints kubectl diff's view of the new release (here mcp on another image)
+    against the cluster, and changes nothing: the same images run, no release is recorded. The near
+    miss: the same dry run without that change does not show it."""
+    op, _ = deployed
+    releases = op.sandbox.home / "state" / "releases" / "dev"
+    recorded = sorted(releases.rglob("*"))
+    running = op.images()
+    other = f"{op.cluster.cfg.registry}/noa/mcp@{MISSING_DIGEST}"
+    shown = op.invoke("deploy", "--env", "dev", "--dry-run", "--service-image", f"mcp={other}")
+    said = shown.stdout + shown.stderr
+    assert "(nothing is applied)" in said, said[-3000:]
+    assert re.search(rf"^\+\s+image: {re.escape(other)}$", said, re.MULTILINE), said[-3000:]
+    assert op.images() == running
+    assert sorted(releases.rglob("*")) == recorded
+    again = op.invoke("deploy", "--env", "dev", "--dry-run")
+    assert MISSING_DIGEST not in again.stdout + again.stderr
+
+
 def test_a_pdb_lets_one_pod_be_evicted_not_two(deployed: Deployed) -> None:
     op, _ = deployed
     op.kubectl("scale", "deployment/mcp", "--replicas=2")
