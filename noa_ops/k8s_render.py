@@ -173,7 +173,7 @@ def secret_values(values: dict[str, str]) -> dict[str, str]:
 def setting_values(values: dict[str, str]) -> dict[str, str]:
     """The noa-config keys an env file sets: every non-secret setting a pod reads (the ports stay
     the manifests', which the probes and Services name)."""
-    pods = {*env_catalogue.APP_SERVICES, env_catalogue.LLAMA}
+    pods = {*env_catalogue.APP_SERVICES, env_catalogue.LLAMA, env_catalogue.UI}
     fixed = set(env_catalogue.PORT_VARIABLES.values())
     chosen = {}
     for key, value in values.items():

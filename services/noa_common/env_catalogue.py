@@ -46,7 +46,9 @@ TASKS = "invoke"
 # role with its password at every start, the redis image each one's ACL user.
 POSTGRES = "postgres"
 REDIS = "redis"
-SETTINGS_SERVICES: tuple[str, ...] = (*APP_SERVICES, LLAMA, POSTGRES, REDIS, TASKS)
+# The ui image's entry point reads one: where its nginx finds Prometheus for the metrics view.
+UI = "ui"
+SETTINGS_SERVICES: tuple[str, ...] = (*APP_SERVICES, LLAMA, POSTGRES, REDIS, UI, TASKS)
 _LLAMA = frozenset({LLAMA})
 _ALL = frozenset(APP_SERVICES)
 _POSTGRES = frozenset({POSTGRES})
@@ -321,6 +323,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("ACCESS_LOG", Kind.BOOLEAN, "true",
              "Log one JSON line per HTTP request (successful probes only at LOG_LEVEL=debug).", _ALL,
              category=_C.OBSERVABILITY),
+    Variable("PROMETHEUS_URL", Kind.STRING, "http://prometheus:9090",
+             "Prometheus the dashboard's metrics view reads, through the ui's nginx and with the dashboard's "
+             "fixed queries only; by default the monitoring profile's. Read by the ui image's entry point.",
+             frozenset({UI}), rules=(HttpUrl(),), category=_C.OBSERVABILITY),
     # -- health and lifecycle ----------------------------------------------------------------
     Variable("HEALTH_CHECK_TIMEOUT", Kind.NUMBER, "2.0",
              "Seconds each readiness check (postgres, redis, mcp) may take before it counts as failed.",

@@ -11,9 +11,12 @@ import time
 import uuid
 from html.parser import HTMLParser
 
+import yaml
+
 from noa_ops import catalogue
 
 from .helpers import base_url, call_tool, get, http, mcp_client, search_memories, wait_for
+from .suite import REPO
 
 
 def test_mcp_client_stores_a_memory_and_finds_it(stack: None) -> None:
@@ -109,6 +112,37 @@ def test_dashboard_shows_every_service_healthy_in_a_browser(stack: None) -> None
             break
         time.sleep(2)
     assert parser.rows == expected
+
+
+class MetricRows(HTMLParser):
+    """Collects the metrics view: data-job -> data-up of each row, and the summary's data-status."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, str] = {}
+        self.summary = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("data-job") and values.get("data-up"):
+            self.rows[str(values["data-job"])] = str(values["data-up"])
+        if values.get("id") == "metrics-summary":
+            self.summary = str(values.get("data-status"))
+
+
+def test_the_dashboard_shows_every_scrape_target_up_from_prometheus(stack: None) -> None:
+    """The metrics view below the verdicts: one row per job of docker/monitoring/prometheus.yml,
+    each up, read through the ui's /panels/ from the suite's Prometheus."""
+    config = yaml.safe_load((REPO / "docker/monitoring/prometheus.yml").read_text())
+    expected = {job["job_name"]: "up" for job in config["scrape_configs"]}
+    deadline = time.monotonic() + 90
+    while True:
+        parser = MetricRows()
+        parser.feed(render_dashboard())
+        if (parser.rows == expected and parser.summary == "ok") or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert (parser.rows, parser.summary) == (expected, "ok")
 
 
 class FirstReports(HTMLParser):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import urllib.parse
 from collections.abc import Iterator
@@ -23,9 +24,11 @@ from docker.models.containers import Container
 
 from .helpers import (
     PROJECT,
+    Response,
     all_ready,
     base_url,
     get,
+    http,
     invoke,
     key_of,
     postgres_prefix,
@@ -97,6 +100,75 @@ def test_every_dashboard_query_returns_data(stack: None, panel: str, query: str)
     would send it, answers without an error and with at least one series on the running stack."""
     wait_for(lambda: set(target_health().values()) == {"up"}, 90, "every Prometheus target up")
     wait_for(lambda: bool(prometheus("/api/v1/query", query=query)["result"]), 60, f"{panel}: {query} data")
+
+
+# The ui's metrics view: nginx answers /panels/<name> with Prometheus' result of that panel's
+# fixed query (services/ui/nginx.conf; tests/policy holds each to a query of the dashboard).
+PANELS = re.findall(r"location = /panels/(\S+) \{", (REPO / "services/ui/nginx.conf").read_text())
+
+
+def panel(name: str, suffix: str = "") -> Response:
+    return get(f"{base_url('ui')}/panels/{name}{suffix}", auth=None)
+
+
+def panel_series(name: str, suffix: str = "") -> list[dict[str, Any]]:
+    reply = panel(name, suffix)
+    assert reply.status == 200, (name, reply.status, reply.body[:300])
+    body = reply.json()
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])
+
+
+def panel_has_data(name: str) -> bool:
+    """Whether /panels/<name> answers 200 with at least one series (a 502: not yet)."""
+    return panel(name).status == 200 and bool(panel_series(name))
+
+
+@pytest.mark.parametrize("name", PANELS)
+def test_the_ui_serves_each_panel_with_data_to_anyone(stack: None, name: str) -> None:
+    wait_for(lambda: set(target_health().values()) == {"up"}, 90, "every Prometheus target up")
+    wait_for(lambda: panel_has_data(name), 60, f"/panels/{name} with data")
+
+
+def test_a_panel_answers_its_own_query_whatever_the_caller_asks(stack: None) -> None:
+    """The caller's query string never reaches Prometheus, which would answer it (the near miss:
+    asked directly, it does), and a write is refused."""
+    asked = "?" + urllib.parse.urlencode({"query": "pg_settings_max_connections"})
+    assert {series["metric"]["__name__"] for series in panel_series("up", asked)} == {"up"}
+    assert value("pg_settings_max_connections") > 0
+    assert http("POST", f"{base_url('ui')}/panels/up", {}, auth=None).status == 403
+
+
+def test_without_prometheus_a_panel_says_so_and_recovers(stack: None, engine: docker.DockerClient) -> None:
+    """The ui looks Prometheus up per request: with it stopped, a panel answers 502 with a JSON
+    reason (and nginx keeps serving); started again, the panel has data again."""
+    stack_prometheus = stack_containers(engine)["prometheus"]
+    stack_prometheus.stop(timeout=10)
+    try:
+        wait_for(lambda: panel("up").status == 502, 30, "/panels/up to answer 502 without Prometheus")
+        assert panel("up").json() == {"status": "fail", "error": "upstream unavailable"}
+        assert get(f"{base_url('ui')}/status/mcp", auth=None).status == 200
+    finally:
+        stack_prometheus.start()
+    wait_for(lambda: panel_has_data("up"), 90, "/panels/up with data after Prometheus is back")
+
+
+def test_the_ui_refuses_a_prometheus_url_that_is_not_a_base_url(
+        engine: docker.DockerClient, containers: dict[str, Container]) -> None:
+    """The entry point writes PROMETHEUS_URL into nginx's configuration: anything but
+    scheme://host[:port] gets one line and exit 2 before nginx starts. The near miss beside it, a
+    trailing slash, is accepted and written without it."""
+    image = containers["ui"].image.id
+    for bad in ("http://prometheus:9090/api", 'http://x"; include /etc/passwd; #', "prometheus:9090", ""):
+        with pytest.raises(docker.errors.ContainerError) as refused:
+            engine.containers.run(image, ["true"], environment={"PROMETHEUS_URL": bad}, remove=True)
+        assert refused.value.exit_status == 2, bad
+        stderr = (refused.value.stderr or b"").decode()
+        assert stderr.startswith("noa-ui: PROMETHEUS_URL") and stderr.count("\n") == 1, stderr
+    written = engine.containers.run(image, ["cat", "/tmp/noa-ui.conf"], remove=True,
+                                    environment={"PROMETHEUS_URL": "http://prometheus:9090/"}).decode()
+    assert 'map $uri $prometheus_url { default "http://prometheus:9090"; }' in written
+    assert re.search(r"^resolver \S+ valid=10s ipv6=off;$", written, re.MULTILINE), written
 
 
 def test_alertmanager_is_ready_and_silent(stack: None) -> None:

@@ -3,12 +3,15 @@ exactly the edges the catalogues name, and the Ingress enters through the ui's n
 
 from __future__ import annotations
 
+import json
 import re
+from urllib.parse import unquote
 
 from noa_common import env_catalogue
 from noa_ops import catalogue
 
 from .manifest import (
+    DASHBOARD,
     NGINX_CONF,
     ROOT,
     Obj,
@@ -65,6 +68,18 @@ def nginx_status_routes(text: str) -> dict[str, str]:
         upstream = re.search(r"proxy_pass (http://\S+);", match.group(2))
         routes[match.group(1)] = upstream.group(1) if upstream else ""
     return routes
+
+
+def nginx_panel_routes(text: str) -> dict[str, str]:
+    """`location = /panels/<x> { ... }` -> {"/panels/<x>": its body}."""
+    return {match.group(1): match.group(2) for match in
+            re.finditer(r"location = (/panels/[^\s]+) \{[^\n]*\n(.*?)\n\s*\}", text, flags=re.DOTALL)}
+
+
+def dashboard_queries() -> set[str]:
+    """Every query of the Grafana dashboard (docker/monitoring/grafana-dashboard.json)."""
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return {str(target["expr"]) for panel in panels for target in panel.get("targets") or []}
 
 
 def nginx_refusals(text: str) -> list[re.Pattern[str]]:
@@ -372,8 +387,8 @@ def _path_is_served(where: str, path: str, item: Obj, routes: dict[str, tuple[st
     if path.startswith("/api/"):
         missing = f"{where}: path {path} has no `location {path}/` in the ui's nginx.conf"
         return [] if path in routes else [missing]
-    if path == "/status":
-        return [] if item.get("pathType") == "Prefix" else [f"{where}: path /status must be a Prefix"]
+    if path in ("/status", "/panels"):
+        return [] if item.get("pathType") == "Prefix" else [f"{where}: path {path} must be a Prefix"]
     if item.get("pathType") != "Exact":
         return [f"{where}: path {path} ({item.get('pathType')}) routes more than the dashboard's files; "
                 "use Exact paths"]
@@ -422,8 +437,38 @@ def ingress_reaches_no_probe(render: Render) -> list[str]:
     return problems
 
 
+# Where a /panels/ location sends its query: Prometheus' instant-query API (PROMETHEUS_URL).
+PANEL_UPSTREAM = "$prometheus_url/api/v1/query?query="
+
+
+def _panel_problems(location: str, body: str, queries: set[str]) -> list[str]:
+    where = f"ui nginx.conf: {location}"
+    problems = [] if re.search(r"limit_except GET \{ deny all; \}", body) else [f"{where} must be GET only"]
+    upstream = re.search(r"proxy_pass (\S+);", body)
+    query = upstream.group(1) if upstream else ""
+    if not query.startswith(PANEL_UPSTREAM) or "$" in query.removeprefix(PANEL_UPSTREAM):
+        problems.append(f"{where} proxies to {query or 'nothing'}; it must send one fixed query to "
+                        f"{PANEL_UPSTREAM}<query>, nothing of the caller's request")
+    elif unquote(query.removeprefix(PANEL_UPSTREAM)) not in queries:
+        problems.append(f"{where} queries {unquote(query.removeprefix(PANEL_UPSTREAM))!r}, "
+                        "which is no query of the Grafana dashboard")
+    return problems
+
+
+def panels_read_dashboard_queries(render: Render) -> list[str]:
+    """Each /panels/<name> of the ui's nginx (the dashboard's metrics view, anonymous like /status)
+    sends one query of the Grafana dashboard to Prometheus' query API, GET only: the caller's
+    query string never reaches Prometheus."""
+    panels = nginx_panel_routes(rendered_nginx(render))
+    if not panels:
+        return ["ui nginx.conf: no `location = /panels/<name>` for the dashboard's metrics view"]
+    queries = dashboard_queries()
+    return [problem for location, body in panels.items()
+            for problem in _panel_problems(location, body, queries)]
+
+
 # The rules of this concern, for rule_set.RULES.
 RULES = (
     selectors_are_distinct, services_select_pods, network_policies, ingress_matches_ui_routing,
-    ingress_reaches_no_probe,
+    ingress_reaches_no_probe, panels_read_dashboard_queries,
 )

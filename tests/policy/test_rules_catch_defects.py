@@ -180,6 +180,20 @@ def status_reads_metrics(render: Render) -> None:
     _edit_nginx(render, "proxy_pass http://mcp:8001/health/ready;", "proxy_pass http://mcp:8001/metrics;")
 
 
+def panel_passes_the_callers_query(render: Render) -> None:
+    _edit_nginx(render, "api/v1/query?query=up;", "api/v1/query?query=$arg_query;")
+
+
+def panel_narrows_a_dashboard_query(render: Render) -> None:
+    # A near miss: the dashboard's `up`, narrowed to one job, is no query of the dashboard.
+    _edit_nginx(render, "api/v1/query?query=up;", "api/v1/query?query=up%7Bjob%3D%22mcp%22%7D;")
+
+
+def panel_takes_posts(render: Render) -> None:
+    old = "location = /panels/up {  # Service up\n            limit_except GET { deny all; }\n"
+    _edit_nginx(render, old, "location = /panels/up {  # Service up\n")
+
+
 def unmounted_nginx_config(render: Render) -> None:
     container = _container(render, "Deployment", "ui")
     container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] != "nginx-conf"]
@@ -558,6 +572,12 @@ DEFECTS: list[Defect] = [
      "Ingress/noa-server: path /api/mcp (Prefix) reaches mcp's /health/ready as /api/mcp/health/ready"),
     ("dev", status_reads_metrics, "ingress_reaches_no_probe",
      "ui nginx.conf: /status/mcp proxies to http://mcp:8001/metrics; it must read http://mcp:8001/health/ready"),
+    ("dev", panel_passes_the_callers_query, "panels_read_dashboard_queries",
+     "ui nginx.conf: /panels/up proxies to $prometheus_url/api/v1/query?query=$arg_query; it must send"),
+    ("prod", panel_narrows_a_dashboard_query, "panels_read_dashboard_queries",
+     "ui nginx.conf: /panels/up queries 'up{job=\"mcp\"}', which is no query of the Grafana dashboard"),
+    ("staging", panel_takes_posts, "panels_read_dashboard_queries",
+     "ui nginx.conf: /panels/up must be GET only"),
     (
         "dev",
         unmounted_nginx_config,
@@ -692,10 +712,10 @@ def test_rule_catches_defect(
 
 def test_every_rule_has_a_seeded_defect() -> None:
     assert {rule for _, _, rule, _ in DEFECTS} == set(RULES)
-    # The registry holds every rule the concern modules define, each once: twenty-three since the
-    # monitoring component (a new rule raises this count and brings its seeded defect).
+    # The registry holds every rule the concern modules define, each once: twenty-four since the
+    # ui's metrics view (a new rule raises this count and brings its seeded defect).
     defined = [rule.__name__ for rule in rule_set.defined_rules()]
-    assert len(defined) == len(set(defined)) == len(RULES) == 23, sorted(defined)
+    assert len(defined) == len(set(defined)) == len(RULES) == 24, sorted(defined)
     assert set(defined) == set(RULES)
 
 

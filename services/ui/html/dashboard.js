@@ -1,5 +1,5 @@
 // Noa Server dashboard: polls each service's readiness verdicts through the ui's /status/<service>
-// routes every 5 s and renders one row per service. Postgres and Redis have no HTTP endpoint; their
+// routes every 5 s and renders one row per service, and below them the key metrics from Prometheus. Postgres and Redis have no HTTP endpoint; their
 // rows come from mcp's readiness checks (mcp checks both). No external assets, no framework.
 "use strict";
 
@@ -152,5 +152,114 @@ async function poll() {
   }
 }
 
+// -- The metrics view: the key panels of the Grafana dashboard, read through the ui's /panels/<name>
+// (nginx sends each panel's fixed query to Prometheus' query API). One row per scrape target.
+const METRICS_INTERVAL_MS = 15000;
+// Panel -> the table column it fills (null: shown beside the table). Same names as nginx.conf.
+const PANELS = {
+  "up": "up",
+  "request-rate": "request-rate",
+  "error-rate": "error-rate",
+  "latency-p95": "latency-p95",
+  "health-failures": "health-failures",
+  "llama-tokens": null,
+};
+
+// One panel's instant vector as {ok, byJob: {job: number}} (series of one job summed), or {ok: false, detail}.
+async function readPanel(name) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS * 2);
+  try {
+    const response = await fetch(`/panels/${name}`, { cache: "no-store", signal: controller.signal });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    if (!response.ok || !body || body.status !== "success") {
+      return { ok: false, detail: describe(response.status, body) };
+    }
+    const byJob = {};
+    for (const series of body.data.result) {
+      const job = series.metric.job || "(no job)";
+      const value = Number(series.value[1]);
+      byJob[job] = (byJob[job] || 0) + (Number.isNaN(value) ? 0 : value);
+    }
+    return { ok: true, byJob };
+  } catch (error) {
+    return { ok: false, detail: error.name === "AbortError" ? "no answer in time" : String(error.message || error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function formatMetric(panel, value) {
+  if (value === undefined || !Number.isFinite(value)) {
+    return "\u2013";
+  }
+  if (panel === "up") {
+    return value >= 1 ? "up" : "down";
+  }
+  if (panel === "latency-p95") {
+    return `${(value * 1000).toFixed(0)} ms`;
+  }
+  return value.toFixed(2);
+}
+
+function cell(className, text) {
+  const td = document.createElement("td");
+  td.className = className;
+  td.textContent = text;
+  return td;
+}
+
+function renderMetrics(readings) {
+  const summary = document.getElementById("metrics-summary");
+  const up = readings["up"];
+  if (!up.ok) {
+    summary.dataset.status = "fail";
+    summary.textContent = `Metrics unavailable: Prometheus did not answer (${up.detail}). ` +
+      "It runs with the monitoring profile: invoke deploy --profile monitoring.";
+    return;
+  }
+  const jobs = Object.keys(up.byJob).sort();
+  const down = jobs.filter((job) => up.byJob[job] < 1);
+  summary.dataset.status = down.length === 0 ? "ok" : "fail";
+  summary.textContent = down.length === 0 ? `All ${jobs.length} scrape targets up` : `Down: ${down.join(", ")}`;
+  const rows = jobs.map((job) => {
+    const tr = document.createElement("tr");
+    tr.dataset.job = job;
+    tr.dataset.up = up.byJob[job] >= 1 ? "up" : "down";
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = job;
+    tr.append(th);
+    for (const [panel, column] of Object.entries(PANELS)) {
+      if (column !== null) {
+        const reading = readings[panel];
+        tr.append(cell(column, reading.ok ? formatMetric(panel, reading.byJob[job]) : "?"));
+      }
+    }
+    return tr;
+  });
+  document.querySelector("#metrics-table tbody").replaceChildren(...rows);
+  const tokens = readings["llama-tokens"];
+  const rates = tokens.ok ? Object.values(tokens.byJob) : [];
+  document.getElementById("llama-tokens").textContent =
+    rates.length > 0 ? `${formatMetric("llama-tokens", rates[0])} tokens/s` : "\u2013";
+}
+
+async function pollMetrics() {
+  try {
+    const names = Object.keys(PANELS);
+    const readings = await Promise.all(names.map(readPanel));
+    renderMetrics(Object.fromEntries(names.map((name, i) => [name, readings[i]])));
+  } finally {
+    setTimeout(pollMetrics, METRICS_INTERVAL_MS);
+  }
+}
+
 renderAll(firstReports());
 poll();
+pollMetrics();

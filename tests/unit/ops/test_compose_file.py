@@ -19,6 +19,7 @@ from noa_common.env_catalogue import (
     PORT_VARIABLES,
     POSTGRES,
     REDIS,
+    UI,
     password_variable,
     variables_for,
 )
@@ -310,7 +311,7 @@ def environment_of(service: str, files: list[Path]) -> dict[str, str]:
     return {name: str(value) for name, value in environment.items()}
 
 
-@pytest.mark.parametrize("service", [*APP_SERVICES, POSTGRES, REDIS])
+@pytest.mark.parametrize("service", [*APP_SERVICES, POSTGRES, REDIS, UI])
 def test_every_setting_a_service_reads_reaches_it_from_the_env_file(service: str) -> None:
     """--env-file only fills ${...}: a variable that the service's environment does not name never
     reaches it, whatever the env file says. Each comes with the catalogue's default."""

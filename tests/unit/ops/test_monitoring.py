@@ -152,3 +152,36 @@ def test_the_app_metrics_the_dashboard_reads_are_the_ones_noa_common_registers()
     assert {"http_requests", "http_request_duration_seconds", "health_check"} <= registered
     assert any('status=~"5.."' in expr for expr in dashboard_exprs())
     assert any('health_check_total{status="fail"}' in expr for expr in dashboard_exprs())
+
+
+# -- the ui's metrics view ------------------------------------------------------------------------
+
+UI = REPO / "services" / "ui"
+
+
+def nginx_panels() -> list[str]:
+    return re.findall(r"location = /panels/(\S+) \{", (UI / "nginx.conf").read_text())
+
+
+def script_panels() -> list[str]:
+    block = re.search(r"const PANELS = \{(.*?)\};", (UI / "html" / "dashboard.js").read_text(), re.DOTALL)
+    assert block, "dashboard.js declares no PANELS"
+    return re.findall(r'^\s*"([^"]+)":', block.group(1), re.MULTILINE)
+
+
+def test_the_metrics_view_reads_exactly_the_panels_nginx_serves() -> None:
+    """dashboard.js fetches /panels/<name> for each of its PANELS: each must have its location (policy
+    holds each location to a query of the Grafana dashboard), and none may go unread."""
+    assert script_panels() == nginx_panels()
+    assert {"up", "request-rate", "error-rate", "latency-p95", "health-failures", "llama-tokens"} == set(
+        nginx_panels())
+
+
+def test_the_metrics_table_has_a_column_per_table_panel() -> None:
+    """index.html's metrics table: the target, then one heading per panel that fills a column
+    (llama's tokens/s is shown beside the table)."""
+    page = (UI / "html" / "index.html").read_text()
+    table = re.search(r'<table id="metrics-table">(.*?)</table>', page, re.DOTALL)
+    assert table, "index.html has no metrics table"
+    headings = re.findall(r'<th scope="col">', table.group(1))
+    assert len(headings) == 1 + len(nginx_panels()) - 1

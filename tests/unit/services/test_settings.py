@@ -199,8 +199,9 @@ def test_variables_per_service() -> None:
     assert {"MCP_URL", "WORKER_CONCURRENCY"} <= {item.name for item in variables_for("claude-flow")}
     agenticos = {item.name for item in variables_for("agenticos")}
     assert {"AGENTICOS_HEARTBEAT_TTL", "AGENTICOS_MAX_AGENTS"} <= agenticos
+    assert {item.name for item in variables_for("ui")} == {"PROMETHEUS_URL"}
     with pytest.raises(KeyError):
-        variables_for("ui")
+        variables_for("nginx")
 
 
 def test_llama_variables_stay_out_of_the_app_services() -> None:
