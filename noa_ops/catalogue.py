@@ -72,7 +72,8 @@ SERVICES: tuple[Service, ...] = (
 
 
 # The compose profile `monitoring` (`invoke deploy --profile monitoring`): not part of the seven, run beside
-# them on compose only (on Kubernetes the cluster's own Prometheus scrapes the services).
+# them on compose. On Kubernetes the cluster's own Prometheus scrapes the services, and the monitoring
+# component runs the two exporters as sidecars of postgres and redis (EXPORTERS).
 MONITORING_PROFILE = "monitoring"
 # Prometheus's and Alertmanager's own health endpoints: alive, and ready to serve.
 PROMETHEUS_PATHS = HealthPaths(live="/-/healthy", ready="/-/ready", startup="/-/ready")
@@ -89,12 +90,63 @@ MONITORING: tuple[Service, ...] = (
 )
 PROFILES: tuple[str, ...] = (MONITORING_PROFILE,)
 # GET /metrics: what Prometheus scrapes (docker/monitoring/prometheus.yml; on Kubernetes the
-# monitoring component's ServiceMonitors, scrape annotations and NetworkPolicies). The Python
-# services answer it without a key; llama-server only with its API key (METRICS_KEYS: the
-# noa-secrets key a scrape sends as a bearer token). ui's nginx serves no metrics.
+# monitoring component's ServiceMonitors, scrape annotations and NetworkPolicies). SCRAPED: the
+# services that serve it themselves. The Python services answer it without a key; llama-server
+# only with its API key (METRICS_KEYS: the noa-secrets key a scrape sends as a bearer token).
+# ui's nginx serves no metrics; postgres's and redis's come from their exporters (EXPORTERS).
 METRICS_PATH = "/metrics"
 SCRAPED: tuple[str, ...] = ("mcp", "claude-flow", "agenticos", "llama")
 METRICS_KEYS: dict[str, str] = {"llama": "LLAMA_API_KEY"}
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """A monitoring-profile exporter as the Kubernetes monitoring component runs it: a sidecar
+    container in the pods of the one service it reads (its compose depends_on), which it reaches on
+    127.0.0.1, and whose pods it lives, moves and scales with. Its image, port and scrape job are its
+    compose service's; its container and the Service Prometheus scrapes it through take its name."""
+
+    name: str  # a MONITORING service
+    # What its image's HEALTHCHECK asks: it answers while the exporter serves and asks nothing of
+    # the store (a probe that did would take the store's pod out of its Service with it).
+    probe_path: str
+
+    @property
+    def service(self) -> Service:
+        return _named(self.name, MONITORING)
+
+    @property
+    def port(self) -> int:
+        return self.service.port
+
+    @property
+    def reads(self) -> str:
+        """The service whose pods it joins."""
+        (store,) = self.service.depends_on
+        return store
+
+    @property
+    def health(self) -> HealthPaths:
+        """What the kubelet's probes ask, every tier the one path."""
+        return HealthPaths(live=self.probe_path, ready=self.probe_path, startup=self.probe_path)
+
+
+EXPORTERS: tuple[Exporter, ...] = (
+    Exporter("postgres-exporter", probe_path="/"),
+    Exporter("redis-exporter", probe_path="/health"),
+)
+
+
+def exporter_named(name: str) -> Exporter | None:
+    return next((exporter for exporter in EXPORTERS if exporter.name == name), None)
+
+
+def kubernetes_scrape_ports() -> dict[str, int]:
+    """The pods Prometheus scrapes on Kubernetes (the monitoring component), by the service they
+    belong to, and the port of their /metrics: each SCRAPED service's own, and in the pods of a
+    store its exporter's."""
+    return {**{name: get(name).port for name in SCRAPED},
+            **{exporter.reads: exporter.port for exporter in EXPORTERS}}
 
 
 @dataclass(frozen=True)
@@ -132,8 +184,9 @@ EXTRA_IMAGES: tuple[ExtraImage, ...] = (
 
 
 def image_names() -> list[str]:
-    """Every image `invoke build` and `invoke push` know: the services', then the extra ones."""
-    return [*names(), *(image.name for image in EXTRA_IMAGES)]
+    """Every image `invoke build` and `invoke push` know: the services', the exporters' (the
+    monitoring component runs them beside postgres and redis), then the extra ones."""
+    return [*names(), *(exporter.name for exporter in EXPORTERS), *(image.name for image in EXTRA_IMAGES)]
 
 
 def extra_image(name: str) -> ExtraImage | None:

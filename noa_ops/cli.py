@@ -84,8 +84,9 @@ TARGET_HELP = "compose or kubernetes (default: the environment's target in invok
     help={
         "env": ENV_HELP,
         "service": "NAME: build only this service; repeat for several, e.g. --service mcp --service ui "
-        "(default: the whole stack); llama-cuda, the gpu component's image, only when named (it needs "
-        "NVIDIA's CUDA base images)",
+        "(default: the whole stack); only when named: postgres-exporter and redis-exporter (the "
+        "monitoring component's sidecars) and llama-cuda, the gpu component's image (it needs NVIDIA's "
+        "CUDA base images)",
         "json": "print the tag and each image's ID as JSON on stdout",
     },
 )
@@ -116,8 +117,9 @@ def build(c: Context, env: str = "dev", service: list[str] | None = None, json: 
     iterable=["service"],
     help={
         "env": ENV_HELP,
-        "service": "NAME: push only this service, or llama-cuda (the gpu component's image, built on a "
-        "machine with the CUDA base images); repeatable (default: the whole stack)",
+        "service": "NAME: push only this service, an exporter (postgres-exporter, redis-exporter: the "
+        "monitoring component's sidecars) or llama-cuda (the gpu component's image, built on a machine "
+        "with the CUDA base images); repeatable (default: the whole stack)",
         "registry": "HOST[:PORT][/PATH] to push to, e.g. 127.0.0.1:5000/noa (default: the environment's "
         "registry in invoke.yaml)",
         "json": "print service -> pushed reference with digest as JSON on stdout",

@@ -201,6 +201,10 @@ def how_to_make(name: str, prefix: str) -> str:
     if extra is not None:
         return (f"{prefix}/{name} is built only when named, where {extra.needs} can be had: "
                 f"`invoke build --service {name}`, then `invoke push --service {name}`")
+    exporter = catalogue.exporter_named(name)
+    if exporter is not None:
+        return (f"{prefix}/{name}, the monitoring component's sidecar of {exporter.reads}, is built only "
+                f"when named: `invoke build --service {name}`, then `invoke push --service {name}`")
     if name in catalogue.names():
         return f"{prefix}/{name}: run `invoke push` for this revision (`invoke build` first)"
     return f"{prefix}/{name}: no `invoke build` makes it (known images: {', '.join(catalogue.image_names())})"

@@ -23,7 +23,8 @@ def test_variant_passes_rule(renders: dict[str, Render], variant: str, rule: str
 @pytest.mark.parametrize("variant", [v.name for v in variants()])
 def test_every_noa_image_is_one_that_build_and_push_make(renders: dict[str, Render], variant: str) -> None:
     """A deploy pins each of these to a pushed digest; one that `invoke build` cannot make would
-    leave the deploy with nothing to pin (the gpu component's llama-cuda is built when named)."""
+    leave the deploy with nothing to pin (the gpu component's llama-cuda and the monitoring
+    component's exporters are built when named)."""
     used = {image_service(str(container.get("image", "")), "noa")
             for obj in workloads(renders[variant]) for _, container in containers(pod_template(obj)["spec"])}
     assert used - {None} <= set(catalogue.image_names())

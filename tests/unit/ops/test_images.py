@@ -151,6 +151,19 @@ def test_missing_images_are_found_by_name(dev: Environment) -> None:
     assert images.missing_images(c, dev, ["mcp", "ui"], "abc") == ["ui"]
 
 
+def test_the_exporters_are_built_only_when_named_and_with_compose(dev: Environment) -> None:
+    """The monitoring component's sidecars: compose services of the monitoring profile, so compose
+    builds them, but the stack's deploys need them not, so a bare `invoke build` leaves them out."""
+    assert images.select_images([]) == catalogue.names()
+    assert images.select_images(["redis-exporter", "postgres-exporter", "mcp"]) == [
+        "mcp", "postgres-exporter", "redis-exporter"]
+    build = f"{BASE} build postgres-exporter redis-exporter"
+    c = mock_context({"scripts/build-wheelhouse": Result(""), VERSION: Result("20.10.24 linux\n"),
+                      build: Result("")})
+    images.build(c, dev, ["postgres-exporter", "redis-exporter"], "abc")
+    assert [args[0] for args, _ in runs(c).call_args_list][-1] == build
+
+
 def test_llama_cuda_is_built_only_when_named_and_by_its_dockerfile_target(
     dev: Environment, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,7 +25,7 @@ ALERTS = {"TargetDown", "HealthCheckFailing", "HighRequestLatency", "LlamaNotRea
           "PostgresConnectionsNearLimit", "RedisMemoryNearLimit"}
 SEVERITIES = {"warning", "critical"}
 SCRAPED = catalogue.SCRAPED
-EXPORTERS = {"postgres-exporter": "postgres-exporter:9187", "redis-exporter": "redis-exporter:9121"}
+EXPORTERS = {exporter.name: f"{exporter.name}:{exporter.port}" for exporter in catalogue.EXPORTERS}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def test_alertmanager_sends_nothing_anywhere() -> None:
 
 
 # The series the dashboard reads: noa_common.metrics' (the app services), Prometheus' own `up`,
-# the exporters' (compose only so far) and llama-server's generation throughput gauge.
+# the exporters' and llama-server's generation throughput gauge.
 DASHBOARD_METRICS = {"up", "http_requests_total", "http_request_duration_seconds_bucket",
                      "health_check_total", "pg_up", "redis_up", "llamacpp:predicted_tokens_seconds"}
 PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "job", "le", "check", "status", "or"}

@@ -601,6 +601,24 @@ def test_pin_manifests_pins_every_pod_template_a_cronjob_s_included() -> None:
         kubernetes.pin_manifests(yaml.safe_dump_all(documents), "noa", {"mcp": digests["mcp"]})
 
 
+def test_an_unpushed_exporter_is_named_with_the_commands_that_make_it() -> None:
+    """The monitoring variant runs the exporter sidecars: a bare `invoke push` leaves them out."""
+    documents = [{"kind": "StatefulSet", "metadata": {"name": "redis"}, "spec": {"template": {"spec": {
+        "containers": [{"name": "redis", "image": "noa/redis:dev"},
+                       {"name": "redis-exporter", "image": "noa/redis-exporter:dev"}]}}}}]
+    with pytest.raises(NoaError) as raised:
+        kubernetes.pin_manifests(yaml.safe_dump_all(documents), "noa", {"redis": "r/noa/redis@sha256:1"})
+    assert raised.value.message.startswith(
+        "deploy: no pushed digest for redis-exporter: noa/redis-exporter, the monitoring component's "
+        "sidecar of redis, is built only when named: `invoke build --service redis-exporter`, then "
+        "`invoke push --service redis-exporter`")
+    pinned, sources = kubernetes.pin_manifests(
+        yaml.safe_dump_all(documents), "noa",
+        {"redis": "r/noa/redis@sha256:1", "redis-exporter": "r/noa/redis-exporter@sha256:2"})
+    assert sources == {"redis": "noa/redis:dev", "redis-exporter": "noa/redis-exporter:dev"}
+    assert "r/noa/redis-exporter@sha256:2" in pinned
+
+
 def test_a_compose_profile_on_kubernetes_is_one_line() -> None:
     with pytest.raises(NoaError, match=r"compose profiles \(monitoring\) are for compose only"):
         kubernetes.parse_request([], False, ("monitoring",))
