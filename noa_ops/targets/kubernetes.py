@@ -502,22 +502,43 @@ def logs_command(env: Environment, label_selector: str, *, streams: int, tail: i
     return kubectl(env, *words)
 
 
+def pod_names(services: Iterable[str]) -> list[str]:
+    """The pods (by app.kubernetes.io/name) that hold what was asked for: an exporter sidecar's
+    are its store's (the monitoring component runs it there)."""
+    return list(dict.fromkeys(exporter.reads if (exporter := catalogue.exporter_named(name)) else name
+                              for name in services))
+
+
+def shows_container(container: str, services: list[str]) -> bool:
+    """`kubectl logs --all-containers` prints every container of the pods selected; of a store's pod
+    (the store and its exporter sidecar) only the ones asked for. Nothing asked for: every one."""
+    paired = {name for exporter in catalogue.EXPORTERS for name in (exporter.name, exporter.reads)}
+    return not services or container not in paired or container in services
+
+
+def log_parser(services: list[str]) -> LineParser:
+    def parse(raw: str) -> service_logs.LogLine | None:
+        line = service_logs.parse_kubectl_line(raw)
+        return line if line is not None and shows_container(line.service, services) else None
+    return parse
+
+
 def follow_logs(c: Context, env: Environment, services: list[str], *, tail: int,
                 since: str) -> tuple[str, LineParser]:
-    chosen = selector(services)
+    chosen = selector(pod_names(services))
     command = logs_command(env, chosen, streams=log_streams(c, env, chosen), tail=tail, since=since,
                            follow=True)
-    return command, service_logs.parse_kubectl_line
+    return command, log_parser(services)
 
 
 def log_lines(c: Context, env: Environment, services: list[str], *, tail: int,
               since: str) -> list[service_logs.LogLine]:
-    chosen = selector(services)
+    chosen = selector(pod_names(services))
     command = logs_command(env, chosen, streams=log_streams(c, env, chosen), tail=tail, since=since)
     answer = run(c, command, hide=True)
     if answer.failed:
         raise NoaError(f"logs: kubectl logs failed: {(answer.stderr.strip().splitlines() or ['?'])[-1]}")
-    return service_logs.parse_all(answer.stdout, service_logs.parse_kubectl_line)
+    return service_logs.parse_all(answer.stdout, log_parser(services))
 
 
 def parse_request(service_images: Iterable[str], hot_reload: bool,

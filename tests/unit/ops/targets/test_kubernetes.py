@@ -433,6 +433,35 @@ def test_logs_by_selector_with_a_stream_per_container(
     assert shown == ['mcp | {"level":"error","msg":"a"}', 'ui  | {"level":"info","msg":"c"}']
 
 
+@pytest.mark.parametrize(("asked", "shown"), [
+    (["postgres-exporter"], ["postgres-exporter | level=info msg=scraped"]),
+    (["postgres"], ["postgres | LOG:  checkpoint complete"]),
+    (["postgres", "postgres-exporter"], ["postgres-exporter | level=info msg=scraped",
+                                         "postgres          | LOG:  checkpoint complete"]),
+])
+def test_an_exporter_s_logs_are_its_sidecar_s_in_its_store_s_pods(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], asked: list[str], shown: list[str]
+) -> None:
+    """The alert runbook's `invoke logs --service <job>`: on Kubernetes the exporter is a container
+    of its store's pods, so those pods are read and only the containers asked for are shown."""
+    selector = "app.kubernetes.io/part-of=noa-server,app.kubernetes.io/name in (postgres)"
+    pods: dict[str, Any] = {"items": [{"spec": {"containers": [{}, {}]}}]}
+    logs = (f"{KUBECTL} logs '--selector={selector}' --all-containers --prefix --timestamps "
+            "--max-log-requests=2 --tail=20")
+    output = "\n".join([
+        "[pod/postgres-0/postgres-exporter] 2026-01-01T00:00:01Z level=info msg=scraped",
+        "[pod/postgres-0/postgres] 2026-01-01T00:00:02Z LOG:  checkpoint complete",
+    ])
+    c = mock_context({
+        CURRENT_CONTEXT: Result("noa-staging\n"),
+        f"{KUBECTL} get pods '--selector={selector}' -o json": Result(json.dumps(pods)),
+        logs: Result(output),
+    })
+    cli.logs(c, env="staging", service=asked, tail=20)
+    assert commands(c)[-1] == logs
+    assert capsys.readouterr().out.splitlines() == shown
+
+
 def test_a_missing_kube_context_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     env = environments.select(mock_context(), "staging")
     unset = environments.Environment(**{**env.__dict__, "kube_context": ""})
