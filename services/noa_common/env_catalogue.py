@@ -227,8 +227,9 @@ VARIABLES: tuple[Variable, ...] = (
                    "CronJob (k8s/base/postgres-backup.yaml) logs in with it."),
     _tool_password("MONITOR_POSTGRES_PASSWORD", POSTGRES,
                    "Password of the PostgreSQL role noa_monitor, which may read the server's statistics "
-                   "(pg_monitor) and no table; the postgres image sets it at every start, and the monitoring "
-                   "profile's postgres-exporter logs in with it."),
+                   "(pg_monitor) and no table; the postgres image sets it at every start, and "
+                   "postgres-exporter logs in with it (the compose monitoring profile's; on Kubernetes "
+                   "the monitoring component's sidecar of postgres)."),
     Variable("POSTGRES_DB", Kind.STRING, "noa",
              "Database holding the noa_core, noa_agents and noa_memory schemas.", _ALL | _POSTGRES,
              rules=(NonEmpty(),), category=_C.POSTGRES),
@@ -256,8 +257,9 @@ VARIABLES: tuple[Variable, ...] = (
     *_data_passwords(REDIS, "Redis ACL user {user}, which may run its own commands on its own keys only"),
     _tool_password("MONITOR_REDIS_PASSWORD", REDIS,
                    "Password of the Redis ACL user noa_monitor, which may run INFO and PING and touch no "
-                   "key; the redis image sets it at every start, and the monitoring profile's redis-exporter "
-                   "logs in with it."),
+                   "key; the redis image sets it at every start, and redis-exporter logs in with it (the "
+                   "compose monitoring profile's; on Kubernetes the monitoring component's sidecar of "
+                   "redis)."),
     Variable("REDIS_DB", Kind.INTEGER, "0", "Redis logical database number.", _ALL, rules=(Between(0, 15),),
              category=_C.REDIS),
     Variable("REDIS_TLS", Kind.BOOLEAN, "false",

@@ -157,31 +157,42 @@ def bounded_cronjob(cronjob: Obj) -> list[str]:
     return problems
 
 
+def http_health(workload: Obj, container: Obj) -> tuple[str, catalogue.HealthPaths, int] | None:
+    """(who, health paths, port) a container's probes ask over HTTP: an exporter sidecar its image's
+    health check path on its own port (catalogue EXPORTERS), any other container its workload's
+    service's paths on the service's port; None for a container with no HTTP health path."""
+    exporter = catalogue.exporter_named(str(container.get("name")))
+    if exporter is not None:
+        return exporter.name, exporter.health, exporter.port
+    name = name_of(workload)
+    service = catalogue.get(name) if name in catalogue.names() else None
+    if service is None or service.health is None:
+        return None
+    return service.name, service.health, service.port
+
+
 def probes_follow_catalogue(render: Render) -> list[str]:
     """HTTP probes on the path the catalogue gives each tier, on the catalogue's port, with SEED timings."""
     problems = []
     for workload in long_running(render):
-        service = catalogue.get(name_of(workload)) if name_of(workload) in catalogue.names() else None
         for path, container in running_containers(pod_template(workload)["spec"]):
             where = f"{ref(workload)}: {path}"
+            health = http_health(workload, container)
             for probe_name, tier in TIER_OF_PROBE.items():
                 probe = container.get(probe_name) or {}
                 http = probe.get("httpGet")
-                if service is not None and service.health is not None:
+                if health is not None:
+                    who, paths, port = health
                     if http is None:
-                        problems.append(
-                            f"{where}.{probe_name} must be an httpGet on {service.health.path(tier)}"
-                        )
+                        problems.append(f"{where}.{probe_name} must be an httpGet on {paths.path(tier)}")
                         continue
-                    if http.get("path") != service.health.path(tier):
+                    if http.get("path") != paths.path(tier):
                         problems.append(
-                            f"{where}.{probe_name}.httpGet.path {http.get('path')!r}: {service.name} "
-                            f"serves its {tier} tier on {service.health.path(tier)!r}"
+                            f"{where}.{probe_name}.httpGet.path {http.get('path')!r}: {who} "
+                            f"serves its {tier} tier on {paths.path(tier)!r}"
                         )
-                    if named_port(container, http.get("port")) != service.port:
-                        problems.append(
-                            f"{where}.{probe_name}.httpGet.port is not {service.name}'s port {service.port}"
-                        )
+                    if named_port(container, http.get("port")) != port:
+                        problems.append(f"{where}.{probe_name}.httpGet.port is not {who}'s port {port}")
                 elif http is not None:
                     problems.append(
                         f"{where}.{probe_name}.httpGet: {name_of(workload)} serves no HTTP health path"

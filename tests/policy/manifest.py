@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "services/ui/nginx.conf"
 INIT_SQL = ROOT / "docker/init-db.sql"
 DASHBOARD = ROOT / "docker/monitoring/grafana-dashboard.json"
+# The exporters' environment, which the monitoring component's sidecars copy (monitoring_rules).
+COMPOSE_FILE = ROOT / "docker/docker-compose.yml"
 # The component that adds ServiceMonitors, the PrometheusRule and Prometheus' way in.
 MONITORING_COMPONENT = "monitoring"
 

@@ -37,6 +37,8 @@ INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 # Pods of other namespaces let in, as (namespace, their app.kubernetes.io/name): the ingress
 # controller (to ui) and, with the monitoring component, Prometheus (to each scraped service).
 INGRESS_CONTROLLER = (INGRESS_CONTROLLER_NAMESPACE, "ingress-nginx")
+# Prometheus scrapes each pod on its metrics port (catalogue.kubernetes_scrape_ports): the service's
+# own, or in postgres's and redis's pods their exporter sidecar's; never the store's own port.
 PROMETHEUS = ("monitoring", "prometheus")
 # Egress out of the cluster, (pod, TCP port): llama's init step downloads MODEL_URL over https.
 # Only to public addresses: each such ipBlock must except at least these ranges (the cluster's,
@@ -199,7 +201,7 @@ def expected_outside_edges(render: Render) -> set[tuple[str, str, str]]:
     """(namespace, pod, server): the pods of other namespaces each server lets in."""
     edges = {(*INGRESS_CONTROLLER, "ui")}
     if monitoring_enabled(render):
-        edges |= {(*PROMETHEUS, name) for name in catalogue.SCRAPED}
+        edges |= {(*PROMETHEUS, name) for name in catalogue.kubernetes_scrape_ports()}
     return edges
 
 
@@ -214,6 +216,22 @@ def _outside_peers(peers: list[Obj]) -> set[tuple[str, str]]:
         pod = ((peer.get("podSelector") or {}).get("matchLabels") or {}).get("app.kubernetes.io/name", "*")
         found.add((str(namespace), str(pod)))
     return found
+
+
+def ingress_ports(owner: str, peers: list[Obj]) -> set[int | None]:
+    """The ports an ingress rule's peers need on the owner's pods: Prometheus its metrics port
+    where it scrapes them, the ingress controller and the namespace's own pods the service's port.
+    Other namespaces' pods need none (network_policies names them as edges no need names)."""
+    service_port = {service.name: service.port for service in catalogue.SERVICES}.get(owner)
+    scrape_port = catalogue.kubernetes_scrape_ports().get(owner, service_port)
+    needs = set()
+    for peer in peers:
+        outside = _outside_peers([peer])
+        if outside == {PROMETHEUS}:
+            needs.add(scrape_port)
+        elif not outside or outside == {INGRESS_CONTROLLER}:
+            needs.add(service_port)
+    return needs
 
 
 def _internet_egress(where: str, owner: str, rule: Obj, found: set[tuple[str, int]]) -> list[str]:
@@ -293,9 +311,13 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
             problems += _internet_egress(f"{ref(policy)}: spec.egress[{index}]", owner, rule, internet)
         for index, rule in enumerate(spec.get("ingress") or []):
             rule_ports = {p.get("port") for p in rule.get("ports") or []}
-            if rule_ports != {ports.get(owner)}:
+            needed = ingress_ports(owner, rule.get("from") or [])
+            if len(needed) > 1:
+                problems.append(f"{ref(policy)}: spec.ingress[{index}] admits peers that need different "
+                                f"ports {sorted(needed, key=str)}: one rule per port")
+            elif needed and rule_ports != needed:
                 problems.append(
-                    f"{ref(policy)}: spec.ingress[{index}] must allow exactly port {ports.get(owner)}"
+                    f"{ref(policy)}: spec.ingress[{index}] must allow exactly port {next(iter(needed))}"
                 )
             outside |= {(namespace, pod, owner) for namespace, pod in _outside_peers(rule.get("from") or [])}
             for peer in _peer_names(rule.get("from") or []):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from noa_ops import k8s_render, k8s_validate
+from noa_ops import catalogue, k8s_render, k8s_validate
 
 from . import rule_set
 from .manifest import ROOT, Obj, Render, find, of_kind
@@ -435,8 +435,98 @@ def _prometheus_policy(server: str, port: int) -> Obj:
 
 
 def prometheus_to_postgres(render: Render) -> None:
-    """On postgres's own port, as an exporter would need: still no need the catalogue names."""
-    render.objects.append(_prometheus_policy("postgres", 5432))
+    """The exporter's edge in a variant without the exporter: no need the catalogue names there."""
+    render.objects.append(_prometheus_policy("postgres", 9187))
+
+
+def prometheus_to_the_store_s_own_port(render: Render) -> None:
+    """The near miss: the right pods and peer, but the database's port instead of its exporter's."""
+    _obj(render, "NetworkPolicy", "allow-prometheus-postgres-exporter")["spec"]["ingress"][0]["ports"][0][
+        "port"] = 5432
+
+
+def exporter_port_open_to_every_namespace(render: Render) -> None:
+    """Any namespace's pods labelled prometheus, not the monitoring namespace's."""
+    peer = _obj(render, "NetworkPolicy", "allow-prometheus-redis-exporter")["spec"]["ingress"][0]["from"][0]
+    peer["namespaceSelector"] = {}
+
+
+def prometheus_beside_the_apps(render: Render) -> None:
+    """Prometheus added to an app's rule on postgres: it would reach the database's port."""
+    scrape = _obj(render, "NetworkPolicy", "allow-prometheus-postgres-exporter")["spec"]["ingress"][0]
+    _obj(render, "NetworkPolicy", "allow-postgres")["spec"]["ingress"][0]["from"].append(
+        copy.deepcopy(scrape["from"][0]))
+
+
+def _exporter(render: Render, store: str) -> Obj:
+    containers = pod_template(_obj(render, "StatefulSet", store))["spec"]["containers"]
+    exporter: Obj = next(c for c in containers if c["name"] == f"{store}-exporter")
+    return exporter
+
+
+def _exporter_env(render: Render, store: str, name: str) -> Obj:
+    item: Obj = next(i for i in _exporter(render, store)["env"] if i["name"] == name)
+    return item
+
+
+def exporter_password_as_a_value(render: Render) -> None:
+    item = _exporter_env(render, "postgres", "DATA_SOURCE_PASS")
+    del item["valueFrom"]
+    item["value"] = "a-password-in-git"
+
+
+def exporter_logs_in_as_the_superuser(render: Render) -> None:
+    """The near miss: a secretKeyRef, but to the superuser's password, not noa_monitor's."""
+    reference = _exporter_env(render, "postgres", "DATA_SOURCE_PASS")["valueFrom"]["secretKeyRef"]
+    reference["key"] = "POSTGRES_PASSWORD"
+
+
+def exporter_dsn_with_its_password(render: Render) -> None:
+    _exporter(render, "postgres")["env"].append(
+        {"name": "DATA_SOURCE_NAME", "value": "postgresql://noa_monitor:a-password@127.0.0.1:5432/noa"})
+
+
+def exporter_password_as_an_argument(render: Render) -> None:
+    _exporter(render, "redis")["args"] = ["--redis.password=$(REDIS_PASSWORD)"]
+
+
+def exporter_reads_the_store_s_service(render: Render) -> None:
+    """Through the Service: another pod's Redis, and an edge no NetworkPolicy allows."""
+    _exporter_env(render, "redis", "REDIS_ADDR")["value"] = "redis://redis:6379"
+
+
+def exporter_mounts_the_store_s_secrets(render: Render) -> None:
+    _exporter(render, "postgres")["volumeMounts"] = [
+        {"name": "secrets", "mountPath": "/run/secrets/noa", "readOnly": True}]
+
+
+def exporter_first(render: Render) -> None:
+    """What a strategic-merge patch does: the sidecar becomes containers[0]."""
+    containers = pod_template(_obj(render, "StatefulSet", "redis"))["spec"]["containers"]
+    containers.reverse()
+
+
+def exporter_without_the_component(render: Render) -> None:
+    pod_template(_obj(render, "StatefulSet", "redis"))["spec"]["containers"].append(
+        {"name": "redis-exporter", "image": "noa/redis-exporter:dev"})
+
+
+def exporter_service_on_another_store(render: Render) -> None:
+    _obj(render, "Service", "postgres-exporter")["spec"]["selector"] = {"app.kubernetes.io/name": "redis"}
+
+
+def exporter_ready_only_with_its_store(render: Render) -> None:
+    """/metrics logs in to the database: the pod would leave its Service with every database hiccup."""
+    _exporter(render, "postgres")["readinessProbe"]["httpGet"]["path"] = "/metrics"
+
+
+def exporter_monitor_missing(render: Render) -> None:
+    render.objects.remove(_obj(render, "ServiceMonitor", "redis-exporter"))
+
+
+def store_annotated_with_its_own_port(render: Render) -> None:
+    annotations = pod_template(_obj(render, "StatefulSet", "postgres"))["metadata"]["annotations"]
+    annotations["prometheus.io/port"] = "5432"
 
 
 def prometheus_without_the_component(render: Render) -> None:
@@ -682,8 +772,45 @@ DEFECTS: list[Defect] = [
      "NetworkPolicy/allow-prometheus-mcp: spec.ingress[0] must allow exactly port 8001"),
     (MONITORED, prometheus_edge_missing, "network_policies",
      "NetworkPolicy: no ingress allow from the monitoring namespace's prometheus pods to llama"),
-    (MONITORED, prometheus_to_postgres, "network_policies",
+    ("prod-external-secrets", prometheus_to_postgres, "network_policies",
      "NetworkPolicy: the monitoring namespace's prometheus pods may reach postgres, which no need names"),
+    (MONITORED, prometheus_to_the_store_s_own_port, "network_policies",
+     "NetworkPolicy/allow-prometheus-postgres-exporter: spec.ingress[0] must allow exactly port 9187"),
+    (MONITORED, exporter_port_open_to_every_namespace, "network_policies",
+     "NetworkPolicy: the * namespace's prometheus pods may reach redis, which no need names"),
+    (MONITORED, prometheus_beside_the_apps, "network_policies",
+     "NetworkPolicy/allow-postgres: spec.ingress[0] admits peers that need different ports [5432, 9187]"),
+    (MONITORED, exporter_password_as_a_value, "exporters_are_sidecars_of_their_stores",
+     "StatefulSet/postgres: spec.template.spec.containers[1](postgres-exporter).env[DATA_SOURCE_PASS] must "
+     "come from a secretKeyRef {'name': 'noa-secrets', 'key': 'MONITOR_POSTGRES_PASSWORD'}"),
+    (MONITORED, exporter_logs_in_as_the_superuser, "exporters_are_sidecars_of_their_stores",
+     "env[DATA_SOURCE_PASS] must come from a secretKeyRef {'name': 'noa-secrets', 'key': "
+     "'MONITOR_POSTGRES_PASSWORD'} (compose reads it from MONITOR_POSTGRES_PASSWORD), not {'key': "
+     "'POSTGRES_PASSWORD'"),
+    (MONITORED, exporter_dsn_with_its_password, "exporters_are_sidecars_of_their_stores",
+     "(postgres-exporter).env[DATA_SOURCE_NAME]: a URL with a password in the manifest"),
+    (MONITORED, exporter_password_as_an_argument, "exporters_are_sidecars_of_their_stores",
+     "StatefulSet/redis: spec.template.spec.containers[1](redis-exporter).args: the exporter runs its "
+     "image's command"),
+    (MONITORED, exporter_reads_the_store_s_service, "exporters_are_sidecars_of_their_stores",
+     "(redis-exporter).env[REDIS_ADDR] 'redis://redis:6379' must reach redis on 127.0.0.1:6379"),
+    (MONITORED, exporter_mounts_the_store_s_secrets, "exporters_are_sidecars_of_their_stores",
+     "(postgres-exporter): mounts nothing and takes no envFrom"),
+    (MONITORED, exporter_first, "exporters_are_sidecars_of_their_stores",
+     "StatefulSet/redis: spec.template.spec.containers[0] must stay redis"),
+    ("prod-external-secrets", exporter_without_the_component, "exporters_are_sidecars_of_their_stores",
+     "StatefulSet/redis: spec.template.spec.containers[1](redis-exporter): only the monitoring component "
+     "runs an exporter"),
+    (MONITORED, exporter_service_on_another_store, "exporters_are_sidecars_of_their_stores",
+     "Service/postgres-exporter: spec.selector {'app.kubernetes.io/name': 'redis'} must be "
+     "{'app.kubernetes.io/name': 'postgres'}"),
+    (MONITORED, exporter_ready_only_with_its_store, "probes_follow_catalogue",
+     "StatefulSet/postgres: spec.template.spec.containers[1](postgres-exporter).readinessProbe.httpGet.path "
+     "'/metrics': postgres-exporter serves its ready tier on '/'"),
+    (MONITORED, exporter_monitor_missing, "service_monitors_scrape_metrics",
+     "Service/redis-exporter: serves /metrics (catalogue EXPORTERS) and needs exactly one ServiceMonitor"),
+    (MONITORED, store_annotated_with_its_own_port, "scrape_annotations_match_ports",
+     "StatefulSet/postgres: spec.template.metadata.annotations"),
     ("prod-external-secrets", prometheus_without_the_component, "network_policies",
      "NetworkPolicy: the monitoring namespace's prometheus pods may reach mcp, which no need names"),
     (MONITORED, annotation_on_another_port, "scrape_annotations_match_ports",
@@ -712,10 +839,11 @@ def test_rule_catches_defect(
 
 def test_every_rule_has_a_seeded_defect() -> None:
     assert {rule for _, _, rule, _ in DEFECTS} == set(RULES)
-    # The registry holds every rule the concern modules define, each once: twenty-four since the
-    # ui's metrics view (a new rule raises this count and brings its seeded defect).
+    # The registry holds every rule the concern modules define, each once: twenty-five since the
+    # exporter sidecars and the ui's metrics view (a new rule raises this count and brings its seeded
+    # defect).
     defined = [rule.__name__ for rule in rule_set.defined_rules()]
-    assert len(defined) == len(set(defined)) == len(RULES) == 24, sorted(defined)
+    assert len(defined) == len(set(defined)) == len(RULES) == 25, sorted(defined)
     assert set(defined) == set(RULES)
 
 
@@ -761,10 +889,12 @@ def _monitor(renders: dict[str, Render]) -> Obj:
 def test_schema_validation_checks_the_monitoring_objects(renders: dict[str, Render], tmp_path: Path) -> None:
     """ServiceMonitor and PrometheusRule are validated against their CRDs' schemas, not skipped."""
     objects = [o for o in renders[MONITORED].objects if o["kind"] in ("ServiceMonitor", "PrometheusRule")]
-    assert len(objects) == 5
+    # A ServiceMonitor per scraped service and per exporter, and the one PrometheusRule.
+    expected = len(catalogue.SCRAPED) + len(catalogue.EXPORTERS) + 1
+    assert len(objects) == expected == 7
     report = k8s_validate.validate([_write(objects, tmp_path / "monitoring.yaml")])
     assert report.ok, "\n".join(report.lines())
-    assert report.checked == 5 and not report.skipped
+    assert report.checked == expected and not report.skipped
 
 
 @pytest.mark.parametrize(
