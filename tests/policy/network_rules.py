@@ -205,6 +205,31 @@ def expected_outside_edges(render: Render) -> set[tuple[str, str, str]]:
     return edges
 
 
+# The Prometheus port the ui's metrics view reads (PROMETHEUS_URL in the monitoring component).
+PROMETHEUS_PORT = 9090
+
+
+def expected_outside_egress(render: Render) -> set[tuple[str, str, str, int]]:
+    """(pod, namespace, their pod, TCP port): where pods may go in other namespaces (DNS aside)."""
+    return {("ui", *PROMETHEUS, PROMETHEUS_PORT)} if monitoring_enabled(render) else set()
+
+
+def _outside_egress(owner: str, rule: Obj) -> set[tuple[str, str, str, int | None]]:
+    ports = [port.get("port") for port in rule.get("ports") or []] or [None]
+    return {(owner, namespace, pod, port) for namespace, pod in _outside_peers(rule.get("to") or [])
+            for port in ports}
+
+
+def _outside_egress_problems(wanted: set[tuple[str, str, str, int]],
+                             found: set[tuple[str, str, str, int | None]]) -> list[str]:
+    problems = [f"NetworkPolicy: no egress allow from {pod} to the {namespace} namespace's {peer} pods "
+                f"on TCP {port}" for pod, namespace, peer, port in sorted(set(wanted) - found)]
+    problems += [f"NetworkPolicy: {pod} may reach the {namespace} namespace's {peer} pods on "
+                 f"{f'TCP {port}' if port else 'every port'}, which no need names"
+                 for pod, namespace, peer, port in sorted(found - set(wanted), key=str)]
+    return problems
+
+
 def _outside_peers(peers: list[Obj]) -> set[tuple[str, str]]:
     """(namespace, pod) of each namespaceSelector peer ("*" where a selector does not name one)."""
     found = set()
@@ -292,6 +317,7 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
     ingress: set[tuple[str, str]] = set()
     internet: set[tuple[str, int]] = set()
     outside: set[tuple[str, str, str]] = set()
+    outside_egress: set[tuple[str, str, str, int | None]] = set()
     for policy in policies:
         spec = policy["spec"]
         owner = (spec.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
@@ -306,6 +332,7 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
                         f"{ref(policy)}: spec.egress[{index}] to {peer} must allow exactly port "
                         f"{ports.get(peer)}"
                     )
+            outside_egress |= _outside_egress(owner, rule)
             if not rule.get("to"):
                 problems.append(f"{ref(policy)}: spec.egress[{index}] allows every destination")
             problems += _internet_egress(f"{ref(policy)}: spec.egress[{index}]", owner, rule, internet)
@@ -340,6 +367,7 @@ def network_policies(render: Render) -> list[str]:  # noqa: PLR0912  (one checkl
         problems.append(
             f"NetworkPolicy: {pod} may reach the internet on TCP {port}, which INTERNET_EGRESS does not name"
         )
+    problems += _outside_egress_problems(expected_outside_egress(render), outside_egress)
     expected_outside = expected_outside_edges(render)
     for namespace, pod, server in sorted(expected_outside - outside):
         problems.append(
@@ -481,12 +509,27 @@ def panels_read_dashboard_queries(render: Render) -> list[str]:
     """Each /panels/<name> of the ui's nginx (the dashboard's metrics view, anonymous like /status)
     sends one query of the Grafana dashboard to Prometheus' query API, GET only: the caller's
     query string never reaches Prometheus."""
+    problems = _prometheus_url_problems(render)
     panels = nginx_panel_routes(rendered_nginx(render))
     if not panels:
         return ["ui nginx.conf: no `location = /panels/<name>` for the dashboard's metrics view"]
     queries = dashboard_queries()
-    return [problem for location, body in panels.items()
-            for problem in _panel_problems(location, body, queries)]
+    return problems + [problem for location, body in panels.items()
+                       for problem in _panel_problems(location, body, queries)]
+
+
+def _prometheus_url_problems(render: Render) -> list[str]:
+    """With the monitoring component, PROMETHEUS_URL names a Service of the monitoring namespace by
+    its full name (nginx resolves no search domains) on the port the ui's egress allows."""
+    if not monitoring_enabled(render):
+        return []
+    config = next((c for c in of_kind(render, "ConfigMap") if name_of(c).startswith("noa-config")), {})
+    url = str((config.get("data") or {}).get("PROMETHEUS_URL", ""))
+    namespace, _ = PROMETHEUS
+    if re.fullmatch(rf"http://[a-z0-9-]+\.{namespace}\.svc\.cluster\.local:{PROMETHEUS_PORT}", url):
+        return []
+    return [f"ConfigMap/noa-config: PROMETHEUS_URL {url or '(unset)'} must be "
+            f"http://<service>.{namespace}.svc.cluster.local:{PROMETHEUS_PORT}"]
 
 
 # The rules of this concern, for rule_set.RULES.

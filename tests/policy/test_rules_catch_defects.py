@@ -130,6 +130,27 @@ def missing_dependency_edge(render: Render) -> None:
     render.objects.remove(_obj(render, "NetworkPolicy", "allow-redis"))
 
 
+def _ui_to_prometheus(render: Render) -> Obj:
+    return _obj(render, "NetworkPolicy", "allow-ui-to-prometheus")["spec"]["egress"][0]
+
+
+def ui_cut_off_from_prometheus(render: Render) -> None:
+    render.objects.remove(_obj(render, "NetworkPolicy", "allow-ui-to-prometheus"))
+
+
+def ui_to_every_monitoring_pod(render: Render) -> None:
+    del _ui_to_prometheus(render)["to"][0]["podSelector"]
+
+
+def ui_to_prometheus_on_another_port(render: Render) -> None:
+    _ui_to_prometheus(render)["ports"][0]["port"] = 9091
+
+
+def prometheus_by_short_name(render: Render) -> None:
+    config = next(o for o in of_kind(render, "ConfigMap") if o["metadata"]["name"].startswith("noa-config"))
+    config["data"]["PROMETHEUS_URL"] = "http://prometheus-operated.monitoring:9090"
+
+
 def no_default_deny(render: Render) -> None:
     render.objects.remove(_obj(render, "NetworkPolicy", "default-deny"))
 
@@ -645,6 +666,12 @@ DEFECTS: list[Defect] = [
      "'MONITOR_POSTGRES_PASSWORD', 'MONITOR_REDIS_PASSWORD', 'OPERATOR_API_KEY'"),
     ("dev", missing_dependency_edge, "network_policies", "no ingress allow on redis from its dependant mcp"),
     ("dev", no_default_deny, "network_policies", "NetworkPolicy: no default deny"),
+    (MONITORED, ui_cut_off_from_prometheus, "network_policies",
+     "NetworkPolicy: no egress allow from ui to the monitoring namespace's prometheus pods on TCP 9090"),
+    (MONITORED, ui_to_every_monitoring_pod, "network_policies",
+     "NetworkPolicy: ui may reach the monitoring namespace's * pods on TCP 9090, which no need names"),
+    (MONITORED, ui_to_prometheus_on_another_port, "network_policies",
+     "NetworkPolicy: ui may reach the monitoring namespace's prometheus pods on TCP 9091"),
     (
         "dev",
         ingress_keeps_prefix,
@@ -666,6 +693,8 @@ DEFECTS: list[Defect] = [
      "ui nginx.conf: /panels/up proxies to $prometheus_url/api/v1/query?query=$arg_query; it must send"),
     ("prod", panel_narrows_a_dashboard_query, "panels_read_dashboard_queries",
      "ui nginx.conf: /panels/up queries 'up{job=\"mcp\"}', which is no query of the Grafana dashboard"),
+    (MONITORED, prometheus_by_short_name, "panels_read_dashboard_queries",
+     "ConfigMap/noa-config: PROMETHEUS_URL http://prometheus-operated.monitoring:9090 must be"),
     ("staging", panel_takes_posts, "panels_read_dashboard_queries",
      "ui nginx.conf: /panels/up must be GET only"),
     (
