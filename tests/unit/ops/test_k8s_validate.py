@@ -1,4 +1,5 @@
-"""noa_ops.k8s_validate's kubeconform path (a stand-in binary).
+"""noa_ops.k8s_validate's kubeconform path (a stand-in binary), and what the in-process path
+reads once.
 
 The kubernetes-validate path and the real renders are exercised by tests/policy (nox -s validate).
 """
@@ -10,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from noa_ops import k8s_validate
 
@@ -95,3 +97,32 @@ def test_explicit_kubeconform_engine_needs_the_binary(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RuntimeError, match="kubeconform is not on PATH"):
         k8s_validate.validate([tmp_path / "x.yaml"], engine="kubeconform")
+
+
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}}
+
+
+def test_in_process_validation_reads_each_schema_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs over two versions: the definitions and the ConfigMap schema are read once per version."""
+    from kubernetes_validate import utils
+
+    # The library's own reader, uncached however earlier tests left it; restored after the test.
+    reader = getattr(utils.schema_contents, "__wrapped__", utils.schema_contents)
+    monkeypatch.setattr(utils, "schema_contents", reader)
+    manifest = tmp_path / "a.yaml"
+    manifest.write_text(yaml.safe_dump(CONFIG_MAP))
+    misspelt = tmp_path / "b.yaml"
+    misspelt.write_text(yaml.safe_dump({**CONFIG_MAP, "dta": {"k": "v"}}))
+    assert k8s_validate.validate([manifest], engine="kubernetes-validate").ok
+    report = k8s_validate.validate([misspelt], engine="kubernetes-validate")
+    assert [f.version for f in report.findings] == list(k8s_validate.KUBERNETES_VERSIONS)
+    assert all("'dta' was unexpected" in f.message for f in report.findings)
+    reads = utils.schema_contents.cache_info()
+    assert reads.misses == 2 * len(k8s_validate.KUBERNETES_VERSIONS)
+
+
+def test_manifests_load_as_the_safe_loader_loads_them() -> None:
+    text = "kind: A\nvalue: 010\nwhen: 2024-01-01\n---\n---\nkind: B\nlist: [1, 'x', null]\n"
+    assert k8s_validate.load_manifests(text) == list(yaml.safe_load_all(text))
