@@ -10,15 +10,14 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
-from noa_ops import k8s_render
+from noa_ops import k8s_render, k8s_validate
 
 from .manifest import ROOT, Render
 
 
 def load_render(path: Path, variant: k8s_render.Variant) -> Render:
-    objects = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    objects = [doc for doc in k8s_validate.load_manifests(path.read_text()) if doc]
     return Render(variant, objects)
 
 

@@ -968,6 +968,6 @@ def test_common_labels_in_the_base_are_caught(tmp_path: Path) -> None:
     kustomization = staged / "base" / "kustomization.yaml"
     kustomization.write_text(kustomization.read_text() + "commonLabels:\n  app: noa-server\n")
     rendered = k8s_render.render(k8s_render.variant_dir(staged, k8s_render.variant("dev")))
-    broken = Render(k8s_render.variant("dev"), [o for o in yaml.safe_load_all(rendered) if o])
+    broken = Render(k8s_render.variant("dev"), [o for o in k8s_validate.load_manifests(rendered) if o])
     violations = RULES["selectors_are_distinct"](broken)
     assert any("Deployment/mcp: spec.selector.matchLabels" in line for line in violations), violations

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from noa_ops import k8s_render
+from noa_ops import k8s_render, k8s_validate
 
 from .manifest import DASHBOARD, INIT_SQL, NGINX_CONF, ROOT, Render
 
@@ -129,7 +129,7 @@ def test_overlay_sets_its_namespace(overlay: str) -> None:
 
 def test_no_secret_values_in_git() -> None:
     for path in K8S.rglob("*.yaml"):
-        for document in yaml.safe_load_all(path.read_text()):
+        for document in k8s_validate.load_manifests(path.read_text()):
             if isinstance(document, dict) and document.get("kind") == "Secret":
                 pytest.fail(f"{path.relative_to(ROOT)}: a Secret in git")
     ignored = subprocess.run(
