@@ -217,3 +217,21 @@ def test_throwaway_secrets_cover_every_generated_secret() -> None:
     assert [line.split("=", 1)[0] for line in lines] == list(k8s_render.SECRET_KEYS)
     assert all(len(line.split("=", 1)[1]) >= 16 for line in lines)
     assert k8s_render.throwaway_secrets() != k8s_render.throwaway_secrets()
+
+
+def test_renders_run_side_by_side_and_the_first_failure_in_order_is_named(tmp_path: Path) -> None:
+    """A stand-in kubectl that fails for the prod overlay and the staging one, slowest first."""
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text('#!/bin/sh\ncase "$2" in\n'
+                       '  */overlays/prod) sleep 0.3; echo "prod broke" >&2; exit 1;;\n'
+                       '  */overlays/staging) echo "staging broke" >&2; exit 1;;\nesac\n'
+                       'printf "kind: ConfigMap\\nname: %s\\n" "$(basename "$2")"\n')
+    kubectl.chmod(0o755)
+    first = r"^prod: kubectl kustomize .*/overlays/prod failed: prod broke$"
+    with pytest.raises(k8s_render.RenderError, match=first):
+        k8s_render.render_variants(K8S, tmp_path / "out", kubectl=str(kubectl))
+    assert not list((tmp_path / "out").glob("*.yaml"))
+    chosen = [k8s_render.variant("dev"), k8s_render.variant("staging-local")]
+    written = k8s_render.render_variants(K8S, tmp_path / "out", chosen, kubectl=str(kubectl))
+    assert [path.read_text() for path in written.values()] == ["kind: ConfigMap\nname: dev\n",
+                                                                "kind: ConfigMap\nname: staging-local\n"]
