@@ -24,6 +24,7 @@ SH_SHEBANGS = (*BASH_SHEBANGS, "#!/usr/bin/env sh", "#!/bin/dash")
 # checkov is pinned in its own file: it cannot share a venv with requirements-test.txt.
 CHECKOV_REQUIREMENTS = "requirements-checkov.txt"
 K8S_RENDER_DIR = "build/k8s-render"
+POLICY_TEMP = "build/pytest-policy"
 COMPOSE_FILES = ("docker/docker-compose.yml", "docker/docker-compose.dev.yml")
 MONITORING = "docker/monitoring"
 ALERT_RULES = f"{MONITORING}/alert-rules.yml"
@@ -171,7 +172,10 @@ def validate(session: nox.Session) -> None:
     check_monitoring(session)
     session.run("python", "-m", "noa_ops.k8s_render", "--out", K8S_RENDER_DIR)
     session.run("python", "-m", "noa_ops.k8s_validate", K8S_RENDER_DIR)
-    session.run("pytest", "tests/policy", *session.posargs, env={"NOA_K8S_RENDER": K8S_RENDER_DIR})
+    # A base temp of its own: pytest's default one is shared, and clearing other runs' old
+    # directories there (a unit-test run leaves thousands of files) took seconds of this step.
+    session.run("pytest", "tests/policy", "--basetemp", POLICY_TEMP, *session.posargs,
+                env={"NOA_K8S_RENDER": K8S_RENDER_DIR})
     session.notify("validate-checkov", posargs=[K8S_RENDER_DIR])
 
 
