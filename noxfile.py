@@ -90,9 +90,9 @@ def require_engine(session: nox.Session, name: str) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """What operators wait on, measured here and never asserted (noa_ops/bench): the CLI's start,
-    the images' sizes, llama in its container, and the local cluster's cold build, warm up, deploy
-    and rollback. One table, and JSON in build/bench/. `nox -s bench -- --runs 5 --only cluster`
-    passes arguments on."""
+    `nox -R -s validate` warm and each of its steps, the images' sizes, llama in its container, and
+    the local cluster's cold build, warm up, deploy and rollback. One table, and JSON in
+    build/bench/. `nox -s bench -- --runs 5 --only cluster` passes arguments on."""
     require_engine(session, "bench")
     session.install("-r", REQUIREMENTS)
     session.run("invoke", "build")

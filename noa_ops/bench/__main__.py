@@ -10,10 +10,11 @@ from collections.abc import Callable
 from ..cluster import ClusterError
 from ..errors import NoaError
 from ..report import out, step
-from . import cli, cluster, figures, images, llama
+from . import cli, cluster, figures, images, llama, validate
 
 SECTIONS: dict[str, Callable[[int], list[figures.Figure]]] = {
-    "cli": cli.figures, "images": images.figures, "llama": llama.figures, "cluster": cluster.figures}
+    "cli": cli.figures, "validate": validate.figures, "images": images.figures, "llama": llama.figures,
+    "cluster": cluster.figures}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,5 +1,6 @@
-"""The benchmark's bookkeeping: figures, their verdicts, the JSON it writes, and the cold build
-times it reads from the cluster's cache stamps (no figure is measured here)."""
+"""The benchmark's bookkeeping: figures, their verdicts, the JSON it writes, the cold build times it
+reads from the cluster's cache stamps, and how the validate section splits a run into its steps
+(no figure is measured here)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from noa_ops import paths, validation
 from noa_ops.bench import __main__ as bench_main
 from noa_ops.bench import cluster as bench_cluster
 from noa_ops.bench import figures
+from noa_ops.bench import validate as bench_validate
 from noa_ops.cluster import build
 from noa_ops.cluster.config import ClusterConfig
 from noa_ops.cluster.versions import COMPONENTS
+from noa_ops.errors import NoaError
 
 GO = "go1.26.0"
 
@@ -124,3 +128,78 @@ def test_only_the_app_images_carry_the_size_target() -> None:
 
     assert set(bench_images.APP_IMAGES) == {"mcp", "claude-flow", "agenticos"}
     assert bench_images.COMPRESSED_TARGET_MB == 55.0
+
+
+def _steps() -> list[validation.Step]:
+    return [validation.Step("render", ("python", "-m", "noa_ops.k8s_render", "--out", "build/r")),
+            validation.Step("policy", ("pytest", "tests/policy")),
+            validation.Step("checkov", ("python", "-m", "noa_ops.checkov_scan", "build/r"))]
+
+
+def test_a_step_lasts_from_its_logged_command_to_the_next_line() -> None:
+    lines = [(0.0, "Running session validate"), (0.1, "python -m noa_ops.k8s_render --out build/r"),
+             (1.6, "pytest tests/policy -k probes"), (4.0, "Session validate was successful in 4 seconds."),
+             (4.2, "python -m noa_ops.checkov_scan build/r"), (9.0, "Ran 2 sessions in 9 seconds:")]
+    seconds = bench_validate.step_seconds(lines, 9.5, _steps())
+    assert seconds == pytest.approx({"render": 1.5, "policy": 2.4, "checkov": 4.8})
+    # Not a prefix match on a word: "pytest tests/policyx" is another command.
+    assert bench_validate.step_seconds([(0.0, "pytest tests/policyx")], 1.0, _steps()) == {}
+    # The last line of a run lasts to its end.
+    assert bench_validate.step_seconds([(0.5, "pytest tests/policy")], 2.0, _steps()) == {"policy": 1.5}
+
+
+def test_shares_sit_beside_the_step_alone_and_nox_gets_the_rest() -> None:
+    runs = [(10.0, {"render": 2.0, "policy": 3.0}), (20.0, {"render": 4.0, "policy": 6.0})]
+    alone = {"render": [1.0, 1.2], "policy": [2.0, 2.5]}
+    measured = bench_validate.share_figures(["render", "policy"], runs, alone)
+    assert [f.name for f in measured] == ["render: share of the run", "render: alone",
+                                          "policy: share of the run", "policy: alone",
+                                          f"{bench_validate.NOX_OWN}: share of the run"]
+    assert measured[0].samples == (20.0, 20.0) and measured[0].unit == "%"
+    assert measured[1].samples == (1.0, 1.2) and measured[1].unit == "s"
+    assert measured[-1].samples == (50.0, 50.0)
+    assert all(f.target is None for f in measured)
+    assert "median 3.00 s in the run" in measured[0].note
+
+
+def test_the_run_is_timed_and_nox_s_lines_kept(tmp_path: Path) -> None:
+    """A stand-in nox that logs like nox does (lines on stderr, the tools' output between them)."""
+    nox = tmp_path / "nox"
+    nox.write_text("#!/bin/sh\necho 'nox > Running session validate' >&2\necho 'tool output'\n"
+                   "echo 'nox > pytest tests/policy' >&2\nexit 0\n")
+    nox.chmod(0o755)
+    wall, lines = bench_validate.run_validate(nox)
+    assert [text for _, text in lines] == ["Running session validate", "pytest tests/policy"]
+    assert 0 <= lines[0][0] <= lines[1][0] <= wall
+    nox.write_text("#!/bin/sh\nexit 3\n")
+    with pytest.raises(NoaError, match=r"^nox -R -s validate failed \(exit 3\): run it to see why$"):
+        bench_validate.run_validate(nox)
+    with pytest.raises(NoaError, match="run scripts/bootstrap"):
+        bench_validate.run_validate(tmp_path / "missing")
+
+
+def test_a_step_alone_runs_in_its_session_s_venv_with_its_env(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in tool in the venv that tells, as its last line, what it was run with, and fails."""
+    monkeypatch.setattr(paths, "REPO", tmp_path)
+    venv = tmp_path / ".nox" / "validate-checkov"
+    (venv / "bin").mkdir(parents=True)
+    tool = venv / "bin" / "tool"
+    tool.write_text('#!/bin/sh\necho "$NOA_X $VIRTUAL_ENV $(command -v tool) $PWD" >&2\nexit 4\n')
+    tool.chmod(0o755)
+    told = f"1 {venv} {tool} {tmp_path}"
+    with pytest.raises(NoaError, match=rf"^validate's t step alone failed \(exit 4\): {told}$"):
+        bench_validate.run_alone(validation.Step("t", ("tool",), "validate-checkov", {"NOA_X": "1"}))
+    tool.write_text("#!/bin/sh\necho fine\n")
+    bench_validate.run_alone(validation.Step("t", ("tool",), "validate-checkov"))
+
+
+def test_objects_are_counted_across_the_renders(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("kind: A\n---\nkind: B\nspec:\n  kind: nested\n")
+    (tmp_path / "b.yaml").write_text("kind: C\n")
+    assert bench_validate.rendered_objects(tmp_path) == (3, 2)
+
+
+def test_the_validate_section_is_one_of_the_bench_s() -> None:
+    assert bench_main.SECTIONS["validate"] is bench_validate.figures
+    assert bench_validate.WALL_TARGET == 20.0
