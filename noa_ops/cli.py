@@ -21,27 +21,8 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
-from . import (
-    backups,
-    catalogue,
-    docgen,
-    envcheck,
-    envfile,
-    environments,
-    image_push,
-    images,
-    models,
-    preflight,
-    probes,
-    release_cycle,
-    targets,
-    terminal,
-)
-from . import logs as service_logs
-from . import status as release_status
+from . import envfile, terminal
 from .errors import NoaError
-from .report import print_env_check, print_health, print_images, print_json, print_status, step
-from .shell import run
 
 Body = TypeVar("Body", bound=Callable[..., None])
 
@@ -98,6 +79,9 @@ def build(c: Context, env: str = "dev", service: list[str] | None = None, json: 
     it (the classic builder otherwise). Images are <image_prefix>/<service>:<tag>, e.g.
     noa/mcp:1a2b3c4d5e6f; their image IDs (digests) are recorded in .noa/builds/<tag>.json.
     """
+    from . import environments, images, preflight
+    from .report import print_images, print_json, step
+
     selected = environments.select(c, env)
     services = images.select_images(service or [])
     preflight.prepare(c, selected, "build")
@@ -133,6 +117,9 @@ def push(c: Context, env: str = "dev", service: list[str] | None = None, registr
     backing off), and records <registry>/<service>@sha256:... in .noa/builds/<tag>.json:
     Kubernetes deploys pin exactly those digests. Build first with `invoke build`.
     """
+    from . import environments, image_push, images, preflight
+    from .report import print_images, print_json, step
+
     selected = environments.select(c, env)
     services = images.select_images(service or [])
     destination = image_push.validate_registry(registry or selected.registry)
@@ -182,6 +169,8 @@ def deploy(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     lines, an automatic rollback to the last good release, exit 1. One deploy per environment at
     a time (lock in .noa/locks/). Target: compose for dev, kubernetes for staging/prod.
     """
+    from . import environments, release_cycle, targets
+
     seconds = whole_number(timeout, "--timeout")
     if seconds < 0:
         raise NoaError(f"--timeout must be a positive number of seconds, not {seconds}")
@@ -209,6 +198,8 @@ def rollback(c: Context, env: str = "dev", target: str = "", to: str = "", timeo
     digests included (compose: `docker compose -p <project> -f <stored file> up -d --wait`;
     kubernetes: `kubectl apply -f <stored manifests>` and rollout waits). Volumes are untouched.
     """
+    from . import environments, release_cycle, targets
+
     seconds = whole_number(timeout, "--timeout")
     if seconds < 0:
         raise NoaError(f"--timeout must be a positive number of seconds, not {seconds}")
@@ -235,6 +226,9 @@ def health(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     StatefulSet's readiness (kubectl), then the three tiers of every HTTP service through a
     `kubectl port-forward`.
     """
+    from . import environments, probes, targets
+    from .report import print_health, print_json
+
     pause = whole_number(interval, "--interval")
     if pause <= 0:
         raise NoaError(f"--interval must be a positive number of seconds, not {pause}")
@@ -288,6 +282,11 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
     by label selector across all pods (`--max-log-requests` set to the number of containers,
     so there is no 5-stream cap), `--prefix --timestamps`.
     """
+    from . import environments, images, targets
+    from . import logs as service_logs
+    from .report import print_json
+    from .shell import run
+
     selected = environments.select(c, env, target)
     services = images.select_services(service or [])
     min_level = service_logs.check_level(level)
@@ -322,6 +321,8 @@ def logs(  # noqa: PLR0917 (invoke maps each flag to a positional parameter)
 
 def print_unclassified(count: int, level: str) -> None:
     """On stderr, so that --json output stays parseable."""
+    from . import logs as service_logs
+
     note = service_logs.unclassified_note(count, level)
     if note:
         print(note, file=sys.stderr)
@@ -344,6 +345,8 @@ def stop(c: Context, env: str = "dev", target: str = "", purge: bool = False, ye
     scaled to zero; PVCs stay. --purge --yes: compose `down --volumes`; kubernetes deletes the
     StatefulSets' PVCs. The namespace is never deleted.
     """
+    from . import environments, release_cycle, targets
+
     selected = environments.select(c, env, target)
     if yes and not purge:
         raise NoaError("--yes confirms --purge; without --purge, stop keeps the data and needs no "
@@ -354,6 +357,8 @@ def stop(c: Context, env: str = "dev", target: str = "", purge: bool = False, ye
 def restore_pauses() -> list[str]:
     """The services a restore stops, in start order: those that write to Postgres, and those in front
     of them (the ui's nginx resolves their addresses once, at its start)."""
+    from . import catalogue
+
     writers = {s.name for s in catalogue.stack_services() if "postgres" in s.depends_on}
     return [s.name for s in catalogue.stack_services() if s.name in writers or writers & set(s.depends_on)]
 
@@ -370,6 +375,9 @@ def db_backup(c: Context, env: str = "dev", target: str = "", out: str = "") -> 
     the dump a `sha256sum` line and a manifest (JSON) with the checksum and every table's row count
     and checksum in that snapshot. Files are 0600. Restore with `invoke db-restore --from FILE`.
     """
+    from . import backups, environments, images, targets
+    from .report import step
+
     selected = environments.select(c, env, target)
     where = targets.of(selected)
     where.preflight_read(c, selected, "db-backup")
@@ -397,6 +405,9 @@ def db_restore(c: Context, env: str = "dev", target: str = "", from_: str = "", 
     `pg_restore --clean --single-transaction` (all or nothing), starts them again and compares each
     table's row count and checksum with the manifest.
     """
+    from . import backups, environments, targets
+    from .report import step
+
     if not from_:
         raise NoaError("db-restore: --from FILE names the backup (`invoke db-backup` prints it)")
     selected = environments.select(c, env, target)
@@ -436,6 +447,10 @@ def status(c: Context, env: str = "", target: str = "", json: bool = False, wide
     applied it (deploy, rollback, auto-rollback), whether it passed its health gate, and the
     health measured now (compose: the probes; kubernetes: workload readiness).
     """
+    from . import environments
+    from . import status as release_status
+    from .report import print_json, print_status
+
     names = [env] if env else list(environments.configured(c))
     rows = [release_status.of(c, environments.select(c, name, target)) for name in names]
     if json:
@@ -458,6 +473,9 @@ def env_init(c: Context, env: str = "dev", force: bool = False) -> None:
     NOA_ENV. Mode 0600, git-ignored; values are never printed. Refuses to overwrite without
     --force. `invoke deploy` creates the file when it is missing and adds secrets it lacks.
     """
+    from . import environments
+    from .report import step
+
     selected = environments.select(c, env)
     try:
         envfile.write(selected.env_file, selected.name, force=force)
@@ -485,6 +503,9 @@ def rotate_key(c: Context, env: str = "dev", name: str = "", deploy: bool = True
     the environment's secrets come from a secret manager (staging and prod on Kubernetes), rotate
     the key there instead: the ExternalSecret syncs it.
     """
+    from . import environments, release_cycle, targets
+    from .report import step
+
     if name not in envfile.ROTATABLE:
         raise NoaError(f"rotate-key: --name must be one of {', '.join(envfile.ROTATABLE)}, not {name!r}")
     selected = environments.select(c, env)
@@ -519,6 +540,9 @@ def env_check(c: Context, env: str = "dev", file: str = "", json: bool = False) 
     passwords >= 16 characters of 3+ classes, keys >= 32 random bytes. Names no service reads
     are listed as unknown. Secret values are never printed.
     """
+    from . import envcheck, environments
+    from .report import print_env_check, print_json, step
+
     selected = environments.select(c, env)
     path = Path(file) if file else selected.env_file
     if not path.is_file():
@@ -544,6 +568,9 @@ def docs(c: Context, check: bool = False) -> None:
     catalogue (noa_ops/catalogue.py), docker/docker-compose.yml, invoke.yaml and
     docker/monitoring/alert-rules.yml.
     """
+    from . import docgen
+    from .report import step
+
     contents = docgen.expected()
     stale = docgen.stale()
     names = ", ".join(str(path.relative_to(docgen.REPO)) for path in stale)
@@ -581,6 +608,9 @@ def model_fetch(  # noqa: PLR0917 (invoke maps each flag to a positional paramet
     must be https (redirects too); HUGGINGFACE_TOKEN goes to huggingface.co alone, never on a
     redirect.
     """
+    from . import environments, models, preflight
+    from .report import step
+
     selected = environments.select(c, env)
     preflight.require_engine(c)
     local, name, checksum = models.resolve_source(c, source, sha256, trust_unpinned=trust_unpinned)
