@@ -9,13 +9,13 @@ from pathlib import Path
 
 from invoke.collection import Collection
 
-from noa_ops import cli, environments, shell
+from noa_ops import cli, config_file, shell
 from noa_ops.errors import NoaError
 
 # invoke reads invoke.yaml right after importing this file, and a YAML error there would end in a
 # traceback: check it first. No chdir: noa_ops/paths.py anchors every path at the repository.
 try:
-    environments.check_config_file(Path(__file__).with_name("invoke.yaml"))
+    config_file.check_syntax(Path(__file__).with_name("invoke.yaml"))
 except NoaError as error:
     raise SystemExit(str(error)) from None
 ns = Collection(cli.build, cli.push, cli.deploy, cli.rollback, cli.health, cli.logs, cli.stop, cli.status,

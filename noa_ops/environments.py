@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from invoke.context import Context
 
 from . import catalogue, k8s_render, paths
@@ -131,19 +130,6 @@ def parse_environment(name: str, raw: Any) -> Environment:
         port_offset=port_offset(where, raw),
         profiles=profiles(where, raw),
     )
-
-
-def check_config_file(path: Path) -> None:
-    """invoke.yaml must parse: invoke itself would stop on a YAML error with a traceback."""
-    try:
-        yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        return  # no project configuration: `configured` says what is missing
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        reason = getattr(error, "problem", None) or type(error).__name__
-        raise NoaError(f"{path.name} is not valid YAML{where}: {reason}; fix it, then retry") from None
 
 
 def configured(c: Context) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 from invoke.exceptions import Exit
 from invoke.runners import Result
 
-from noa_ops import cli, environments, paths
+from noa_ops import cli, config_file, environments, paths
 from noa_ops.errors import NoaError
 
 from .helpers import REPO, mock_context, project_config, runs
@@ -213,8 +213,8 @@ def test_a_broken_invoke_yaml_is_one_line_not_a_traceback(tmp_path: Path, config
 
 
 def test_a_valid_invoke_yaml_passes_the_check(tmp_path: Path) -> None:
-    environments.check_config_file(REPO / "invoke.yaml")
-    environments.check_config_file(tmp_path / "absent.yaml")  # no file: `configured` says what is missing
+    config_file.check_syntax(REPO / "invoke.yaml")
+    config_file.check_syntax(tmp_path / "absent.yaml")  # no file: `configured` says what is missing
 
 
 @pytest.mark.parametrize(("words", "expected"), [

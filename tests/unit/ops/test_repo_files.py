@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from .helpers import REPO
@@ -62,3 +64,22 @@ def test_an_echoed_command_carries_no_escape_codes_into_a_pipe() -> None:
     piped = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
                            check=True)
     assert "true" in piped.stdout and "\x1b[" not in piped.stdout, repr(piped.stdout)
+
+
+# What `invoke --list` may import of the package: the task declarations and what tasks.py runs. The
+# verbs' own modules (and rich) load when a verb runs, so the listing stays fast.
+LISTING_IMPORTS = {"noa_ops", "noa_ops.cli", "noa_ops.clock", "noa_ops.config_file", "noa_ops.envfile",
+                   "noa_ops.errors", "noa_ops.paths", "noa_ops.private_files", "noa_ops.settings_catalogue",
+                   "noa_ops.shell", "noa_ops.terminal"}
+
+
+def test_listing_the_tasks_imports_no_verb_s_modules() -> None:
+    """envfile stays: rotate-key's --name help lists the names it takes."""
+    script = ("import sys\nfrom invoke.main import program\nprogram.run(['invoke', '--list'], exit=False)\n"
+              "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    listed = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                            timeout=60, check=True)
+    loaded = set(listed.stderr.split())
+    assert "Available tasks:" in listed.stdout
+    assert {name for name in loaded if name.startswith("noa_ops")} == LISTING_IMPORTS
+    assert "rich" not in loaded
