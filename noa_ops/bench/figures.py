@@ -94,7 +94,11 @@ def write(data: dict[str, Any], directory: Path = OUT_DIR) -> Path:
     return path
 
 
-def _number(value: float) -> str:
+def shown(value: float) -> str:
+    """A figure as the table shows it: three significant digits under 1 (0.138 s beside a 0.15 s
+    target), one decimal up to 1000, whole numbers beyond."""
+    if abs(value) < 1:
+        return f"{value:.3g}"
     return f"{value:.1f}" if abs(value) < 1000 else f"{value:.0f}"
 
 
@@ -107,7 +111,7 @@ def table(data: dict[str, Any], figures: list[Figure]) -> Table:
                           overflow="fold")
     for number, figure in enumerate(figures, start=1):
         stats = figure.stats()
-        numbers = [_number(value) for value in stats] if stats else ["-", "-", "-"]
+        numbers = [shown(value) for value in stats] if stats else ["-", "-", "-"]
         result.add_row(figure.section, f"{figure.name} [{number}]", str(len(figure.samples)), *numbers,
                        figure.unit, figure.verdict())
     return result

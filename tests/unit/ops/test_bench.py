@@ -36,6 +36,12 @@ def test_the_verdict_goes_by_the_median_not_the_best_run() -> None:
     assert exactly.verdict() == "MISSES < 60"
 
 
+@pytest.mark.parametrize(("value", "text"), [(0.13848, "0.138"), (0.5, "0.5"), (0.0, "0"), (9.939, "9.9"),
+                                             (48.19, "48.2"), (1234.5, "1234")])
+def test_figures_under_1_keep_three_significant_digits(value: float, text: str) -> None:
+    assert figures.shown(value) == text
+
+
 def test_a_figure_without_samples_has_no_numbers_and_no_verdict() -> None:
     figure = figures.Figure("cluster", "warm up", "s", target=60, note="already up: not restarted")
     assert figure.stats() is None and figure.verdict() == ""
