@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from noa_ops import paths
+from noa_ops import catalogue, paths
 from noa_ops.cluster import ClusterError, client, volumes
 from noa_ops.cluster.config import ClusterConfig
 
@@ -84,10 +84,15 @@ class Sandbox:
         return result
 
     def build_and_push(self) -> dict[str, Any]:
-        """Every image built for this revision and pushed to the cluster's registry: what push printed."""
+        """Every image built for this revision and pushed to the cluster's registry, the exporters' too
+        (staging-local runs the monitoring component): what the pushes printed, merged."""
         self.invoke("env-init", "--env", "dev")
         self.invoke("build", timeout=3600)
         pushed: dict[str, Any] = json.loads(self.invoke("push", "--env", "dev", "--json").stdout)
+        exporters = [word for exporter in catalogue.EXPORTERS for word in ("--service", exporter.name)]
+        self.invoke("build", *exporters, timeout=1800)
+        more = json.loads(self.invoke("push", "--env", "dev", *exporters, "--json").stdout)
+        pushed["pushed"].update(more["pushed"])
         return pushed
 
     def registry_tags(self) -> set[str]:

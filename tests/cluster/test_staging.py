@@ -3,7 +3,8 @@ variant (the staging overlay, two replicas of each app, noa-secrets from Externa
 CPU and laptop-sized resources: the local node has two cores and no GPU).
 
 What the variant's components need from a cluster, and this one lacks, the harness provides and
-says so: the External Secrets CRD (no operator runs, so nothing syncs), a `noa-secrets` Secret
+says so: the External Secrets and Prometheus Operator CRDs (no operator runs, so nothing syncs or
+scrapes), a stand-in Prometheus pod in a `monitoring` namespace, a `noa-secrets` Secret
 standing in for the one the operator would sync from the ClusterSecretStore, and the pinned model
 in the llama-models claim (the init step's download has no route off the machine).
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from invoke.context import Context
 
 from noa_ops import catalogue, envfile, k8s_render, models
 
-from .conftest import Cluster, install_operator_crds, timed
+from .conftest import Cluster, install_operator_crds, make_restricted_namespace, restricted_pod, timed
 from .operator import Operator
 
 pytestmark = pytest.mark.cluster
@@ -99,3 +102,90 @@ def test_staging_status_names_its_release(staged: Staged) -> None:
     [row] = json.loads(op.invoke("status", "--env", ENV, "--json").stdout)
     assert (row["environment"], row["target"], row["state"]) == (ENV, "kubernetes", "running"), row
     assert row["passed_gate"] is True and row["healthy_now"] is True, row
+
+
+# A stand-in for the operator's Prometheus: a pod labelled app.kubernetes.io/name: prometheus in the
+# monitoring namespace, behind the Service prometheus-operated (the name the operator gives it and
+# the monitoring component's PROMETHEUS_URL reads). It answers every query with one series whose
+# job names the path it was asked, so the ui's panel shows what reached it. The mcp image: Python.
+FAKE_PROMETHEUS = """
+import http.server, json
+class Answer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        series = {"metric": {"__name__": "up", "job": "asked " + self.path}, "value": [0, "1"]}
+        body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [series]}})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+http.server.HTTPServer(("", 9090), Answer).serve_forever()
+"""
+FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+CONNECT = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)"
+
+
+def _python(op: Operator, namespace: str, pod: str, code: str, *args: str) -> str | None:
+    """Run code in the pod's python (None: it failed, as a request a NetworkPolicy drops does)."""
+    answer = op.cluster.kubectl("-n", namespace, "exec", pod, "--", "timeout", "8", "python", "-c", code,
+                                *args, check=False)
+    return answer.stdout if answer.returncode == 0 else None
+
+
+def _start_prometheus(op: Operator, namespace: str, image: str) -> None:
+    make_restricted_namespace(op.cluster, namespace)
+    pod = restricted_pod("prometheus", image, ["python", "-c", FAKE_PROMETHEUS],
+                         labels={"app.kubernetes.io/name": "prometheus"})
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "prometheus-operated"},
+               "spec": {"selector": {"app.kubernetes.io/name": "prometheus"},
+                        "ports": [{"name": "web", "port": 9090, "targetPort": 9090}]}}
+    for item in (pod, service):
+        op.cluster.kubectl("-n", namespace, "apply", "-f", "-", stdin=json.dumps(item))
+    op.cluster.wait_phase(namespace, "prometheus", ("Running",))
+
+
+@pytest.fixture(scope="module")
+def prometheus(staged: Staged) -> Iterator[str]:
+    """The stand-in in the monitoring namespace, and the same in a namespace of another name (the
+    near miss the NetworkPolicies must refuse); its namespace's name."""
+    op, pushed = staged
+    stranger = f"monitoring-{uuid.uuid4().hex[:4]}"
+    try:
+        for namespace in ("monitoring", stranger):
+            _start_prometheus(op, namespace, pushed["pushed"]["mcp"])
+        yield stranger
+    finally:
+        for namespace in ("monitoring", stranger):
+            op.cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def test_the_exporters_report_their_stores_to_prometheus_only(staged: Staged, prometheus: str) -> None:
+    """The monitoring component on the cluster: each store's pod runs its exporter ready beside it;
+    Prometheus' pod reads pg_up 1 and redis_up 1 on the exporter ports and cannot connect to the
+    stores' own ports; the same pod in another namespace cannot reach the exporters."""
+    op, _ = staged
+    for pod_name, exporter in (("postgres-0", "postgres-exporter"), ("redis-0", "redis-exporter")):
+        statuses = op.get("pod", pod_name)["status"]["containerStatuses"]
+        assert {s["name"]: s["ready"] for s in statuses}.get(exporter) is True, statuses
+        assert all(s["restartCount"] == 0 for s in statuses), statuses
+    address = {name: op.get("pod", f"{name}-0")["status"]["podIP"] for name in ("postgres", "redis")}
+    postgres = _python(op, "monitoring", "prometheus", FETCH, f"http://{address['postgres']}:9187/metrics")
+    redis = _python(op, "monitoring", "prometheus", FETCH, f"http://{address['redis']}:9121/metrics")
+    assert re.search(r"^pg_up 1$", postgres or "", re.MULTILINE), (postgres or "")[-2000:]
+    assert re.search(r"^redis_up 1$", redis or "", re.MULTILINE), (redis or "")[-2000:]
+    assert _python(op, "monitoring", "prometheus", CONNECT, address["postgres"], "9187") is not None
+    assert _python(op, "monitoring", "prometheus", CONNECT, address["postgres"], "5432") is None
+    assert _python(op, "monitoring", "prometheus", CONNECT, address["redis"], "6379") is None
+    assert _python(op, prometheus, "prometheus", CONNECT, address["postgres"], "9187") is None
+
+
+def test_the_ui_panels_read_the_monitoring_namespace_s_prometheus(staged: Staged, prometheus: str) -> None:
+    """Each ui pod's /panels/up reaches prometheus-operated.monitoring by its full name (the resolver
+    its entry point wrote) through the ui's egress policy, with the panel's fixed query only."""
+    op, _ = staged
+    for pod in op.get("pods", "-l", "app.kubernetes.io/name=ui")["items"]:
+        name = pod["metadata"]["name"]
+        answer = op.kubectl("exec", name, "--", "curl", "-fsS", "--max-time", "5",
+                            "http://127.0.0.1:9200/panels/up?query=secret", check=False)
+        assert answer.returncode == 0, (name, answer.stderr)
+        [series] = json.loads(answer.stdout)["data"]["result"]
+        assert series["metric"]["job"] == "asked /api/v1/query?query=up", series
