@@ -107,12 +107,14 @@ def test_staging_status_names_its_release(staged: Staged) -> None:
 # A stand-in for the operator's Prometheus: a pod labelled app.kubernetes.io/name: prometheus in the
 # monitoring namespace, behind the Service prometheus-operated (the name the operator gives it and
 # the monitoring component's PROMETHEUS_URL reads). It answers every query with one series whose
-# job names the path it was asked, so the ui's panel shows what reached it. The mcp image: Python.
+# job names the path it was asked and the credentials sent, so the ui's panel shows what reached it.
+# The mcp image: Python.
 FAKE_PROMETHEUS = """
 import http.server, json
 class Answer(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        series = {"metric": {"__name__": "up", "job": "asked " + self.path}, "value": [0, "1"]}
+        asked = f"asked {self.path} with {self.headers.get('Authorization') or 'no credentials'}"
+        series = {"metric": {"__name__": "up", "job": asked}, "value": [0, "1"]}
         body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [series]}})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -180,12 +182,14 @@ def test_the_exporters_report_their_stores_to_prometheus_only(staged: Staged, pr
 
 def test_the_ui_panels_read_the_monitoring_namespace_s_prometheus(staged: Staged, prometheus: str) -> None:
     """Each ui pod's /panels/up reaches prometheus-operated.monitoring by its full name (the resolver
-    its entry point wrote) through the ui's egress policy, with the panel's fixed query only."""
+    its entry point wrote) through the ui's egress policy, with the panel's fixed query only: neither
+    the caller's query string nor their credentials reach Prometheus."""
     op, _ = staged
     for pod in op.get("pods", "-l", "app.kubernetes.io/name=ui")["items"]:
         name = pod["metadata"]["name"]
-        answer = op.kubectl("exec", name, "--", "curl", "-fsS", "--max-time", "5",
+        answer = op.kubectl("exec", name, "--", "curl", "-fsS", "--max-time", "5", "-H",
+                            "Authorization: Bearer not-for-prometheus",
                             "http://127.0.0.1:9200/panels/up?query=secret", check=False)
         assert answer.returncode == 0, (name, answer.stderr)
         [series] = json.loads(answer.stdout)["data"]["result"]
-        assert series["metric"]["job"] == "asked /api/v1/query?query=up", series
+        assert series["metric"]["job"] == "asked /api/v1/query?query=up with no credentials", series

@@ -185,3 +185,12 @@ def test_the_metrics_table_has_a_column_per_table_panel() -> None:
     assert table, "index.html has no metrics table"
     headings = re.findall(r'<th scope="col">', table.group(1))
     assert len(headings) == 1 + len(nginx_panels()) - 1
+
+
+def test_the_metrics_view_refreshes_as_its_caption_says() -> None:
+    script = (UI / "html" / "dashboard.js").read_text()
+    interval = re.search(r"const METRICS_INTERVAL_MS = (\d+);", script)
+    assert interval, "dashboard.js sets no METRICS_INTERVAL_MS"
+    seconds = int(interval.group(1)) // 1000
+    assert f"refreshed every {seconds} seconds</caption>" in (UI / "html" / "index.html").read_text()
+    assert seconds == 15  # docs/DOCKER_GUIDE.md, "The dashboard's metrics view"
