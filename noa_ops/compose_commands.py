@@ -43,8 +43,10 @@ def _with_services(command: str, services: Iterable[str]) -> str:
     return f"{command} {shlex.join(names)}" if names else command
 
 
-def build(env: Environment, services: Iterable[str]) -> str:
-    return _with_services(f"{base(env)} build", services)
+def build(env: Environment, services: Iterable[str], *, no_cache: bool = False) -> str:
+    """`build` of the services; `no_cache`: every layer built again (the cache is neither read nor
+    cleared)."""
+    return _with_services(f"{base(env)} build" + (" --no-cache" if no_cache else ""), services)
 
 
 def config(env: Environment, *, hot_reload: bool = False, profiles: Iterable[str] = ()) -> str:

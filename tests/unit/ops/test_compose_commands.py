@@ -43,6 +43,7 @@ def test_down_keeps_volumes(dev: Environment) -> None:
 def test_build_ps_and_logs(dev: Environment) -> None:
     assert compose.build(dev, ["mcp", "ui"]) == f"{BASE} build mcp ui"
     assert compose.build(dev, []) == f"{BASE} build"
+    assert compose.build(dev, ["mcp"], no_cache=True) == f"{BASE} build --no-cache mcp"
     assert compose.ps(dev) == f"{BASE} ps --all --format json"
     assert compose.logs(dev, ["mcp"]) == f"{BASE} logs --no-color --tail 40 mcp"
 
