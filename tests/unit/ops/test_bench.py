@@ -14,6 +14,7 @@ from noa_ops.bench import __main__ as bench_main
 from noa_ops.bench import cluster as bench_cluster
 from noa_ops.bench import figures
 from noa_ops.bench import validate as bench_validate
+from noa_ops.bench.stack import BenchStack
 from noa_ops.cluster import build
 from noa_ops.cluster.config import ClusterConfig
 from noa_ops.cluster.versions import COMPONENTS
@@ -209,3 +210,97 @@ def test_objects_are_counted_across_the_renders(tmp_path: Path) -> None:
 def test_the_validate_section_is_one_of_the_bench_s() -> None:
     assert bench_main.SECTIONS["validate"] is bench_validate.figures
     assert bench_validate.WALL_TARGET == 20.0
+
+
+# -- The sections that act: their command lines, the alternation and the ratios (no timing asserted).
+
+def test_pairs_alternate_first_then_second_and_ratios_are_per_pair() -> None:
+    from noa_ops.bench import pairs
+
+    calls: list[str] = []
+    numbers = iter([10.0, 5.0, 12.0, 4.0, 9.0, 3.0])
+
+    def side(name: str) -> float:
+        calls.append(name)
+        return next(numbers)
+
+    firsts, seconds = pairs.alternate(3, lambda: side("A"), lambda: side("B"))
+    assert calls == ["A", "B", "A", "B", "A", "B"]
+    assert (firsts, seconds) == ([10.0, 12.0, 9.0], [5.0, 4.0, 3.0])
+    assert pairs.ratios(firsts, seconds) == (2.0, 3.0, 3.0)  # not mean(A) / mean(B)
+    assert pairs.ratios([1.0, 2.0], [0.0, 4.0]) == (0.5,)
+    with pytest.raises(ValueError, match="not pairs"):
+        pairs.ratios([1.0], [1.0, 2.0])
+
+
+def _bench_stack(tmp_path: Path, prefix: str = "") -> BenchStack:
+    from noa_ops.bench.stack import BenchStack
+
+    stack = BenchStack(tmp_path / "home", "noa-bench-deploy-abc123", 23000, prefix)
+    stack.write_config()
+    return stack
+
+
+def _release(stack: BenchStack, tag: str) -> str:
+    from noa_ops import releases
+
+    return releases.create("dev", "compose", tag, images={}, sources={}, rendered_text="services: {}\n",
+                           state=stack.release_dir).id
+
+
+def test_the_bench_stack_is_dev_with_a_project_env_file_ports_and_state_of_its_own(tmp_path: Path) -> None:
+    import sys
+
+    import yaml
+
+    stack = _bench_stack(tmp_path)
+    env = stack.environment()
+    assert (env.name, env.project, env.port_offset, env.profiles) == (
+        "dev", "noa-bench-deploy-abc123", 23000, ())
+    assert env.env_file == stack.home / "dev.env" and env.image_prefix == "noa"
+    written = yaml.safe_load(stack.config_file.read_text())
+    assert written["noa"]["environments"]["dev"]["project"] == env.project
+    assert stack.command("deploy", "--env", "dev") == \
+        f"{sys.executable} -m invoke -f {stack.config_file} deploy --env dev"
+    assert stack.environ() == {"NOA_STATE_DIR": str(stack.home / "state")}
+    assert _bench_stack(tmp_path, "noa-bench").environment().image_prefix == "noa-bench"
+
+
+def test_the_sandbox_refuses_a_project_that_has_containers_and_removes_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from invoke.runners import Result
+
+    from noa_ops.bench import stack as bench_stack
+    from noa_ops.errors import NoaError
+
+    from .helpers import mock_context, runs
+
+    monkeypatch.setattr(bench_stack, "free_offset", lambda: 23000)
+    listing = re.compile(r"docker ps -aq --filter label=com\.docker\.compose\.project=noa-bench-deploy-\w+$")
+    taken = mock_context({listing: Result("f00\n")})
+    with pytest.raises(NoaError, match="already has containers"), bench_stack.sandbox(taken, "deploy"):
+        raise AssertionError("never reached")
+    stop = re.compile(r".* -m invoke -f /\S+/invoke\.yaml stop --env dev --purge --yes$")
+    c = mock_context({listing: Result(""), stop: Result("")})
+    with bench_stack.sandbox(c, "deploy") as stack:
+        (stack.home / "dev.env").write_text("")  # what the first deploy writes
+        assert stack.port_offset == 23000
+    assert stop.match(runs(c).call_args_list[-1].args[0])
+    assert not stack.home.exists()
+
+
+def test_a_derived_image_is_built_from_stdin_with_the_classic_builder() -> None:
+    from invoke.runners import Result
+
+    from noa_ops.bench import stack as bench_stack
+
+    from .helpers import mock_context, runs
+
+    command = ("printf '%s\\n' 'FROM noa/agenticos:abc' 'ENTRYPOINT [\"false\"]' 'CMD []' | "
+               "docker build -q -t noa-bench/agenticos:crash -")
+    c = mock_context({command: Result("sha256:1\n")})
+    assert bench_stack.derived_image(c, "noa-bench/agenticos:crash", "noa/agenticos:abc",
+                                     ['ENTRYPOINT ["false"]', "CMD []"]) == "noa-bench/agenticos:crash"
+    assert runs(c).call_args.kwargs["env"] == {"DOCKER_BUILDKIT": "0"}
