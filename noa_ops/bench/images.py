@@ -10,7 +10,7 @@ import subprocess
 from .. import catalogue, environments, images
 from ..errors import NoaError
 from .figures import Figure
-from .llama import project_context
+from .stack import project_context
 
 SECTION = "images"
 COMPRESSED_TARGET_MB = 55.0

@@ -1,39 +1,64 @@
-"""llama's figures: the image of this revision in its container, model load and tokens per second.
+"""llama's figures: the hardened container against the same llama-server run bare on the host.
 
-It starts its own llama container (the dev environment's models volume read-only, the compose
-file's hardening and limits) on a spare loopback port, so a running stack is left alone.
+Both sides serve the same model file with the same settings and get the same prompt, in pairs
+(container, bare, container, bare, ...); each ratio is container / bare within its pair.
+- container: the image of this revision as compose runs it (read-only, no capabilities, uid 10001,
+  its limits, the dev models volume read-only) on a spare loopback port, so a running stack is left
+  alone; from `docker run` on, since a deploy waits for the container's start too.
+- bare: the image's own llama-server and the C++ and OpenMP runtimes it links (libstdc++, libgcc_s,
+  libgomp), copied out of the image once (`docker create`, `docker cp`) into
+  build/bench/llama-server/<image id>/ and run from there with LD_LIBRARY_PATH; the host's C
+  library (it must be at least the image's, Debian bookworm's glibc 2.36). The environment is the
+  image's (OMP_WAIT_POLICY and its LLAMA_ARG_* settings) with compose's settings over it; the model
+  is the cached file models.fetch_default verified, the one the volume holds a copy of.
+The settings are the compose file's defaults for llama (LLAMA_ARG_THREADS and the rest).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import platform
+import re
 import shlex
+import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from invoke.config import Config
+import yaml
 from invoke.context import Context
 
 from .. import environments, images, models, paths
 from ..errors import NoaError
 from ..report import step
-from ..shell import run, run_checked
-from .figures import Figure
+from ..shell import run
+from . import stack
+from .figures import OUT_DIR, Figure
+from .pairs import RATIO_UNIT, alternate, ratios
+from .stack import project_context
 
-PORT = 19300
-THREADS = 2
+PORT, BARE_PORT = 19300, 19301
 SECTION = "llama"
 GENERATE_TOKENS = 128
 # About 150 tokens, so prompt processing is measured on more than a handful.
 PROMPT = " ".join(["Noa Server runs workflows, agents and a language model on a small machine."] * 10)
+SERVER = "/usr/local/bin/llama-server"
+LIBRARIES = ("libstdc++.so.6", "libgcc_s.so.1", "libgomp.so.1")
+BINARIES_DIR = OUT_DIR / "llama-server"
+_DEFAULT = re.compile(r"\$\{\w+:-([^}]*)\}")
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
 class Sample:
+    load_s: float
     prompt_tps: float
     generation_tps: float
 
@@ -48,7 +73,20 @@ def fetch(url: str, body: dict[str, Any] | None = None, timeout: float = 300) ->
         return error.code, None
 
 
-def container_command(image: str, volume: str, name: str) -> str:
+def compose_settings(compose_file: Path = paths.REPO / paths.COMPOSE_FILE) -> dict[str, str]:
+    """llama's LLAMA_ARG_* settings as the compose file gives them by default (the model aside: each
+    side names its own path to the same file)."""
+    loaded = yaml.safe_load(compose_file.read_text())
+    environment = loaded["services"]["llama"]["environment"]
+    settings = {}
+    for name, value in environment.items():
+        if name.startswith("LLAMA_ARG_") and name != "LLAMA_ARG_MODEL":
+            match = _DEFAULT.fullmatch(str(value))
+            settings[name] = match.group(1) if match else str(value)
+    return settings
+
+
+def container_command(image: str, volume: str, name: str, settings: dict[str, str]) -> str:
     """docker run as compose runs llama: read-only, no capabilities, uid 10001, its limits."""
     words = [
         "docker", "run", "-d", "--rm", "--name", name, "--pull", "never",
@@ -56,16 +94,78 @@ def container_command(image: str, volume: str, name: str) -> str:
         "--user", "10001:10001", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         "--cpus", "2", "--memory", "4g", "--pids-limit", "256",
         "-v", f"{volume}:{models.MOUNT}:ro", "-p", f"127.0.0.1:{PORT}:9300",
-        "-e", f"LLAMA_ARG_THREADS={THREADS}", image,
     ]
-    return shlex.join(words)
+    for key, value in settings.items():
+        words += ["-e", f"{key}={value}"]
+    return shlex.join([*words, image])
 
 
-def wait_loaded(started: float, deadline_s: float = 300) -> float:
+def image_environment(c: Context, image: str) -> dict[str, str]:
+    command = shlex.join(["docker", "image", "inspect", "--format", "{{json .Config.Env}}", image])
+    answer = stack.checked(c, command, f"docker image inspect {image}")
+    pairs = (item.partition("=") for item in json.loads(answer.stdout or "[]"))
+    return {key: value for key, _, value in pairs}
+
+
+def bare_environment(image_env: dict[str, str], settings: dict[str, str], directory: Path,
+                     model: Path) -> dict[str, str]:
+    """The image's environment and compose's settings, on 127.0.0.1:BARE_PORT with the host's model
+    path, the copied libraries first; nothing else of the caller's environment (an LLAMA_* of the
+    shell must not change the bare side only)."""
+    env = {key: value for key, value in image_env.items() if key != "PATH"}
+    env.update(settings)
+    env.update({"LLAMA_ARG_HOST": "127.0.0.1", "LLAMA_ARG_PORT": str(BARE_PORT),
+                "LLAMA_ARG_MODEL": str(model), "LD_LIBRARY_PATH": str(directory),
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    return env
+
+
+def library_dir() -> str:
+    return f"/usr/lib/{platform.machine()}-linux-gnu"
+
+
+def copy_commands(container: str, target: Path) -> list[str]:
+    """`docker cp -L` (symbolic links followed) of the server and each library it links."""
+    sources = [SERVER, *(f"{library_dir()}/{name}" for name in LIBRARIES)]
+    return [shlex.join(["docker", "cp", "-L", f"{container}:{source}", str(target / Path(source).name)])
+            for source in sources]
+
+
+def bare_binary(c: Context, image: str) -> Path:
+    """The directory holding the image's llama-server and its libraries, copied out once per image ID."""
+    image_id = images.image_id(c, image)
+    if image_id is None:
+        raise NoaError(f"no image {image}: build it first (`invoke build`)")
+    directory = BINARIES_DIR / image_id.removeprefix("sha256:")[:12]
+    if (directory / "llama-server").is_file():
+        return directory
+    partial = directory.with_name(f".{directory.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    name = f"noa-bench-llama-copy-{uuid.uuid4().hex[:6]}"
+    stack.checked(c, shlex.join(["docker", "create", "--name", name, image]), "docker create")
+    try:
+        for command in copy_commands(name, partial):
+            stack.checked(c, command, "docker cp")
+    finally:
+        run(c, f"docker rm -f {name}", hide=True)
+    os.replace(partial, directory)
+    return directory
+
+
+def require_free(port: int) -> None:
+    if not stack.is_free(port):
+        raise NoaError(f"127.0.0.1:{port} is taken: stop what listens there, then run the bench again")
+
+
+def wait_loaded(started: float, port: int, alive: Callable[[], bool] | None = None,
+                deadline_s: float = 300) -> float:
     """Seconds from `started` until /health answers 200 (503 while loading; refused before it listens)."""
     while time.perf_counter() - started < deadline_s:
+        if alive is not None and not alive():
+            raise NoaError(f"llama-server on {port} exited while loading")
         try:
-            status, _ = fetch(f"http://127.0.0.1:{PORT}/health", timeout=2)
+            status, _ = fetch(f"http://127.0.0.1:{port}/health", timeout=2)
         except OSError:
             status = 0
         if status == 200:
@@ -74,21 +174,70 @@ def wait_loaded(started: float, deadline_s: float = 300) -> float:
     raise NoaError(f"llama did not load the model within {deadline_s:.0f} s")
 
 
-def sample() -> Sample:
+def completion(port: int) -> tuple[float, float]:
+    """(prompt tokens/s, generation tokens/s) of one completion of PROMPT, after a short warm-up."""
+    fetch(f"http://127.0.0.1:{port}/completion", {"prompt": "warm up", "n_predict": 4})
     body = {"prompt": PROMPT, "n_predict": GENERATE_TOKENS, "temperature": 0, "ignore_eos": True,
             "cache_prompt": False}
-    status, answer = fetch(f"http://127.0.0.1:{PORT}/completion", body)
+    status, answer = fetch(f"http://127.0.0.1:{port}/completion", body)
     if status != 200 or not isinstance(answer, dict):
-        raise NoaError(f"completion failed with HTTP {status}")
+        raise NoaError(f"completion on {port} failed with HTTP {status}")
     timings = answer["timings"]
-    return Sample(float(timings["prompt_per_second"]), float(timings["predicted_per_second"]))
+    return float(timings["prompt_per_second"]), float(timings["predicted_per_second"])
 
 
-def project_context() -> Context:
-    """A Context with invoke.yaml loaded, as the tasks get it (this runs outside `invoke`)."""
-    config = Config(project_location=paths.REPO)
-    config.load_project()
-    return Context(config=config)
+def in_container(c: Context, command: str, name: str) -> Sample:
+    require_free(PORT)
+    started = time.perf_counter()
+    stack.checked(c, command, "starting llama's container")
+    try:
+        load = wait_loaded(started, PORT)
+        return Sample(load, *completion(PORT))
+    finally:
+        run(c, f"docker rm -f {name}", hide=True)
+
+
+def bare(directory: Path, env: dict[str, str]) -> Sample:
+    require_free(BARE_PORT)
+    with (directory / "last-run.log").open("wb") as log:
+        started = time.perf_counter()
+        server = subprocess.Popen([str(directory / "llama-server")], env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            load = wait_loaded(started, BARE_PORT, alive=lambda: server.poll() is None)
+            return Sample(load, *completion(BARE_PORT))
+        except NoaError as error:
+            raise NoaError(f"{error}; see {directory / 'last-run.log'}") from None
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def check_bare_runs(c: Context, directory: Path, env: dict[str, str]) -> None:
+    """`llama-server --version` bare, once: a binary this host cannot run is one line, not a hang."""
+    result = run(c, shlex.join([str(directory / "llama-server"), "--version"]), env=env, hide=True)
+    if result.failed:
+        raise NoaError(f"the image's llama-server does not run on this host: {stack.last_line(result)}")
+
+
+def ratio_figures(containers: list[Sample], bares: list[Sample], how: str) -> list[Figure]:
+    """Container, bare and container / bare per pair, for load, prompt and generation."""
+    result = []
+    for field, name, unit in (("load_s", "load to 200 /health", "s"),
+                              ("prompt_tps", "prompt processing", "tokens/s"),
+                              ("generation_tps", "generation", "tokens/s")):
+        inside = [getattr(sample, field) for sample in containers]
+        outside = [getattr(sample, field) for sample in bares]
+        from_start = f"{how}; from docker run" if field == "load_s" else how
+        result += [Figure(SECTION, f"{name}, container", unit, tuple(inside), note=from_start),
+                   Figure(SECTION, f"{name}, bare", unit, tuple(outside), note=how),
+                   Figure(SECTION, f"{name}, container / bare", RATIO_UNIT, ratios(inside, outside),
+                          note="per pair")]
+    return result
 
 
 def figures(runs: int) -> list[Figure]:
@@ -97,22 +246,18 @@ def figures(runs: int) -> list[Figure]:
     image = images.image_name(env, "llama", images.current_tag(c))
     model = models.fetch_default(c)
     models.place(c, env, model, models.DEFAULT_MODEL.file_name, models.DEFAULT_MODEL.sha256)
-    loads: list[float] = []
-    samples: list[Sample] = []
-    for index in range(runs):
-        name = f"noa-llama-bench-{int(time.time())}-{index}"
-        step("bench", f"llama: starting {image} on 127.0.0.1:{PORT} (run {index + 1} of {runs})")
-        started = time.perf_counter()
-        run_checked(c, container_command(image, models.volume_name(env), name), "starting llama", hide=True)
-        try:
-            # From `docker run` on: the container's start is part of what a deploy waits for.
-            loads.append(wait_loaded(started))
-            fetch(f"http://127.0.0.1:{PORT}/completion", {"prompt": "warm up", "n_predict": 4})
-            samples.append(sample())
-        finally:
-            run(c, f"docker rm -f {name}", hide=True)
-    how = f"{models.DEFAULT_MODEL.file_name}, {THREADS} threads, container"
-    return [Figure(SECTION, "load to 200 /health", "s", tuple(loads), note=f"from docker run; {how}"),
-            Figure(SECTION, "prompt processing", "tokens/s", tuple(s.prompt_tps for s in samples), note=how),
-            Figure(SECTION, "generation", "tokens/s", tuple(s.generation_tps for s in samples),
-                   note=f"{GENERATE_TOKENS} tokens; {how}")]
+    settings = compose_settings()
+    directory = bare_binary(c, image)
+    bare_env = bare_environment(image_environment(c, image), settings, directory, model)
+    check_bare_runs(c, directory, bare_env)
+    count = iter(range(1, runs + 1))
+
+    def container_run() -> Sample:
+        name = f"noa-llama-bench-{uuid.uuid4().hex[:6]}"
+        step("bench", f"llama: run {next(count)} of {runs}, {image} on 127.0.0.1:{PORT}, then bare on "
+                      f"{BARE_PORT}")
+        return in_container(c, container_command(image, models.volume_name(env), name, settings), name)
+
+    containers, bares = alternate(runs, container_run, lambda: bare(directory, bare_env))
+    how = f"{models.DEFAULT_MODEL.file_name}, {settings.get('LLAMA_ARG_THREADS', '?')} threads"
+    return ratio_figures(containers, bares, how)

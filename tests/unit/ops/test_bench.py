@@ -304,3 +304,71 @@ def test_a_derived_image_is_built_from_stdin_with_the_classic_builder() -> None:
     assert bench_stack.derived_image(c, "noa-bench/agenticos:crash", "noa/agenticos:abc",
                                      ['ENTRYPOINT ["false"]', "CMD []"]) == "noa-bench/agenticos:crash"
     assert runs(c).call_args.kwargs["env"] == {"DOCKER_BUILDKIT": "0"}
+
+
+def test_llama_runs_both_sides_with_the_compose_file_s_settings(tmp_path: Path) -> None:
+    from noa_ops.bench import llama
+
+    settings = llama.compose_settings()
+    assert settings == {"LLAMA_ARG_THREADS": "2", "LLAMA_ARG_CTX_SIZE": "4096",
+                        "LLAMA_ARG_CHAT_TEMPLATE": "gemma", "LLAMA_ARG_BATCH": "512",
+                        "LLAMA_ARG_N_GPU_LAYERS": "0"}
+    command = llama.container_command("noa/llama:abc", "noa-dev_llama-models", "bench-1", settings)
+    assert command.startswith("docker run -d --rm --name bench-1 --pull never --read-only ")
+    assert "-v noa-dev_llama-models:/models:ro -p 127.0.0.1:19300:9300 " in command
+    assert all(f"-e {key}={value} " in command for key, value in settings.items())
+    assert command.endswith(" noa/llama:abc")
+    image_env = {"PATH": "/usr/local/bin:/usr/bin", "OMP_WAIT_POLICY": "PASSIVE", "LLAMA_ARG_PORT": "9300",
+                 "LLAMA_ARG_HOST": "0.0.0.0", "LLAMA_ARG_MODEL": "/models/m.gguf", "LLAMA_ARG_UI": "0"}
+    bare = llama.bare_environment(image_env, settings, tmp_path / "bin", tmp_path / "m.gguf")
+    assert bare["OMP_WAIT_POLICY"] == "PASSIVE" and bare["LLAMA_ARG_UI"] == "0"
+    assert (bare["LLAMA_ARG_HOST"], bare["LLAMA_ARG_PORT"], bare["LLAMA_ARG_MODEL"]) == (
+        "127.0.0.1", "19301", str(tmp_path / "m.gguf"))
+    assert bare["LD_LIBRARY_PATH"] == str(tmp_path / "bin") and bare["PATH"] != image_env["PATH"]
+    assert {key: bare[key] for key in settings} == settings
+
+
+def test_the_bare_llama_server_is_copied_out_of_the_image_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import platform
+    import re
+
+    from invoke.runners import Result
+
+    from noa_ops.bench import llama
+
+    from .helpers import mock_context, runs
+
+    monkeypatch.setattr(llama, "BINARIES_DIR", tmp_path / "llama-server")
+    libraries = f"/usr/lib/{platform.machine()}-linux-gnu"
+    inspect = "docker image inspect --format '{{.Id}}' noa/llama:abc"
+    c = mock_context({inspect: Result("sha256:0123456789abcdef\n"),
+                      re.compile(r"docker (create|cp|rm) .*"): Result("")})
+    directory = llama.bare_binary(c, "noa/llama:abc")
+    assert directory == tmp_path / "llama-server" / "0123456789ab"
+    commands = [call.args[0] for call in runs(c).call_args_list]
+    [name] = re.findall(r"--name (\S+) noa/llama:abc", commands[1])
+    partial = tmp_path / "llama-server" / ".0123456789ab.partial"
+    assert commands[2:] == [
+        f"docker cp -L {name}:/usr/local/bin/llama-server {partial}/llama-server",
+        f"docker cp -L {name}:{libraries}/libstdc++.so.6 {partial}/libstdc++.so.6",
+        f"docker cp -L {name}:{libraries}/libgcc_s.so.1 {partial}/libgcc_s.so.1",
+        f"docker cp -L {name}:{libraries}/libgomp.so.1 {partial}/libgomp.so.1",
+        f"docker rm -f {name}"]
+    (directory / "llama-server").write_text("")
+    again = mock_context({inspect: Result("sha256:0123456789abcdef\n")})
+    assert llama.bare_binary(again, "noa/llama:abc") == directory
+    assert runs(again).call_count == 1  # the image ID only: nothing copied again
+
+
+def test_llama_ratios_are_container_over_bare_per_pair() -> None:
+    from noa_ops.bench import llama
+
+    containers = [llama.Sample(2.0, 100.0, 20.0), llama.Sample(3.0, 90.0, 18.0)]
+    bares = [llama.Sample(1.0, 200.0, 40.0), llama.Sample(1.5, 100.0, 20.0)]
+    made = {figure.name: figure for figure in llama.ratio_figures(containers, bares, "m, 2 threads")}
+    assert made["load to 200 /health, container / bare"].samples == (2.0, 2.0)
+    assert made["prompt processing, container / bare"].samples == (0.5, 0.9)
+    assert made["generation, container / bare"].samples == (0.5, 0.9)
+    assert made["generation, bare"].samples == (40.0, 20.0)
+    assert {figure.unit for name, figure in made.items() if "/ bare" in name} == {"\N{MULTIPLICATION SIGN}"}
