@@ -291,6 +291,90 @@ def test_the_sandbox_refuses_a_project_that_has_containers_and_removes_its_own(
     assert not stack.home.exists()
 
 
+def test_deploy_alternates_invoke_and_plain_compose_of_one_release_each_from_down(tmp_path: Path) -> None:
+    from invoke.runners import Result
+
+    from noa_ops import compose_commands
+    from noa_ops.bench import deploy as bench_deploy
+
+    from .helpers import mock_context, runs
+
+    stack = _bench_stack(tmp_path)
+    release = _release(stack, "abc")
+    env = stack.environment()
+    invoked = stack.command("deploy", "--env", "dev")
+    down = compose_commands.down(env)
+    plain = compose_commands.up_release(env.project, stack.home / "state" / "releases" / "dev" / release /
+                                        "compose.yaml", timeout=600)
+    # The test's checkout root is tmp_path, so the stored file is shown relative to it.
+    assert plain == (f"docker compose -p noa-bench-deploy-abc123 -f home/state/releases/dev/{release}/"
+                     f"compose.yaml up -d --wait --wait-timeout 600 --no-build --pull never --remove-orphans")
+    assert down == ("docker compose -p noa-bench-deploy-abc123 -f docker/docker-compose.yml --env-file "
+                    "home/dev.env --profile monitoring down --remove-orphans")  # volumes kept
+    c = mock_context({invoked: Result(""), down: Result(""), plain: Result("")})
+    firsts, seconds = bench_deploy.deploy_pairs(c, stack, 2)
+    assert len(firsts) == len(seconds) == 2
+    commands = [call.args[0] for call in runs(c).call_args_list]
+    assert commands == [invoked, down, invoked, down, plain, down, invoked, down, plain]
+    made = bench_deploy.deploy_figures(firsts, seconds)
+    assert [(f.name, f.unit, f.target) for f in made] == [
+        ("invoke deploy --env dev, 7 services", "s", 30.0),
+        ("plain docker compose up -d --wait, same release", "s", None),
+        ("deploy, invoke / plain compose", "\N{MULTIPLICATION SIGN}", 1.3)]
+
+
+def test_rollback_alternates_from_the_second_release_back_to_the_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from invoke.runners import Result
+
+    from noa_ops import compose_commands, releases
+    from noa_ops.bench import deploy as bench_deploy
+    from noa_ops.bench.stack import BenchStack
+
+    from .helpers import mock_context, runs
+
+    stack = _bench_stack(tmp_path)
+    good, second = _release(stack, "abc"), _release(stack, "abc")
+    made = iter([good, second])
+    monkeypatch.setattr(BenchStack, "latest_release",
+                        lambda self: releases.load("dev", next(made), self.release_dir))
+    deploy = stack.command("deploy", "--env", "dev")
+    other = stack.command("deploy", "--env", "dev", "--service-image", "mcp=noa-bench/mcp:rollback-1")
+    rollback = stack.command("rollback", "--env", "dev")
+    back = stack.command("rollback", "--env", "dev", "--to", second)
+    plain = compose_commands.up_release(stack.project, stack.rendered(good), timeout=600)
+    said = Result(stderr=f"rollback: dev runs release {good} and is healthy\n")
+    c = mock_context({deploy: Result(""), other: Result(""), rollback: said, back: Result(""),
+                      plain: Result("")})
+    firsts, seconds = bench_deploy.rollback_pairs(c, stack, "noa-bench/mcp:rollback-1", 2)
+    assert len(firsts) == len(seconds) == 2
+    commands = [call.args[0] for call in runs(c).call_args_list]
+    assert commands == [deploy, other, rollback, back, plain, back, rollback, back, plain, back]
+
+
+def test_a_rollback_that_went_elsewhere_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from invoke.runners import Result
+
+    from noa_ops import releases
+    from noa_ops.bench import deploy as bench_deploy
+    from noa_ops.bench.stack import BenchStack
+    from noa_ops.errors import NoaError
+
+    from .helpers import mock_context
+
+    stack = _bench_stack(tmp_path)
+    good, second = _release(stack, "abc"), _release(stack, "abc")
+    made = iter([good, second])
+    monkeypatch.setattr(BenchStack, "latest_release",
+                        lambda self: releases.load("dev", next(made), self.release_dir))
+    elsewhere = Result(stderr=f"dev runs release {second} and is healthy\n")
+    c = mock_context({stack.command("deploy", "--env", "dev"): Result(""),
+                      stack.command("deploy", "--env", "dev", "--service-image", "mcp=x"): Result(""),
+                      stack.command("rollback", "--env", "dev"): elsewhere})
+    with pytest.raises(NoaError, match=f"did not go back to {good}"):
+        bench_deploy.rollback_pairs(c, stack, "x", 1)
+
+
 def test_a_derived_image_is_built_from_stdin_with_the_classic_builder() -> None:
     from invoke.runners import Result
 
