@@ -390,6 +390,78 @@ def test_a_derived_image_is_built_from_stdin_with_the_classic_builder() -> None:
     assert runs(c).call_args.kwargs["env"] == {"DOCKER_BUILDKIT": "0"}
 
 
+def test_the_cold_build_runs_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from noa_ops.bench import build as bench_build
+
+    monkeypatch.setattr(bench_build, "warm_rebuilds", lambda _c, runs: (1.0,) * runs)
+    monkeypatch.setattr(bench_build, "llama_compiles", lambda _c, runs: (2.0,) * runs)
+
+    def never(_c: object) -> tuple[float, ...]:
+        raise AssertionError("the cold build ran without --cold")
+
+    monkeypatch.setattr(bench_build, "cold_build", never)
+    warm, compiled, cold = bench_build.figures(2)
+    assert (warm.samples, warm.target, compiled.samples) == ((1.0, 1.0), 20.0, (2.0, 2.0))
+    assert (cold.name, cold.samples, cold.note) == ("cold build, the stack's 7 images", (),
+                                                    "not run (pass --cold: it takes most of 20 minutes)")
+    monkeypatch.setattr(bench_build, "cold_build", lambda _c: (900.0,))
+    assert bench_build.figures(2, cold=True)[-1].samples == (900.0,)
+
+
+def test_the_cold_build_is_compose_build_no_cache_of_the_stack_under_a_bench_prefix(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from invoke.runners import Result
+
+    from noa_ops import images
+    from noa_ops.bench import build as bench_build
+
+    from .helpers import mock_context, runs
+
+    monkeypatch.setattr(images, "current_tag", lambda _c=None: "1a2b3c4d5e6f")
+    monkeypatch.setattr(images, "builder_variables", lambda _c: {"DOCKER_BUILDKIT": "1"})
+    build = re.compile(r"docker compose -p noa-bench-cold -f docker/docker-compose.yml "
+                       r"--env-file /\S+/dev.env --profile monitoring build --no-cache "
+                       r"postgres redis mcp claude-flow agenticos llama ui$")
+    c = mock_context({"scripts/build-wheelhouse": Result(""), "scripts/fetch-llama-source": Result(""),
+                      re.compile(r".* env-init --env dev$"): Result(""), build: Result(""),
+                      re.compile(r"docker image rm -f noa-bench-cold/postgres:1a2b3c4d5e6f .*"): Result("")})
+    assert len(bench_build.cold_build(c)) == 1
+    [call] = [call for call in runs(c).call_args_list if build.match(call.args[0])]
+    assert call.kwargs["env"] == {"NOA_IMAGE_PREFIX": "noa-bench-cold", "NOA_IMAGE_TAG": "1a2b3c4d5e6f",
+                                  "COMPOSE_BAKE": "false", "DOCKER_BUILDKIT": "1"}
+    removed = runs(c).call_args_list[-1].args[0].split()[4:]
+    assert removed == [f"noa-bench-cold/{name}:1a2b3c4d5e6f" for name in
+                       ("postgres", "redis", "mcp", "claude-flow", "agenticos", "llama", "ui")]
+
+
+def test_the_warm_rebuild_and_the_llama_compile_commands(tmp_path: Path) -> None:
+    from noa_ops import paths
+    from noa_ops.bench import build as bench_build
+
+    stack = _bench_stack(tmp_path, "noa-bench")
+    assert bench_build.rebuild_command(stack, Path("/tmp/t")) == \
+        f"cd /tmp/t && {stack.command('build', '--service', 'mcp')}"
+    assert bench_build.stage_build_command(Path("/tmp/s/compose.yaml")) == \
+        "docker compose -p noa-bench-build -f /tmp/s/compose.yaml build llama-build"
+    service = bench_build.stage_compose("noa-bench/llama-build:1")["services"]["llama-build"]
+    assert service["build"] == {"context": str(paths.REPO), "dockerfile": "docker/Dockerfile",
+                                "target": "llama-build", "args": {"BASE_IMAGE": "debian:bookworm-slim"}}
+    source = Path("/r/build/llama/llama-source.tar.gz")
+    assert bench_build.compile_command("noa-bench/llama-build:1", source) == (
+        "docker run --rm --network none -v /r/build/llama/llama-source.tar.gz:/tmp/llama-source.tar.gz:ro "
+        "noa-bench/llama-build:1 build-llama-server /tmp/llama-source.tar.gz /tmp/llama-out")
+    changed = tmp_path / "init.py"
+    changed.write_text('"""doc."""\n')
+    bench_build.change_one_line(changed)
+    first = changed.read_text()
+    bench_build.change_one_line(changed)
+    lines = changed.read_text().splitlines()
+    assert len(lines) == 3 and lines[1] != lines[2] and all(line.startswith("# ") for line in lines[1:])
+    assert first.endswith("\n")
+
+
 def test_llama_runs_both_sides_with_the_compose_file_s_settings(tmp_path: Path) -> None:
     from noa_ops.bench import llama
 
