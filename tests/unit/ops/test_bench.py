@@ -390,6 +390,44 @@ def test_a_derived_image_is_built_from_stdin_with_the_classic_builder() -> None:
     assert runs(c).call_args.kwargs["env"] == {"DOCKER_BUILDKIT": "0"}
 
 
+def test_faults_crash_every_process_but_tini_and_wait_for_a_restart_that_is_healthy() -> None:
+    from invoke.runners import Result
+
+    from noa_ops.bench import faults
+
+    from .helpers import mock_context
+
+    assert faults.crash_command("f00") == "docker exec f00 sh -c 'kill -KILL -1'"
+    listing = ("docker ps -q --no-trunc --filter label=com.docker.compose.project=noa-bench-faults-1 "
+               "--filter label=com.docker.compose.service=mcp")
+    assert faults.container_of(mock_context({listing: Result("f00\n")}), "noa-bench-faults-1", "mcp") == "f00"
+    assert not faults.recovered(2, "2 running healthy")  # not restarted yet: the crash is still to come
+    assert not faults.recovered(2, "3 running starting")
+    assert not faults.recovered(2, "3 restarting")
+    assert not faults.recovered(2, "")
+    assert faults.recovered(2, "3 running healthy")
+    assert faults.all_healthy("healthy\nhealthy\n")
+    assert not faults.all_healthy("healthy\nstarting\n") and not faults.all_healthy("")
+
+
+def test_the_crash_looping_release_must_fail_and_say_it_rolled_back(tmp_path: Path) -> None:
+    from invoke.runners import Result
+
+    from noa_ops.bench import faults
+    from noa_ops.errors import NoaError
+
+    from .helpers import mock_context
+
+    stack = _bench_stack(tmp_path)
+    broken = "agenticos=noa-bench/agenticos:crash"
+    command = stack.command("deploy", "--env", "dev", "--service-image", broken)
+    rolled = Result(stderr="deploy: ...; rolled back to 2026-x,\nwhich is healthy (see above)\n", exited=1)
+    faults.crash_loop_deploy(mock_context({command: rolled}), stack, "noa-bench/agenticos:crash")
+    for result in (Result(""), Result(stderr="the rollback to x failed too\n", exited=1)):
+        with pytest.raises(NoaError, match="was not rolled back"):
+            faults.crash_loop_deploy(mock_context({command: result}), stack, "noa-bench/agenticos:crash")
+
+
 def test_the_cold_build_runs_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     from noa_ops.bench import build as bench_build
 
