@@ -90,9 +90,12 @@ def require_engine(session: nox.Session, name: str) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """What operators wait on, measured here and never asserted (noa_ops/bench): the CLI's start,
-    `nox -R -s validate` warm and each of its steps, the images' sizes, llama in its container, and
-    the local cluster's cold build, warm up, deploy and rollback. One table, and JSON in
-    build/bench/. `nox -s bench -- --runs 5 --only cluster` passes arguments on."""
+    `nox -R -s validate` warm and each of its steps, the images' sizes, llama in its container against
+    the same server bare, builds (a warm rebuild, the llama compile; the cold build with --cold),
+    deploy and rollback against plain compose, faults (crash to healthy, a crash-looping release
+    rolled back; these three in a stack of the bench's own), and the local cluster's cold build, warm
+    up, deploy and rollback. Pairs alternate A B A B. One table, and JSON in build/bench/.
+    `nox -s bench -- --runs 5 --only deploy --cold` passes arguments on."""
     require_engine(session, "bench")
     session.install("-r", REQUIREMENTS)
     session.run("invoke", "build")

@@ -566,3 +566,10 @@ def test_llama_ratios_are_container_over_bare_per_pair() -> None:
     assert made["generation, container / bare"].samples == (0.5, 0.9)
     assert made["generation, bare"].samples == (40.0, 20.0)
     assert {figure.unit for name, figure in made.items() if "/ bare" in name} == {"\N{MULTIPLICATION SIGN}"}
+
+
+def test_every_section_is_registered_and_cold_is_a_flag() -> None:
+    assert list(bench_main.SECTIONS) == ["cli", "validate", "images", "llama", "build", "deploy", "rollback",
+                                         "faults", "cluster"]
+    assert bench_main.parser().parse_args(["--cold", "--only", "build"]).cold is True
+    assert bench_main.parser().parse_args([]).cold is False
