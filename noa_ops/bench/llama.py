@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 from invoke.context import Context
 
-from .. import environments, images, models, paths
+from .. import environments, images, models, paths, ports
 from ..errors import NoaError
 from ..report import step
 from ..shell import run
@@ -154,7 +154,7 @@ def bare_binary(c: Context, image: str) -> Path:
 
 
 def require_free(port: int) -> None:
-    if not stack.is_free(port):
+    if not ports.is_free(port):
         raise NoaError(f"127.0.0.1:{port} is taken: stop what listens there, then run the bench again")
 
 

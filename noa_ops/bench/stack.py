@@ -11,10 +11,8 @@ operator's noa-dev stack, its releases and its volumes are never touched, whethe
 from __future__ import annotations
 
 import contextlib
-import random
 import shlex
 import shutil
-import socket
 import sys
 import tempfile
 import uuid
@@ -28,9 +26,10 @@ from invoke.config import Config
 from invoke.context import Context
 from invoke.runners import Result
 
-from .. import catalogue, environments, images, paths, releases
+from .. import environments, images, paths, releases
 from ..environments import Environment
 from ..errors import NoaError
+from ..ports import free_offset
 from ..report import step
 from ..shell import run
 
@@ -62,26 +61,6 @@ def checked(c: Context, command: str, what: str, **kwargs: Any) -> Result:
     if result.failed:
         raise NoaError(f"{what} failed (exit {result.exited}): {last_line(result)}")
     return result
-
-
-def is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_offset() -> int:
-    """A multiple of 1000 from 20000 to 50000 at which every published port is free now."""
-    ports = [service.port for service in catalogue.compose_services() if service.published]
-    candidates = list(range(20000, 50001, 1000))
-    random.shuffle(candidates)
-    for offset in candidates:
-        if all(is_free(port + offset) for port in ports):
-            return offset
-    raise NoaError("no port offset from 20000 to 50000 has every published port free")
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,10 @@ names and ports differ from the operator's dev stack.
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,35 +22,12 @@ from typing import Any
 import yaml
 
 from noa_ops import catalogue
+from noa_ops.ports import free_offset
 from tests.run_names import CHECKOUT, RUN
 
 REPO = Path(__file__).resolve().parents[2]
 
 Completed = subprocess.CompletedProcess[str]
-
-
-def published_ports() -> list[int]:
-    return [service.port for service in catalogue.compose_services() if service.published]
-
-
-def is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_offset(taken: Iterable[int] = ()) -> int:
-    """A multiple of 1000 from 20000 to 50000 at which every published port is free now."""
-    avoid = set(taken)
-    candidates = [offset for offset in range(20000, 50001, 1000) if offset not in avoid]
-    random.shuffle(candidates)
-    for offset in candidates:
-        if all(is_free(port + offset) for port in published_ports()):
-            return offset
-    raise RuntimeError("no port offset from 20000 to 50000 has every published port free")
 
 
 @dataclass(frozen=True)

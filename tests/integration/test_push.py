@@ -15,9 +15,10 @@ from invoke.config import Config
 from invoke.context import Context
 
 from noa_ops import images
+from noa_ops.ports import is_free
 
 from .helpers import invoke
-from .suite import SUITE, is_free
+from .suite import SUITE
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 MANIFEST_TYPES = ", ".join([
