@@ -20,10 +20,11 @@ const ENDPOINTS = {
 // Rows filled from a check inside another service's readiness body.
 const DERIVED = { "postgres": "mcp", "redis": "mcp" };
 
-// Fetch one readiness URL; resolve (never reject) to {status, latencyMs, detail, body}.
-async function probe(url) {
+// GET url within timeoutMs: {response, latencyMs (to the response's headers), body (null: not JSON)}.
+// Rejects when there is no answer (AbortError: none in time).
+async function fetchJson(url, timeoutMs) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   const started = performance.now();
   try {
     const response = await fetch(url, { cache: "no-store", signal: controller.signal });
@@ -34,13 +35,25 @@ async function probe(url) {
     } catch (_) {
       body = null;
     }
+    return { response, latencyMs, body };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Why a request got no answer, in a few words.
+function unanswered(error, timeoutMs) {
+  return error.name === "AbortError" ? `no answer within ${timeoutMs} ms` : String(error.message || error);
+}
+
+// Fetch one readiness URL; resolve (never reject) to {status, latencyMs, detail, body}.
+async function probe(url) {
+  try {
+    const { response, latencyMs, body } = await fetchJson(url, REQUEST_TIMEOUT_MS);
     const ok = response.ok && body !== null && body.status === "ok";
     return { status: ok ? "ok" : "fail", latencyMs, detail: describe(response.status, body), body };
   } catch (error) {
-    const detail = error.name === "AbortError" ? `no answer within ${REQUEST_TIMEOUT_MS} ms` : String(error.message || error);
-    return { status: "fail", latencyMs: null, detail, body: null };
-  } finally {
-    clearTimeout(timer);
+    return { status: "fail", latencyMs: null, detail: unanswered(error, REQUEST_TIMEOUT_MS), body: null };
   }
 }
 
@@ -167,16 +180,9 @@ const PANELS = {
 
 // One panel's instant vector as {ok, byJob: {job: number}} (series of one job summed), or {ok: false, detail}.
 async function readPanel(name) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS * 2);
+  const timeoutMs = REQUEST_TIMEOUT_MS * 2;
   try {
-    const response = await fetch(`/panels/${name}`, { cache: "no-store", signal: controller.signal });
-    let body = null;
-    try {
-      body = await response.json();
-    } catch (_) {
-      body = null;
-    }
+    const { response, body } = await fetchJson(`/panels/${name}`, timeoutMs);
     if (!response.ok || !body || body.status !== "success") {
       return { ok: false, detail: describe(response.status, body) };
     }
@@ -188,9 +194,7 @@ async function readPanel(name) {
     }
     return { ok: true, byJob };
   } catch (error) {
-    return { ok: false, detail: error.name === "AbortError" ? "no answer in time" : String(error.message || error) };
-  } finally {
-    clearTimeout(timer);
+    return { ok: false, detail: unanswered(error, timeoutMs) };
   }
 }
 
