@@ -3,7 +3,17 @@ one PodDisruptionBudget per workload, and no claim mounted by two pods."""
 
 from __future__ import annotations
 
-from .manifest import Obj, Render, find, match_labels, name_of, of_kind, ref, selector_matches
+from .manifest import (
+    Obj,
+    Render,
+    find,
+    match_labels,
+    name_of,
+    of_kind,
+    ref,
+    selector_matches,
+    settings_config,
+)
 from .pods import long_running, pod_template, template_labels, workloads
 
 # prod autoscaling (SEED_FACTS): name -> (min, max, cpu %, memory % or None)
@@ -41,7 +51,7 @@ def environment_shape(render: Render) -> list[str]:  # noqa: PLR0912  (one check
     problems = []
     hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(render, "HorizontalPodAutoscaler")}
     llama = find(render, "Deployment", "llama")
-    config = next((c for c in of_kind(render, "ConfigMap") if name_of(c).startswith("noa-config")), {})
+    config = settings_config(render)
     log_level = (config.get("data") or {}).get("LOG_LEVEL")
     if render.environment == "dev":
         if hpas:

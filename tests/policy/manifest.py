@@ -62,6 +62,11 @@ def find(render: Render, kind: str, name: str) -> Obj | None:
     return None
 
 
+def settings_config(render: Render) -> Obj:
+    """The noa-config ConfigMap (its name carries kustomize's hash), or {} when there is none."""
+    return next((c for c in of_kind(render, "ConfigMap") if name_of(c).startswith("noa-config")), {})
+
+
 def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 

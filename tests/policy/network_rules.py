@@ -22,6 +22,7 @@ from .manifest import (
     of_kind,
     ref,
     selector_matches,
+    settings_config,
 )
 from .pods import (
     RUN_TO_COMPLETION,
@@ -523,7 +524,7 @@ def _prometheus_url_problems(render: Render) -> list[str]:
     its full name (nginx resolves no search domains) on the port the ui's egress allows."""
     if not monitoring_enabled(render):
         return []
-    config = next((c for c in of_kind(render, "ConfigMap") if name_of(c).startswith("noa-config")), {})
+    config = settings_config(render)
     url = str((config.get("data") or {}).get("PROMETHEUS_URL", ""))
     namespace, _ = PROMETHEUS
     if re.fullmatch(rf"http://[a-z0-9-]+\.{namespace}\.svc\.cluster\.local:{PROMETHEUS_PORT}", url):
