@@ -21,7 +21,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
-from . import envfile, terminal
+from . import terminal
 from .errors import NoaError
 
 Body = TypeVar("Body", bound=Callable[..., None])
@@ -473,7 +473,7 @@ def env_init(c: Context, env: str = "dev", force: bool = False) -> None:
     NOA_ENV. Mode 0600, git-ignored; values are never printed. Refuses to overwrite without
     --force. `invoke deploy` creates the file when it is missing and adds secrets it lacks.
     """
-    from . import environments
+    from . import envfile, environments
     from .report import step
 
     selected = environments.select(c, env)
@@ -490,7 +490,7 @@ def env_init(c: Context, env: str = "dev", force: bool = False) -> None:
 @operator_task(
     help={
         "env": ENV_HELP,
-        "name": "the API key or password to replace: " + ", ".join(envfile.ROTATABLE),
+        "name": "the generated API key or data-tier password to replace (a wrong name gets the list)",
         "deploy": "deploy right after, so every service uses the new value (default; --no-deploy to skip)",
     },
 )
@@ -503,7 +503,7 @@ def rotate_key(c: Context, env: str = "dev", name: str = "", deploy: bool = True
     the environment's secrets come from a secret manager (staging and prod on Kubernetes), rotate
     the key there instead: the ExternalSecret syncs it.
     """
-    from . import environments, release_cycle, targets
+    from . import envfile, environments, release_cycle, targets
     from .report import step
 
     if name not in envfile.ROTATABLE:
