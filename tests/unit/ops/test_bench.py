@@ -573,3 +573,20 @@ def test_every_section_is_registered_and_cold_is_a_flag() -> None:
                                          "faults", "cluster"]
     assert bench_main.parser().parse_args(["--cold", "--only", "build"]).cold is True
     assert bench_main.parser().parse_args([]).cold is False
+
+
+def test_a_port_let_go_within_the_grace_is_free_and_one_held_is_refused() -> None:
+    """The llama pairs start on the port the previous run's container has just left."""
+    import socket
+    import threading
+
+    from noa_ops.bench import llama as bench_llama
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    port = held.getsockname()[1]
+    with pytest.raises(NoaError, match=f"127.0.0.1:{port} is taken"):
+        bench_llama.require_free(port, grace_s=0.3)
+    threading.Timer(0.3, held.close).start()
+    bench_llama.require_free(port, grace_s=5.0)
