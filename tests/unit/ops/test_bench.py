@@ -590,3 +590,13 @@ def test_a_port_let_go_within_the_grace_is_free_and_one_held_is_refused() -> Non
         bench_llama.require_free(port, grace_s=0.3)
     threading.Timer(0.3, held.close).start()
     bench_llama.require_free(port, grace_s=5.0)
+
+
+def test_an_image_not_built_is_a_row_without_samples_but_a_missing_app_image_stops_the_bench() -> None:
+    from noa_ops.bench import images as bench_images
+
+    missing = "noa-bench-unit/never-built:none"
+    [row] = bench_images.image_figures("prometheus", missing, None)
+    assert row.samples == () and "not built at this revision" in row.note
+    with pytest.raises(NoaError, match=f"no image {missing}"):
+        bench_images.image_figures("mcp", missing, bench_images.COMPRESSED_TARGET_MB)
