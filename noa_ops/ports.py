@@ -16,7 +16,10 @@ def published_ports() -> list[int]:
 
 
 def is_free(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:`port`. SO_REUSEADDR, as servers bind (the engine's proxy
+    too): a connection of a server just gone, left in TIME_WAIT for a minute, does not count."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

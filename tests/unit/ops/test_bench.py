@@ -600,3 +600,24 @@ def test_an_image_not_built_is_a_row_without_samples_but_a_missing_app_image_sto
     assert row.samples == () and "not built at this revision" in row.note
     with pytest.raises(NoaError, match=f"no image {missing}"):
         bench_images.image_figures("mcp", missing, bench_images.COMPRESSED_TARGET_MB)
+
+
+def test_a_port_left_in_time_wait_by_a_server_just_gone_is_free() -> None:
+    """llama's container closes the connections on its port first, so they wait on the host side."""
+    import socket
+
+    from noa_ops import ports
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the engine's proxy binds
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server's side closes first: 127.0.0.1:<port> enters TIME_WAIT
+    client.recv(1)
+    client.close()
+    assert not ports.is_free(port)  # still listening
+    server.close()
+    assert ports.is_free(port)
