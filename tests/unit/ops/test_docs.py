@@ -119,3 +119,15 @@ def test_the_readme_keeps_its_two_fresh_machine_commands() -> None:
     blocks = FENCE.findall((REPO / "README.md").read_text())
     assert blocks[:2] == ["scripts/bootstrap && .venv/bin/invoke deploy --env dev\n",
                           "scripts/bootstrap && .venv/bin/nox\n"]
+
+
+def test_the_performance_section_has_a_row_of_every_bench_section() -> None:
+    """The Overview's table is one run of `nox -s bench`: each section of the bench shows in it, so
+    a section added to the bench without a measured row is caught here."""
+    from noa_ops.bench.__main__ import SECTIONS
+
+    text = (REPO / "docs" / "INFRASTRUCTURE_OVERVIEW.md").read_text()
+    assert "\n## Performance\n" in text, "the Overview has no Performance section"
+    section = text.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0]
+    shown = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
+    assert set(SECTIONS) <= shown, f"no rows for {sorted(set(SECTIONS) - shown)}"
