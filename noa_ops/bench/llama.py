@@ -153,14 +153,9 @@ def bare_binary(c: Context, image: str) -> Path:
     return directory
 
 
-def require_free(port: int, grace_s: float = 10.0) -> None:
-    """The port free, within `grace_s`: the previous run's container or server may take a moment to
-    let it go after its removal (the engine's proxy ends after the container)."""
-    deadline = time.monotonic() + grace_s
-    while not ports.is_free(port):
-        if time.monotonic() >= deadline:
-            raise NoaError(f"127.0.0.1:{port} is taken: stop what listens there, then run the bench again")
-        time.sleep(0.1)
+def require_free(port: int) -> None:
+    if not ports.is_free(port):
+        raise NoaError(f"127.0.0.1:{port} is taken: stop what listens there, then run the bench again")
 
 
 def wait_loaded(started: float, port: int, alive: Callable[[], bool] | None = None,
