@@ -342,19 +342,21 @@ def test_every_api_route_refuses_strangers_inside_the_cluster(deployed: Deployed
 
 
 def _main_pid(container_id: str) -> int:
-    """The host PID of a container's first process: of the processes in its cgroup, the one whose
-    parent is not (the cluster shares the host's PID namespace)."""
-    members: dict[int, int] = {}
+    """The host PID of a container's first process (the cluster shares the host's PID namespace):
+    of the processes in its cgroup whose parent is not, the oldest. An exec probe running at that
+    moment (redis's healthcheck, every 5 s) is such a root too, started later."""
+    members: dict[int, tuple[int, int]] = {}  # pid: (parent, start time in clock ticks)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if container_id in (entry / "cgroup").read_text():
-                members[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                members[int(entry.name)] = (int(fields[1]), int(fields[19]))
         except OSError:
             continue  # gone meanwhile
-    [main] = [pid for pid, parent in members.items() if parent not in members]
-    return main
+    roots = {pid: started for pid, (parent, started) in members.items() if parent not in members}
+    return min(roots, key=roots.__getitem__)
 
 
 def _container_status(op: Operator, name: str) -> tuple[str, dict[str, Any]]:
