@@ -116,7 +116,7 @@ def integration(session: nox.Session) -> None:
 @nox.session
 def cluster(session: nox.Session) -> None:
     """The local Kubernetes cluster (noa_ops.cluster): build its binaries from cluster/modules/
-    (cached per pinned version under /var/cache/noa-cluster; cold, about 20 minutes on 2 cores), then
+    (cached per pinned version under /var/cache/noa-cluster; cold, 10 to 20 minutes on 2 cores), then
     run tests/cluster against it: the cluster itself, then the operator verbs on the dev variant.
     Needs root and the Docker engine (images are built with `invoke build` and pushed to the
     cluster's registry). A cluster already up is reused and left up; otherwise the tests bring it
