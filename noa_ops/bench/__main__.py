@@ -24,7 +24,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=3, help="samples per figure (default 3)")
     p.add_argument("--only", action="append", choices=sorted(SECTIONS), help="this section only (repeatable)")
     p.add_argument("--cold", action="store_true",
-                   help="build: also the cold build of every image (no cache; about 7 minutes on 2 cores)")
+                   help=f"build: also the cold build of every image (no cache; {build.COLD_TIME})")
     return p
 
 

@@ -11,7 +11,7 @@ the operator's noa/<service>:<tag> images stay as they were; the build cache is 
   as the stage's RUN does. (`docker build --no-cache-filter llama-build` would say the same in one
   step, but it needs buildx, which this machine lacks: Docker without buildx builds with the
   classic builder, whose cache is not BuildKit's.)
-- cold build: `docker compose build --no-cache` of the stack's images, N=1 (about 7 minutes on 2 cores).
+- cold build: `docker compose build --no-cache` of the stack's images, N=1 (COLD_TIME).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ BENCH_PREFIX, COLD_PREFIX = "noa-bench", "noa-bench-cold"
 WARM_NAME = f"warm rebuild of {CHANGED_SERVICE} after a one-line change"
 COMPILE_NAME = "llama-server compile alone"
 COLD_NAME = f"cold build, the stack's {len(catalogue.names())} images"
-COLD_NOTE = "not run (pass --cold: it takes about 7 minutes on 2 cores)"
+COLD_TIME = "about 7 minutes on 2 cores"  # measured 384 s, most of it the llama compile
+COLD_NOTE = f"not run (pass --cold: it takes {COLD_TIME})"
 
 
 @contextlib.contextmanager
